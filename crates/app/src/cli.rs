@@ -1,0 +1,206 @@
+//! Command-line interface. Help texts are Japanese, the language of the people who run it.
+
+use crate::config::{Config, LogFormat};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use teikyo_store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "teikyo",
+    version,
+    about = "Teikyo — 医療機能情報提供制度・薬局機能情報提供制度の報告システム",
+    long_about = "Teikyo — 医療機能情報提供制度・薬局機能情報提供制度の報告システム。\n\
+        設定は 既定値 < 設定ファイル（--config または TEIKYO_CONFIG） < 環境変数 TEIKYO_*\n\
+        の順に上書きされます。秘密情報は TEIKYO_DATABASE_URL_FILE のようにファイルからも読めます。",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// 設定ファイル（TOML）のパス
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// データベースURL（sqlite://… または postgres://…）。設定より優先されます
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Webサーバを起動します
+    Serve(ServeArgs),
+    /// データベースのマイグレーションを適用します
+    Migrate,
+    /// デモ用の新しいSQLiteデータベースを作り、合成データを入れてサーバを起動します
+    Demo(DemoArgs),
+    /// 全国規模の合成データ（医療情報ネットのオープンデータ形式のCSV）を書き出します
+    Synth(crate::synth::SynthArgs),
+    /// ファイルからデータを取り込みます
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// コードの検査を行います
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// 待ち受けるアドレス（例: 127.0.0.1:8080）。設定より優先されます
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// 待ち受けるアドレス
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: String,
+    /// デモ用データベースのファイル（既存のものは作り直します）
+    #[arg(long, default_value = "teikyo-demo.sqlite", value_name = "FILE")]
+    pub db: PathBuf,
+    /// 合成する施設数
+    #[arg(long, default_value_t = 3_000)]
+    pub facilities: u32,
+    /// 乱数の種（同じ値なら同じデータになります）
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// データを用意したらサーバを起動せずに終了します
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// 施設票CSV（医療情報ネットのオープンデータ形式、5種別）を施設マスタに取り込みます
+    Facilities(crate::import::FacilitiesArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// 保険医療機関コードを1行に1つずつ読み、検査結果をCSVで書き出します
+    InsuranceCodes(crate::check::InsuranceCodesArgs),
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless: keep the first subscriber.
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub async fn connect(config: &Config) -> anyhow::Result<Store> {
+    let opts = teikyo_store::StoreOptions {
+        max_connections: config.max_connections,
+        ..Default::default()
+    };
+    let store = Store::connect_with(&config.database_url, &opts).await?;
+    Ok(store)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database_url {
+        config.database_url = url;
+    }
+    init_logging(&config);
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(bind) = args.bind {
+                config.bind = bind;
+            }
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            serve(&config, store).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            let applied = store.applied_migrations().await?;
+            println!(
+                "マイグレーションを適用しました（{}、{} 件）: {}",
+                store.backend().name(),
+                applied.len(),
+                applied.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo(config, args).await,
+        Command::Synth(args) => crate::synth::run(&args),
+        Command::Import(ImportCommand::Facilities(args)) => {
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            crate::import::run_facilities(&store, &args).await
+        }
+        Command::Check(CheckCommand::InsuranceCodes(args)) => crate::check::insurance_codes(&args),
+    }
+}
+
+async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .with_context(|| format!("{} で待ち受けできません", config.bind))?;
+    let addr = listener.local_addr()?;
+    let web = teikyo_web::WebConfig {
+        body_limit_bytes: config.web.body_limit_bytes,
+        request_timeout_secs: config.web.request_timeout_secs,
+    };
+    let state = teikyo_web::AppState::new(store, web.clone());
+    let app = teikyo_web::router(state);
+    tracing::info!(%addr, "listening");
+    println!("Teikyo を http://{addr}/ で起動しました（Ctrl+C で停止します）。");
+    teikyo_web::serve(listener, app, teikyo_web::shutdown_signal()).await?;
+    println!("停止しました。");
+    Ok(())
+}
+
+async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", args.db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("{} を削除できません", p.display()))?;
+        }
+    }
+    config.database_url = format!("sqlite://{}", args.db.display());
+    config.bind = args.bind.clone();
+    let store = connect(&config).await?;
+    store.migrate().await?;
+    let dir = tempfile::tempdir()?;
+    eprintln!("デモデータを作成しています（{} 施設）…", args.facilities);
+    let synth = crate::synth::SynthArgs {
+        facilities: args.facilities,
+        seed: args.seed,
+        out: dir.path().to_path_buf(),
+    };
+    crate::synth::run(&synth)?;
+    let files = crate::synth::facility_files(dir.path());
+    let import = crate::import::FacilitiesArgs {
+        files,
+        dry_run: false,
+        quiet: true,
+    };
+    let code = crate::import::run_facilities(&store, &import).await?;
+    if code != ExitCode::SUCCESS {
+        anyhow::bail!("デモデータの取り込みに失敗しました");
+    }
+    let counts = store.facilities().count_by_kind().await?;
+    println!("デモデータベース: {}", args.db.display());
+    for (kind, n) in counts {
+        println!("  {}: {} 施設", kind.name(), n);
+    }
+    println!("デモ用ログイン: まだありません（アカウント機能は今後の版で追加されます）。");
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    serve(&config, store).await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,221 @@
+//! Configuration: defaults < optional TOML file < `TEIKYO_*` environment variables, with secrets
+//! readable from files (`TEIKYO_DATABASE_URL_FILE=/run/secrets/db`), the way container
+//! orchestrators hand them over.
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://./teikyo.sqlite` (default, embedded) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Where `serve` listens.
+    pub bind: String,
+    /// Connections per app node.
+    pub max_connections: u32,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// tracing filter, e.g. `info,teikyo_web=debug`.
+    pub log: String,
+    pub web: WebSection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebSection {
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for WebSection {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://teikyo.sqlite".into(),
+            bind: "127.0.0.1:8080".into(),
+            max_connections: 8,
+            log_format: LogFormat::Text,
+            log: "info".into(),
+            web: WebSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("設定ファイル {path} が見つかりません。")]
+    MissingFile { path: String },
+    #[error("{var} に指定されたファイル {path} を読めません: {source}")]
+    SecretFile {
+        var: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("設定が正しくありません: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+const PREFIX: &str = "TEIKYO_";
+
+impl Config {
+    /// Loads the layers. `file` is the `--config` argument; `TEIKYO_CONFIG` names a file too.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        let file_from_env = env
+            .iter()
+            .find(|(k, _)| k == "TEIKYO_CONFIG")
+            .map(|(_, v)| v.clone());
+        let file = file
+            .map(|p| p.to_string_lossy().into_owned())
+            .or(file_from_env);
+        if let Some(path) = file {
+            if !Path::new(&path).exists() {
+                return Err(ConfigError::MissingFile { path });
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        // Figment's Env provider reads the process environment itself; building the pairs from
+        // `env` keeps this testable and lets `*_FILE` indirection fit in.
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (k, v) in &env {
+            let Some(rest) = k.strip_prefix(PREFIX) else {
+                continue;
+            };
+            if rest == "CONFIG" || rest.starts_with("TEST_") {
+                continue;
+            }
+            if let Some(key) = rest.strip_suffix("_FILE") {
+                let value = std::fs::read_to_string(v).map_err(|source| ConfigError::SecretFile {
+                    var: k.clone(),
+                    path: v.clone(),
+                    source,
+                })?;
+                pairs.push((key.to_owned(), value.trim_end_matches(['\n', '\r']).to_owned()));
+            } else {
+                pairs.push((rest.to_owned(), v.clone()));
+            }
+        }
+        // `*_FILE` wins over the plain variable only when the plain one is absent: sort plain
+        // ones last so they override.
+        pairs.sort_by_key(|(k, _)| env.iter().any(|(ek, _)| ek == &format!("{PREFIX}{k}")));
+        for (k, v) in pairs {
+            let key = k.to_lowercase().replace("__", ".");
+            fig = fig.merge(Serialized::default(&key, parse_scalar(&v)));
+        }
+        fig.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+}
+
+/// Environment values are strings; numbers and booleans are given their type so that
+/// `TEIKYO_MAX_CONNECTIONS=16` fills a `u32`.
+fn parse_scalar(v: &str) -> figment::value::Value {
+    use figment::value::Value;
+    if let Ok(n) = v.parse::<i64>() {
+        return Value::from(n);
+    }
+    match v {
+        "true" => Value::from(true),
+        "false" => Value::from(false),
+        _ => Value::from(v.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("teikyo.toml");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\nmax_connections = 3\n[web]\nrequest_timeout_secs = 5\n",
+        )
+        .unwrap();
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c, Config::default());
+        let c = Config::load_from(Some(&file), env(&[])).unwrap();
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.max_connections, 3);
+        assert_eq!(c.web.request_timeout_secs, 5);
+        assert_eq!(c.web.body_limit_bytes, WebSection::default().body_limit_bytes);
+        let c = Config::load_from(
+            Some(&file),
+            env(&[
+                ("TEIKYO_BIND", "127.0.0.1:1"),
+                ("TEIKYO_WEB__REQUEST_TIMEOUT_SECS", "7"),
+                ("TEIKYO_LOG_FORMAT", "json"),
+                ("TEIKYO_TEST_DATABASE_URL", "postgres://ignored"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.bind, "127.0.0.1:1");
+        assert_eq!(c.web.request_timeout_secs, 7);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.max_connections, 3);
+    }
+
+    #[test]
+    fn secrets_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("db");
+        std::fs::write(&secret, "postgres://u:pw@h/db\n").unwrap();
+        let s = secret.to_string_lossy().into_owned();
+        let c = Config::load_from(None, env(&[("TEIKYO_DATABASE_URL_FILE", &s)])).unwrap();
+        assert_eq!(c.database_url, "postgres://u:pw@h/db");
+        // the plain variable wins when both are set
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("TEIKYO_DATABASE_URL", "sqlite://x.sqlite"),
+                ("TEIKYO_DATABASE_URL_FILE", &s),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.database_url, "sqlite://x.sqlite");
+        let missing = Config::load_from(None, env(&[("TEIKYO_DATABASE_URL_FILE", "/nonexistent")]));
+        assert!(matches!(missing, Err(ConfigError::SecretFile { .. })));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        let e = Config::load_from(None, env(&[("TEIKYO_MAX_CONNECTIONS", "many")])).unwrap_err();
+        assert!(e.to_string().contains("設定が正しくありません"), "{e}");
+        let e = Config::load_from(Some(Path::new("/nonexistent.toml")), env(&[])).unwrap_err();
+        assert!(matches!(e, ConfigError::MissingFile { .. }));
+    }
+}

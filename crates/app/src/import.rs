@@ -1,0 +1,522 @@
+//! `teikyo import facilities FILE…`: the MHLW 施設票 files (all five kinds) into the facility
+//! master. Every row is checked before anything is written; one bad row rejects the whole import
+//! (all or nothing), and every bad row is reported with its file and line so that the person
+//! fixing the spreadsheet can fix them all in one pass.
+
+use crate::layout::col;
+use crate::reference::{Embedded, Reference};
+use chrono::NaiveDate;
+use clap::Args;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use teikyo_domain::text::{fold_text, nfkc};
+use teikyo_domain::{
+    CoordinateSource, Coordinates, FacilityKind, FacilityNames, FacilityRecord, InsuranceCode,
+    MunicipalityCode, PostalCode, PrefectureCode, PublicFacilityId,
+};
+use teikyo_store::Store;
+
+#[derive(Debug, Clone, Args)]
+pub struct FacilitiesArgs {
+    /// 施設票CSVファイル（01-1_hospital_facility_info.csv など。複数指定できます）
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// 検査だけを行い、取り込みません（すべての誤りを報告します）
+    #[arg(long)]
+    pub dry_run: bool,
+    /// 進捗を表示しません
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// One rejected row (or file), with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub file: String,
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "{}:{}行目 [{}] {}", self.file, self.line, c, self.message),
+            None => write!(f, "{}:{}行目 {}", self.file, self.line, self.message),
+        }
+    }
+}
+
+/// A checked row ready to store.
+#[derive(Debug, Clone)]
+pub struct ParsedRow {
+    pub file: String,
+    pub line: u64,
+    pub record: FacilityRecord,
+}
+
+/// Result of checking a set of files.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub rows: Vec<ParsedRow>,
+    pub errors: Vec<RowError>,
+    pub lines_read: u64,
+}
+
+/// Column positions by header name.
+struct Columns {
+    index: HashMap<String, usize>,
+    len: usize,
+}
+
+impl Columns {
+    fn get<'r>(&self, rec: &'r csv::StringRecord, name: &str) -> Option<&'r str> {
+        self.index
+            .get(name)
+            .and_then(|i| rec.get(*i))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+const REQUIRED: [&str; 7] = [
+    col::ID,
+    col::NAME,
+    col::NAME_KANA,
+    col::KIND,
+    col::PREFECTURE,
+    col::MUNICIPALITY,
+    col::ADDRESS,
+];
+
+/// Checks one file's bytes. `file` is the name used in messages.
+pub fn check_file(file: &str, bytes: &[u8], reference: &dyn Reference, out: &mut Checked) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let file_error = |line, message: String| RowError {
+        file: file.to_owned(),
+        line,
+        column: None,
+        message,
+    };
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            out.errors.push(file_error(1, format!("見出し行を読めません: {}", csv_reason(&e))));
+            return;
+        }
+    };
+    let columns = Columns {
+        index: headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (nfkc(h.trim()), i))
+            .collect(),
+        len: headers.len(),
+    };
+    if columns.index.contains_key(col::SPECIALTY_CODE) {
+        out.errors.push(file_error(
+            1,
+            "診療科・診療時間票です。このコマンドは施設票だけを取り込みます（診療科・診療時間票の取り込みは未対応です）。".into(),
+        ));
+        return;
+    }
+    let missing: Vec<_> = REQUIRED
+        .iter()
+        .filter(|c| !columns.index.contains_key(**c))
+        .map(|c| format!("「{c}」"))
+        .collect();
+    if !missing.is_empty() {
+        out.errors.push(file_error(
+            1,
+            format!(
+                "施設票に必要な列 {} がありません。医療情報ネットのオープンデータ形式のファイルかご確認ください。",
+                missing.join("")
+            ),
+        ));
+        return;
+    }
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                out.lines_read += 1;
+                let line = record.position().map_or(0, |p| p.line());
+                if record.len() != columns.len {
+                    out.errors.push(file_error(
+                        line,
+                        format!(
+                            "列の数が {} ではなく {} です。引用符（\"）の閉じ忘れやカンマの過不足がないかご確認ください。",
+                            columns.len,
+                            record.len()
+                        ),
+                    ));
+                    continue;
+                }
+                match parse_row(&columns, &record, reference) {
+                    Ok(r) => out.rows.push(ParsedRow {
+                        file: file.to_owned(),
+                        line,
+                        record: r,
+                    }),
+                    Err(errs) => out.errors.extend(errs.into_iter().map(|(column, message)| {
+                        RowError {
+                            file: file.to_owned(),
+                            line,
+                            column,
+                            message,
+                        }
+                    })),
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                out.errors.push(file_error(line, format!("行を読めません: {}", csv_reason(&e))));
+                // A broken row cannot be resynchronised reliably; the reader continues where it
+                // can (csv recovers at the next record boundary for most errors).
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => {
+            "文字コードが UTF-8 ではありません（Shift_JIS の場合は UTF-8 で保存し直してください）。".into()
+        }
+        _ => e.to_string(),
+    }
+}
+
+type FieldErrors = Vec<(Option<String>, String)>;
+
+fn parse_row(
+    c: &Columns,
+    rec: &csv::StringRecord,
+    reference: &dyn Reference,
+) -> Result<FacilityRecord, FieldErrors> {
+    let mut errs: FieldErrors = Vec::new();
+    let mut err = |column: &str, message: String| errs.push((Some(column.to_owned()), message));
+    let text = |name: &str| c.get(rec, name).map(|s| fold_text(&s.replace("（改行）", "\n")));
+
+    let id = match c.get(rec, col::ID).map(PublicFacilityId::parse) {
+        Some(Ok(id)) => Some(id),
+        Some(Err(e)) => {
+            err(col::ID, e.to_string());
+            None
+        }
+        None => {
+            err(col::ID, "IDが空欄です。".into());
+            None
+        }
+    };
+    let kind = match c.get(rec, col::KIND).map(FacilityKind::parse) {
+        Some(Ok(k)) => Some(k),
+        Some(Err(e)) => {
+            err(col::KIND, e.to_string());
+            None
+        }
+        None => {
+            err(col::KIND, "機関区分が空欄です。".into());
+            None
+        }
+    };
+    let prefecture = match c.get(rec, col::PREFECTURE).map(PrefectureCode::parse) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            err(col::PREFECTURE, e.to_string());
+            None
+        }
+        None => {
+            err(col::PREFECTURE, "都道府県コードが空欄です。".into());
+            None
+        }
+    };
+    if let (Some(id), Some(kind), Some(pref)) = (&id, kind, prefecture) {
+        if id.kind != kind || id.prefecture != pref {
+            err(
+                col::ID,
+                format!(
+                    "ID {id} の都道府県・機関区分（{}・{}）が、都道府県コード・機関区分の列（{}・{}）と一致しません。",
+                    id.prefecture.name(),
+                    id.kind.name(),
+                    pref.name(),
+                    kind.name()
+                ),
+            );
+        }
+    }
+    let municipality = match (prefecture, c.get(rec, col::MUNICIPALITY)) {
+        (_, None) => {
+            err(col::MUNICIPALITY, "市区町村コードが空欄です。".into());
+            None
+        }
+        (Some(p), Some(s)) if teikyo_domain::text::code_chars(s).len() == 3 => {
+            match MunicipalityCode::from_prefecture_and_three(p, s) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    err(col::MUNICIPALITY, e.to_string());
+                    None
+                }
+            }
+        }
+        (_, Some(s)) => match MunicipalityCode::parse(s) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                err(col::MUNICIPALITY, e.to_string());
+                None
+            }
+        },
+    };
+    if let Some(m) = municipality
+        && !reference.municipality_exists(m)
+    {
+        err(
+            col::MUNICIPALITY,
+            format!("市区町村コード {m} は現在の市区町村一覧にありません。合併・再編がないかご確認ください。"),
+        );
+    }
+    let postal_code = match c.get(rec, col::POSTAL).map(PostalCode::parse) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            err(col::POSTAL, e.to_string());
+            None
+        }
+        None => None,
+    };
+    let mut insurance_codes = Vec::new();
+    if let Some(s) = c.get(rec, col::INSURANCE) {
+        for part in s.split(['|', ';', ' ', '　', '／', '/']).filter(|p| !p.is_empty()) {
+            match InsuranceCode::parse(part) {
+                Ok(code) => insurance_codes.push(code),
+                Err(e) => err(col::INSURANCE, e.to_string()),
+            }
+        }
+    }
+    let mut date = |name: &str| -> Option<NaiveDate> {
+        let s = c.get(rec, name)?;
+        let s = nfkc(s);
+        match NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(&s, "%Y/%m/%d"))
+        {
+            Ok(d) => Some(d),
+            Err(_) => {
+                err(
+                    name,
+                    format!("{name}「{s}」を日付として読めません。2024-04-01 の形式で入力してください。"),
+                );
+                None
+            }
+        }
+    };
+    let opened_on = date(col::OPENED);
+    let suspended_on = date(col::SUSPENDED);
+    let abolished_on = date(col::ABOLISHED);
+    let mut coord = |name: &str| -> Option<f64> {
+        let s = c.get(rec, name)?;
+        match nfkc(s).parse::<f64>() {
+            // 0.0 means "missing" in the open data (DOMAIN §8.5)
+            Ok(v) if v == 0.0 => None,
+            Ok(v) if v.is_finite() => Some(v),
+            _ => {
+                err(name, format!("{name}「{s}」を数値として読めません。"));
+                None
+            }
+        }
+    };
+    let lat = coord(col::LAT);
+    let lon = coord(col::LON);
+
+    let (Some(id), Some(kind), Some(prefecture), Some(municipality)) =
+        (id, kind, prefecture, municipality)
+    else {
+        return Err(errs);
+    };
+    let address = text(col::ADDRESS).unwrap_or_default();
+    let coordinates = match (lat, lon) {
+        (Some(lat), Some(lon)) => Some(Coordinates {
+            lat,
+            lon,
+            source: CoordinateSource::Reported,
+        }),
+        _ => reference.geocode(municipality, &address),
+    };
+    let kana = |name: &str| text(name).map(|s| nfkc(&s));
+    let record = FacilityRecord {
+        kind,
+        prefecture,
+        municipality,
+        facility_code: Some(id.facility_code),
+        insurance_codes,
+        names: FacilityNames {
+            official: text(col::NAME).unwrap_or_default(),
+            official_kana: kana(col::NAME_KANA).unwrap_or_default(),
+            short: text(col::SHORT),
+            short_kana: kana(col::SHORT_KANA),
+            english: text(col::ENGLISH),
+        },
+        postal_code,
+        address,
+        coordinates,
+        homepage: text(col::HOMEPAGE),
+        opened_on,
+        suspended_on,
+        abolished_on,
+    };
+    for e in record.validate() {
+        let column = match e.field {
+            "names.official" => col::NAME,
+            "names.official_kana" => col::NAME_KANA,
+            "names.short_kana" => col::SHORT_KANA,
+            "municipality" => col::MUNICIPALITY,
+            "address" => col::ADDRESS,
+            "insurance_codes" => col::INSURANCE,
+            "coordinates" => col::LAT,
+            "homepage" => col::HOMEPAGE,
+            "opened_on" => col::OPENED,
+            other => other,
+        };
+        errs.push((Some(column.to_owned()), e.message));
+    }
+    if let Some(p) = postal_code
+        && let Err(message) = reference.check_address(p, &record.address)
+    {
+        errs.push((Some(col::ADDRESS.to_owned()), message));
+    }
+    if errs.is_empty() { Ok(record) } else { Err(errs) }
+}
+
+/// Rows whose public key (ID) appears twice in the input.
+fn duplicate_errors(rows: &[ParsedRow]) -> Vec<RowError> {
+    let mut first: HashMap<(PrefectureCode, FacilityKind, String), (&str, u64)> = HashMap::new();
+    let mut errors = Vec::new();
+    for r in rows {
+        let Some(code) = &r.record.facility_code else {
+            continue;
+        };
+        let key = (r.record.prefecture, r.record.kind, code.as_str().to_owned());
+        if let Some((f, l)) = first.get(&key) {
+            errors.push(RowError {
+                file: r.file.clone(),
+                line: r.line,
+                column: Some(col::ID.into()),
+                message: format!("同じIDの施設が {f}:{l}行目 にもあります。"),
+            });
+        } else {
+            first.insert(key, (&r.file, r.line));
+        }
+    }
+    errors
+}
+
+fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Checks every file; reads them one at a time.
+pub fn check_files(files: &[PathBuf], reference: &dyn Reference) -> Checked {
+    let mut out = Checked::default();
+    for path in files {
+        let name = display_name(path);
+        match std::fs::read(path) {
+            Ok(bytes) => check_file(&name, &bytes, reference, &mut out),
+            Err(e) => out.errors.push(RowError {
+                file: name,
+                line: 0,
+                column: None,
+                message: format!("ファイルを開けません: {e}"),
+            }),
+        }
+    }
+    let dups = duplicate_errors(&out.rows);
+    out.errors.extend(dups);
+    out
+}
+
+/// Checks, and unless `dry_run`, stores. Returns the process exit code.
+pub async fn run_facilities(store: &Store, args: &FacilitiesArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    if !args.quiet {
+        eprintln!("{} 個のファイルを検査しています…", args.files.len());
+    }
+    let mut checked = check_files(&args.files, &Embedded);
+    let existing = store.facilities().existing_keys().await?;
+    for r in &checked.rows {
+        if let Some(code) = &r.record.facility_code
+            && existing.contains(&(r.record.prefecture, r.record.kind, code.clone()))
+        {
+            checked.errors.push(RowError {
+                file: r.file.clone(),
+                line: r.line,
+                column: Some(col::ID.into()),
+                message: "この施設は既に施設マスタに登録されています。".into(),
+            });
+        }
+    }
+    checked
+        .errors
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    for e in &checked.errors {
+        println!("{e}");
+    }
+    let bad_lines = {
+        let mut v: Vec<_> = checked.errors.iter().map(|e| (&e.file, e.line)).collect();
+        v.dedup();
+        v.len()
+    };
+    println!(
+        "{} 行を検査しました（ファイル {} 個）: 正常 {} 行、誤りのある行 {} 行（誤り {} 件）。",
+        checked.lines_read,
+        args.files.len(),
+        checked.rows.len(),
+        bad_lines,
+        checked.errors.len()
+    );
+    if !checked.errors.is_empty() {
+        println!("誤りがあるため、何も取り込んでいません。上の行を修正してから、もう一度実行してください。");
+        return Ok(ExitCode::from(1));
+    }
+    if args.dry_run {
+        println!("検査のみ（--dry-run）のため、取り込みは行っていません。");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let records: Vec<FacilityRecord> = checked.rows.into_iter().map(|r| r.record).collect();
+    let total = records.len();
+    let quiet = args.quiet;
+    let mut last_shown = 0;
+    let mut progress = |done: usize| {
+        if !quiet && (done - last_shown >= total / 10 || done == total) && total > 0 {
+            eprintln!("取り込み中… {done} / {total} 件（{}%）", done * 100 / total);
+            last_shown = done;
+        }
+    };
+    store.facilities().import(&records, &mut progress).await?;
+    let mut by_kind: Vec<(FacilityKind, usize)> =
+        FacilityKind::ALL.iter().map(|k| (*k, 0)).collect();
+    for r in &records {
+        if let Some(e) = by_kind.iter_mut().find(|(k, _)| *k == r.kind) {
+            e.1 += 1;
+        }
+    }
+    let summary: Vec<String> = by_kind
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    println!(
+        "{total} 施設を取り込みました（{}）。所要時間 {:.1} 秒。",
+        summary.join("、"),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,31 @@
+//! `teikyo`: the single binary. Subcommands run the server, migrations, the demo, the synthetic
+//! dataset generator, importers and checkers.
+
+mod check;
+mod cli;
+mod config;
+mod import;
+mod layout;
+mod reference;
+mod synth;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("起動に失敗しました（非同期ランタイム）: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("エラー: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! What the importer and the generator need from the reference data, as a trait so that the
+//! importer's tests can also run against a small in-memory table.
+
+use teikyo_domain::{Coordinates, MunicipalityCode, PostalCode};
+
+pub trait Reference: Sync {
+    /// The municipality is in the current master.
+    fn municipality_exists(&self, code: MunicipalityCode) -> bool;
+    /// `Err` carries the user-facing message (「郵便番号と所在地が不整合です。」 + detail).
+    fn check_address(&self, postal: PostalCode, address: &str) -> Result<(), String>;
+    /// Coordinates from the town point, else the municipality centroid.
+    fn geocode(&self, municipality: MunicipalityCode, address: &str) -> Option<Coordinates>;
+}
+
+/// The embedded reference data.
+pub struct Embedded;
+
+impl Reference for Embedded {
+    fn municipality_exists(&self, code: MunicipalityCode) -> bool {
+        teikyo_refdata::municipalities::get(code).is_some()
+    }
+
+    fn check_address(&self, postal: PostalCode, address: &str) -> Result<(), String> {
+        teikyo_refdata::address::check(postal, address)
+            .map(|_| ())
+            .map_err(|e| format!("{e} {}", e.detail()))
+    }
+
+    fn geocode(&self, municipality: MunicipalityCode, address: &str) -> Option<Coordinates> {
+        teikyo_refdata::address::geocode(municipality, address)
+    }
+}

@@ -1,0 +1,81 @@
+//! Text normalisation shared by every parser of user or file input.
+//!
+//! People type codes with 全角 digits, Japanese hyphens (－ ‐ ー), spaces and a leading 〒;
+//! files from Excel carry the same. Every code parser runs input through [`code_chars`]
+//! first so that `９２０－０９６２` and `920-0962` are the same postal code.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC-normalise a string (全角 ASCII → 半角, 半角カナ → 全角カナ, compatibility forms folded).
+pub fn nfkc(s: &str) -> String {
+    s.nfkc().collect()
+}
+
+/// Characters people use as a hyphen between digit groups. NFKC maps U+FF0D to '-', but not
+/// U+2010–U+2015, U+2212 (minus), U+30FC (長音, typed by mistake in IME input) or U+FF70.
+fn is_hyphen_like(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF70}' | '\u{FE63}'
+    )
+}
+
+/// NFKC, then drop spaces, hyphen-like separators and a leading 〒 mark: the form in which
+/// numeric codes are compared and stored.
+pub fn code_chars(s: &str) -> String {
+    nfkc(s)
+        .trim()
+        .trim_start_matches('〒')
+        .chars()
+        .filter(|c| !c.is_whitespace() && !is_hyphen_like(*c))
+        .collect()
+}
+
+/// NFKC and trim, with every hyphen-like character made '-': the form in which free text such as
+/// an address is compared (「広坂１丁目１−１」 → 「広坂1丁目1-1」).
+pub fn fold_text(s: &str) -> String {
+    nfkc(s)
+        .trim()
+        .chars()
+        .map(|c| if is_hyphen_like(c) && c != '\u{30FC}' { '-' } else { c })
+        .collect()
+}
+
+/// True when every character is katakana (incl. ー and ・), a space or an ASCII/full-width digit or
+/// letter: what a フリガナ field may hold once NFKC has turned 半角カナ into 全角.
+pub fn is_katakana_reading(s: &str) -> bool {
+    !s.trim().is_empty()
+        && s.chars().all(|c| {
+            matches!(c, '\u{30A0}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}')
+                || c.is_whitespace()
+                || c.is_ascii_alphanumeric()
+                || matches!(c, '・' | '（' | '）' | '(' | ')' | '-' | '.' | '&' | '＆' | '，' | ',')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_chars_folds_width_hyphens_and_postal_mark() {
+        assert_eq!(code_chars("〒９２０－０９６２"), "9200962");
+        assert_eq!(code_chars(" 920‐0962 "), "9200962");
+        assert_eq!(code_chars("920ー0962"), "9200962");
+        assert_eq!(code_chars("０１１０１１３７１９"), "0110113719");
+    }
+
+    #[test]
+    fn fold_text_keeps_long_vowel_mark() {
+        assert_eq!(fold_text("ﾒﾃﾞｨｶﾙｾﾝﾀｰ１−１"), "メディカルセンター1-1");
+    }
+
+    #[test]
+    fn katakana_reading() {
+        assert!(is_katakana_reading("カナザワシリツビョウイン"));
+        assert!(is_katakana_reading("イリョウホウジン　サクラカイ"));
+        assert!(!is_katakana_reading("金沢"));
+        assert!(!is_katakana_reading("かなざわ"));
+        assert!(!is_katakana_reading(""));
+    }
+}

@@ -1,0 +1,236 @@
+//! Comparison forms for place names.
+//!
+//! Japan Post, MLIT and people spell the same place differently: 霞が関 / 霞ヶ関 / 霞ケ関,
+//! 一丁目 / 1丁目 / １丁目, 北十条西 / 北10条西, 大字山田 / 山田, 須惠町 / 須恵町. Names are
+//! compared in a *key* form that folds these differences on both sides. Keys are never shown.
+
+use teikyo_domain::text::fold_text;
+
+/// Folds characters that are interchangeable in place names. Applied to both sides of every
+/// comparison, so a fold only ever makes two spellings equal; it never has to be "right".
+pub(crate) fn fold_char(c: char) -> char {
+    match c {
+        // 霞が関 / 霞ヶ関 / 霞ケ関, 袖ヶ浦 / 袖ケ浦, 旭が丘 / 旭ケ丘
+        'ヶ' | 'ヵ' | 'が' | 'ゕ' | 'ゖ' => 'ケ',
+        // 一の宮 / 一ノ宮
+        'の' => 'ノ',
+        // Variant kanji that NFKC keeps apart but registries use interchangeably.
+        '﨑' | '嵜' => '崎',
+        '髙' => '高',
+        '惠' => '恵',
+        '𠮷' => '吉',
+        '邊' | '邉' => '辺',
+        _ => c,
+    }
+}
+
+/// NFKC (via the domain's `fold_text`), whitespace removed, [`fold_char`] applied: the form of
+/// municipality names, compared with [`prefix_len`].
+pub(crate) fn name_key(s: &str) -> String {
+    fold_text(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(fold_char)
+        .collect()
+}
+
+/// [`name_key`] with kanji numerals written as ASCII digits: the form of town names and of the
+/// rest of an address.
+pub(crate) fn key(s: &str) -> String {
+    kanji_numerals_to_digits(&name_key(s))
+}
+
+fn kanji_digit(c: char) -> Option<u32> {
+    Some(match c {
+        '〇' => 0,
+        '一' => 1,
+        '二' => 2,
+        '三' => 3,
+        '四' => 4,
+        '五' => 5,
+        '六' => 6,
+        '七' => 7,
+        '八' => 8,
+        '九' => 9,
+        _ => return None,
+    })
+}
+
+/// 「三丁目」→「3丁目」, 「北十条西」→「北10条西」, 「二十一」→「21」, 「一二」→「12」.
+///
+/// Every run of kanji numerals is rewritten, not only those before 丁目: 「十日町」 becomes
+/// 「10日町」 on both sides of a comparison, which is harmless, while a rule tied to 丁目/条/線/番町
+/// would miss spellings. 百/千/万 are left alone (千葉, 千代田, 百人町 are names, and no 丁目 goes
+/// that high).
+pub(crate) fn kanji_numerals_to_digits(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, out: &mut String| {
+        if run.is_empty() {
+            return;
+        }
+        match run_value(run) {
+            Some(n) => out.push_str(&n.to_string()),
+            None => out.extend(run.iter()),
+        }
+        run.clear();
+    };
+    for c in s.chars() {
+        if c == '十' || kanji_digit(c).is_some() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The value of a run of kanji numerals: positional with one 十 (十, 十二, 二十, 二十三) or
+/// digit by digit without (一二 = 12, 二〇 = 20). Anything else (十十) is left as written.
+fn run_value(run: &[char]) -> Option<u64> {
+    let tens: Vec<usize> = run
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == '十')
+        .map(|(i, _)| i)
+        .collect();
+    match tens.as_slice() {
+        [] if run.len() <= 6 => run.iter().try_fold(0u64, |acc, c| {
+            kanji_digit(*c).map(|d| acc * 10 + u64::from(d))
+        }),
+        [i] if *i <= 1 && run.len() - i <= 2 => {
+            let hi = match run.get(..*i) {
+                Some([c]) => u64::from(kanji_digit(*c)?),
+                _ => 1,
+            };
+            let lo = match run.get(i + 1..) {
+                Some([c]) => u64::from(kanji_digit(*c)?),
+                _ => 0,
+            };
+            Some(hi * 10 + lo)
+        }
+        _ => None,
+    }
+}
+
+/// Removes a leading 大字 or 字: MLIT writes 「大字山田」 where Japan Post and most people write
+/// 「山田」.
+pub(crate) fn strip_aza(key: &str) -> &str {
+    key.strip_prefix("大字")
+        .or_else(|| key.strip_prefix('字'))
+        .unwrap_or(key)
+}
+
+/// Byte length of the prefix of `text` that spells `name_key` (a [`name_key`]), comparing with [`fold_char`] and skipping whitespace in `text`. `text` should be
+/// NFKC-normalised (e.g. by `teikyo_domain::text::fold_text`).
+pub(crate) fn prefix_len(text: &str, name_key: &str) -> Option<usize> {
+    let mut want = name_key.chars().peekable();
+    for (i, c) in text.char_indices() {
+        let Some(&w) = want.peek() else {
+            return Some(i);
+        };
+        if c.is_whitespace() {
+            continue;
+        }
+        if fold_char(c) != w {
+            return None;
+        }
+        want.next();
+    }
+    want.peek().is_none().then_some(text.len())
+}
+
+/// How well a town name matches the start of the rest of an address (both in [`key`] form,
+/// 大字/字 already stripped). Ordered by matched length first, so 「大通西」 of 「大通西一丁目」
+/// beats the whole of a shorter town 「大通」; at equal length a full match wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TownFit {
+    /// Bytes of the address matched.
+    pub(crate) len: usize,
+    /// The whole name matched, 丁目 number included; false when only the name before its 丁目
+    /// number matched (「広坂」 of 「広坂二丁目」 for 「広坂1-1」).
+    pub(crate) full: bool,
+}
+
+/// Whether `town` (key form) names the start of `rest` (key form). A town ending in 「N丁目」
+/// also matches 「N-…」 and 「N番…」-less forms people write (「広坂1-1-1」).
+pub(crate) fn town_fit(rest: &str, town: &str) -> Option<TownFit> {
+    if town.is_empty() {
+        return None;
+    }
+    if let Some(stem) = town.strip_suffix("丁目") {
+        let base = stem.trim_end_matches(|c: char| c.is_ascii_digit());
+        let number = &stem[base.len()..];
+        if !number.is_empty() && !base.is_empty() {
+            let after = rest.strip_prefix(base)?;
+            let exact = after
+                .strip_prefix(number)
+                .is_some_and(|tail| !tail.starts_with(|c: char| c.is_ascii_digit()));
+            return Some(if exact {
+                TownFit {
+                    len: town.len(),
+                    full: true,
+                }
+            } else {
+                TownFit {
+                    len: base.len(),
+                    full: false,
+                }
+            });
+        }
+    }
+    rest.starts_with(town).then_some(TownFit {
+        len: town.len(),
+        full: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numerals() {
+        assert_eq!(kanji_numerals_to_digits("広坂一丁目"), "広坂1丁目");
+        assert_eq!(kanji_numerals_to_digits("北十条西十四丁目"), "北10条西14丁目");
+        assert_eq!(kanji_numerals_to_digits("二十三"), "23");
+        assert_eq!(kanji_numerals_to_digits("二十"), "20");
+        assert_eq!(kanji_numerals_to_digits("一二"), "12");
+        assert_eq!(kanji_numerals_to_digits("十十"), "十十");
+        assert_eq!(kanji_numerals_to_digits("千代田"), "千代田");
+    }
+
+    #[test]
+    fn keys_fold_spellings() {
+        assert_eq!(key("霞ヶ関１丁目"), key("霞が関一丁目"));
+        assert_eq!(key("袖ケ浦市"), key("袖ヶ浦市"));
+        assert_eq!(key("北 10条西"), key("北十条西"));
+        assert_eq!(strip_aza("大字山田"), "山田");
+        assert_eq!(strip_aza("字山田"), "山田");
+    }
+
+    #[test]
+    fn town_fits() {
+        let rest = key("広坂1丁目1番1号");
+        let full = |len| Some(TownFit { len, full: true });
+        let base = |len| Some(TownFit { len, full: false });
+        assert_eq!(town_fit(&rest, &key("広坂一丁目")), full("広坂1丁目".len()));
+        assert_eq!(town_fit(&rest, &key("広坂二丁目")), base("広坂".len()));
+        assert_eq!(town_fit(&key("広坂1-1-1"), &key("広坂一丁目")), full("広坂1丁目".len()));
+        assert_eq!(town_fit(&key("広坂11-1"), &key("広坂一丁目")), base("広坂".len()));
+        assert_eq!(town_fit(&rest, &key("本町")), None);
+        assert_eq!(town_fit(&rest, &key("広坂")), full("広坂".len()));
+        // the base of a longer name beats a shorter whole name
+        assert!(base("大通西".len()) > full("大通".len()));
+    }
+
+    #[test]
+    fn prefix_len_skips_spaces_and_folds() {
+        assert_eq!(prefix_len("袖ヶ浦市 坂戸市場", "袖ケ浦市"), Some("袖ヶ浦市".len()));
+        assert_eq!(prefix_len("金沢 市広坂", "金沢市"), Some("金沢 市".len()));
+        assert_eq!(prefix_len("金沢", "金沢市"), None);
+        assert_eq!(prefix_len("白山市", "金沢市"), None);
+    }
+}

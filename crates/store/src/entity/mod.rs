@@ -1,0 +1,5 @@
+//! sea-orm entities: the table shapes. Nothing outside `store` sees them; repositories convert to
+//! and from domain types.
+
+pub mod facility;
+pub mod facility_insurance_code;

@@ -1,0 +1,272 @@
+//! Persistence for Teikyo on SQLite (embedded, default) and PostgreSQL (several app nodes).
+//!
+//! One code base serves both: sea-orm on sqlx for queries, one migration history per backend
+//! (`migrations/sqlite`, `migrations/postgres`, checked to stay in step), and repositories that
+//! take and return domain types so nothing above this crate sees a table.
+
+mod entity;
+mod error;
+pub mod facility;
+
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
+    SqlxPostgresConnector, SqlxSqliteConnector, TransactionOptions, TransactionTrait,
+};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use error::StoreError;
+pub use facility::{Facility, FacilityId, FacilityRepo, ImportSummary};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Which backend a database URL names: `sqlite:` (a path or `:memory:`) or `postgres(ql)://`.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Connection tuning that differs between deployments.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// PostgreSQL only: `search_path` for every connection (tests use a schema each).
+    pub pg_schema: Option<String>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+            pg_schema: None,
+        }
+    }
+}
+
+/// A handle on the database: cheap to clone, shared by handlers, workers and commands.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, opts: &StoreOptions) -> Result<Self, StoreError> {
+        let backend = Backend::from_url(url)?;
+        let db = match backend {
+            Backend::Sqlite => {
+                let connect = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::connect(url, e))?
+                    .create_if_missing(true)
+                    // WAL: readers never wait for the writer, which is what a web app needs.
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL is durable across application crashes in WAL mode; only an OS crash
+                    // can lose the last transactions. The usual trade-off for WAL.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let pool = SqlitePoolOptions::new()
+                    // An in-memory database exists per connection: keep exactly one.
+                    .max_connections(if in_memory { 1 } else { opts.max_connections })
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(connect)
+                    .await
+                    .map_err(|e| StoreError::connect(url, e))?;
+                SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+            }
+            Backend::Postgres => {
+                let mut connect = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::connect(url, e))?
+                    .application_name("teikyo");
+                if let Some(schema) = &opts.pg_schema {
+                    connect = connect.options([("search_path", schema.as_str())]);
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(connect)
+                    .await
+                    .map_err(|e| StoreError::connect(url, e))?;
+                SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+            }
+        };
+        Ok(Self { db, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations of this backend's history.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS
+                .run(self.db.get_sqlite_connection_pool())
+                .await
+                .map_err(StoreError::Migrate),
+            Backend::Postgres => POSTGRES_MIGRATIONS
+                .run(self.db.get_postgres_connection_pool())
+                .await
+                .map_err(StoreError::Migrate),
+        }
+    }
+
+    /// Names of the migrations applied so far, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT description FROM _sqlx_migrations ORDER BY version",
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "description").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Whether the database answers: what `/readyz` reports.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(StoreError::from)
+    }
+
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.db.close_by_ref().await.map_err(StoreError::from)
+    }
+
+    /// Runs SQL that takes no parameters (schema set-up in tests and tools). Not for handlers.
+    pub async fn execute_unprepared(&self, sql: &str) -> Result<(), StoreError> {
+        self.db.execute_unprepared(sql).await?;
+        Ok(())
+    }
+
+    pub fn facilities(&self) -> FacilityRepo<'_> {
+        FacilityRepo::new(self)
+    }
+
+    /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, so it takes the write lock up
+    /// front and id allocation inside it (see `facility::allocate_ids`) cannot race.
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        let opts = TransactionOptions {
+            isolation_level: None,
+            access_mode: Some(AccessMode::ReadWrite).filter(|_| self.backend == Backend::Postgres),
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate)
+                .filter(|_| self.backend == Backend::Sqlite),
+        };
+        Ok(self.db.begin_with_options(opts).await?)
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Table → column names (sorted), for the check that both migration histories produce the
+    /// same schema.
+    pub async fn schema_columns(&self) -> Result<Vec<(String, String, bool)>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name AS table_name, p.name AS column_name, p.\"notnull\" AS not_null \
+                 FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+                 ORDER BY 1, 2"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text AS table_name, column_name::text AS column_name, \
+                 (CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END)::bigint AS not_null \
+                 FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
+                 ORDER BY 1, 2"
+            }
+        };
+        let rows = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql,
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                // SQLite reports NOT NULL for an INTEGER PRIMARY KEY as 0; the key is never null.
+                let t: String = r.try_get("", "table_name")?;
+                let c: String = r.try_get("", "column_name")?;
+                let nn: i64 = r.try_get("", "not_null")?;
+                Ok((t, c, nn != 0))
+            })
+            .collect()
+    }
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("postgres://a@b/c").unwrap(), Backend::Postgres);
+        assert!(Backend::from_url("mysql://a").is_err());
+    }
+
+    #[test]
+    fn redacts_password() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    /// Both histories must have the same migrations (same versions and names); the schema they
+    /// produce is compared on live databases by the contract suite.
+    #[test]
+    fn migrations_in_step() {
+        let names = |m: &sqlx::migrate::Migrator| {
+            m.iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS));
+        assert!(!names(&SQLITE_MIGRATIONS).is_empty());
+    }
+}

@@ -1,0 +1,87 @@
+//! Storage contract suite: every test runs on SQLite, and again on PostgreSQL when
+//! `TEIKYO_TEST_DATABASE_URL` is set. A custom harness (libtest-mimic) so the run can say how many
+//! PostgreSQL tests executed — CI fails when that number is 0.
+
+mod facility;
+mod fixtures;
+mod schema;
+
+use futures::future::BoxFuture;
+use libtest_mimic::{Arguments, Failed, Trial};
+use teikyo_store::{Backend, Store};
+use teikyo_testkit::db::{TestDb, backends, postgres_url};
+
+type ContractFn = fn(Store) -> BoxFuture<'static, anyhow::Result<()>>;
+
+macro_rules! contract {
+    ($($path:path),* $(,)?) => {
+        vec![$((stringify!($path), (|s| Box::pin($path(s))) as ContractFn)),*]
+    };
+}
+
+fn tests() -> Vec<(&'static str, ContractFn)> {
+    contract![
+        schema::migrate_is_idempotent,
+        schema::ping_answers_until_closed,
+        facility::round_trip_keeps_every_field,
+        facility::import_counts_by_kind,
+        facility::import_is_all_or_nothing,
+        facility::existing_keys_lists_public_keys,
+        facility::find_by_insurance_code_and_public_key,
+        facility::list_filters_and_pages,
+        facility::ids_stay_unique_across_imports,
+    ]
+}
+
+fn run_on(backend: Backend, f: ContractFn) -> Result<(), Failed> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failed::from(e.to_string()))?;
+    rt.block_on(async move {
+        let db = TestDb::new(backend).await.map_err(|e| format!("{e:#}"))?;
+        let result = f(db.store.clone()).await;
+        db.cleanup().await.map_err(|e| format!("cleanup: {e:#}"))?;
+        result.map_err(|e| Failed::from(format!("{e:#}")))
+    })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    let backends = backends();
+    for backend in &backends {
+        for (name, f) in tests() {
+            let backend = *backend;
+            let label = format!("{}::{}", backend.name().to_lowercase(), name);
+            trials.push(Trial::test(label, move || run_on(backend, f)));
+        }
+    }
+    if postgres_url().is_some() {
+        trials.push(Trial::test("both::schemas_are_in_step", || {
+            schema::schemas_are_in_step()
+        }));
+    }
+    let pg = trials
+        .iter()
+        .filter(|t| t.name().starts_with("postgresql::") || t.name().starts_with("both::"))
+        .count();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Counted after filtering by the command line: what actually ran.
+    let ran_pg = if args.filter.is_some() || !args.skip.is_empty() {
+        "(filtered)".to_owned()
+    } else {
+        pg.to_string()
+    };
+    if postgres_url().is_some() {
+        println!(
+            "contract suite: PostgreSQL tests executed: {ran_pg} ({} failed overall)",
+            conclusion.num_failed
+        );
+    } else {
+        println!(
+            "contract suite: PostgreSQL tests executed: 0 (set TEIKYO_TEST_DATABASE_URL to run them)"
+        );
+    }
+    conclusion.exit();
+}

@@ -1,0 +1,1 @@
+//! Headless Chromium through chromedriver (owned by the web/browser work).

@@ -1,0 +1,35 @@
+//! Server-rendered pages. Each page is an askama template extending `base.html`, the shared
+//! layout (skip link, header, footer); views per audience will get their own modules here.
+
+pub(crate) mod credits;
+pub(crate) mod errors;
+pub(crate) mod public;
+
+use askama::Template;
+use axum::response::Html;
+
+use crate::assets;
+use crate::error::WebError;
+
+/// The product name, as shown in the header and in every `<title>`.
+pub(crate) const PRODUCT_NAME: &str = "Teikyo 医療機能情報提供";
+
+/// What the layout needs from every page.
+#[derive(Debug, Clone)]
+pub(crate) struct Chrome {
+    pub(crate) product_name: &'static str,
+    pub(crate) css_href: &'static str,
+}
+
+impl Chrome {
+    pub(crate) fn new() -> Self {
+        Self {
+            product_name: PRODUCT_NAME,
+            css_href: assets::stylesheet_href(),
+        }
+    }
+}
+
+pub(crate) fn render(page: &impl Template) -> Result<Html<String>, WebError> {
+    Ok(Html(page.render()?))
+}

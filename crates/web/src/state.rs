@@ -1,0 +1,45 @@
+use metrics_exporter_prometheus::PrometheusHandle;
+use teikyo_store::Store;
+
+use crate::config::WebConfig;
+use crate::middleware::metrics::metrics_handle;
+
+/// What every handler can reach. Cheap to clone: the store is a pool handle, the rest is small.
+#[derive(Clone)]
+pub struct AppState {
+    store: Store,
+    metrics: PrometheusHandle,
+    config: WebConfig,
+}
+
+impl AppState {
+    /// Installs the process-wide metrics recorder on first use (see [`metrics_handle`]).
+    pub fn new(store: Store, config: WebConfig) -> Self {
+        Self {
+            store,
+            metrics: metrics_handle(),
+            config,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &PrometheusHandle {
+        &self.metrics
+    }
+
+    pub fn config(&self) -> &WebConfig {
+        &self.config
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
