@@ -77,7 +77,11 @@ mod tests {
         assert_eq!(lines[0], "input,normalised,valid,rule,message");
         assert_eq!(lines[1], "０１１０１１３７１９,0110113719,true,standard,");
         assert_eq!(lines[2], "1310110049,1310110049,true,seven_digit,");
-        assert!(lines[3].starts_with("0110113718,0110113718,false,,"), "{}", lines[3]);
+        assert!(
+            lines[3].starts_with("0110113718,0110113718,false,,"),
+            "{}",
+            lines[3]
+        );
         assert!(lines[3].contains("標準の計算では 9"), "{}", lines[3]);
         assert!(lines[4].starts_with("abc,abc,false,,"), "{}", lines[4]);
     }

@@ -167,7 +167,8 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", args.db.display()));
         if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("{} を削除できません", p.display()))?;
+            std::fs::remove_file(&p)
+                .with_context(|| format!("{} を削除できません", p.display()))?;
         }
     }
     config.database_url = format!("sqlite://{}", args.db.display());

@@ -104,6 +104,7 @@ impl Config {
         }
         // Figment's Env provider reads the process environment itself; building the pairs from
         // `env` keeps this testable and lets `*_FILE` indirection fit in.
+        let plain: std::collections::HashSet<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in &env {
             let Some(rest) = k.strip_prefix(PREFIX) else {
@@ -112,20 +113,24 @@ impl Config {
             if rest == "CONFIG" || rest.starts_with("TEST_") {
                 continue;
             }
-            if let Some(key) = rest.strip_suffix("_FILE") {
-                let value = std::fs::read_to_string(v).map_err(|source| ConfigError::SecretFile {
-                    var: k.clone(),
-                    path: v.clone(),
-                    source,
-                })?;
-                pairs.push((key.to_owned(), value.trim_end_matches(['\n', '\r']).to_owned()));
-            } else {
-                pairs.push((rest.to_owned(), v.clone()));
+            match rest.strip_suffix("_FILE") {
+                // The plain variable wins when both are set.
+                Some(key) if plain.contains(format!("{PREFIX}{key}").as_str()) => {}
+                Some(key) => {
+                    let value =
+                        std::fs::read_to_string(v).map_err(|source| ConfigError::SecretFile {
+                            var: k.clone(),
+                            path: v.clone(),
+                            source,
+                        })?;
+                    pairs.push((
+                        key.to_owned(),
+                        value.trim_end_matches(['\n', '\r']).to_owned(),
+                    ));
+                }
+                None => pairs.push((rest.to_owned(), v.clone())),
             }
         }
-        // `*_FILE` wins over the plain variable only when the plain one is absent: sort plain
-        // ones last so they override.
-        pairs.sort_by_key(|(k, _)| env.iter().any(|(ek, _)| ek == &format!("{PREFIX}{k}")));
         for (k, v) in pairs {
             let key = k.to_lowercase().replace("__", ".");
             fig = fig.merge(Serialized::default(&key, parse_scalar(&v)));
@@ -153,7 +158,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -171,7 +179,10 @@ mod tests {
         assert_eq!(c.bind, "0.0.0.0:9000");
         assert_eq!(c.max_connections, 3);
         assert_eq!(c.web.request_timeout_secs, 5);
-        assert_eq!(c.web.body_limit_bytes, WebSection::default().body_limit_bytes);
+        assert_eq!(
+            c.web.body_limit_bytes,
+            WebSection::default().body_limit_bytes
+        );
         let c = Config::load_from(
             Some(&file),
             env(&[

@@ -42,7 +42,11 @@ pub struct RowError {
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.column {
-            Some(c) => write!(f, "{}:{}行目 [{}] {}", self.file, self.line, c, self.message),
+            Some(c) => write!(
+                f,
+                "{}:{}行目 [{}] {}",
+                self.file, self.line, c, self.message
+            ),
             None => write!(f, "{}:{}行目 {}", self.file, self.line, self.message),
         }
     }
@@ -80,6 +84,28 @@ impl Columns {
     }
 }
 
+/// Every column the importer reads.
+const KNOWN: [&str; 18] = [
+    col::ID,
+    col::NAME,
+    col::NAME_KANA,
+    col::SHORT,
+    col::SHORT_KANA,
+    col::ENGLISH,
+    col::KIND,
+    col::PREFECTURE,
+    col::MUNICIPALITY,
+    col::ADDRESS,
+    col::LAT,
+    col::LON,
+    col::HOMEPAGE,
+    col::POSTAL,
+    col::INSURANCE,
+    col::OPENED,
+    col::SUSPENDED,
+    col::ABOLISHED,
+];
+
 const REQUIRED: [&str; 7] = [
     col::ID,
     col::NAME,
@@ -93,6 +119,10 @@ const REQUIRED: [&str; 7] = [
 /// Checks one file's bytes. `file` is the name used in messages.
 pub fn check_file(file: &str, bytes: &[u8], reference: &dyn Reference, out: &mut Checked) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // The csv crate counts a CRLF line end as two lines when it reports positions; the MHLW files
+    // use CRLF, so fold it to LF first and the reported line numbers are the ones editors show.
+    let folded = fold_crlf(bytes);
+    let bytes = folded.as_deref().unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -106,16 +136,27 @@ pub fn check_file(file: &str, bytes: &[u8], reference: &dyn Reference, out: &mut
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            out.errors.push(file_error(1, format!("見出し行を読めません: {}", csv_reason(&e))));
+            out.errors.push(file_error(
+                1,
+                format!("見出し行を読めません: {}", csv_reason(&e)),
+            ));
             return;
         }
     };
+    // Headers as written, plus their NFKC form mapped to the canonical (full-width) names, so a
+    // file re-saved with half-width brackets 「正式名称(フリガナ)」 is read all the same.
+    let mut index = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        index.entry(h.trim().to_owned()).or_insert(i);
+    }
+    for (i, h) in headers.iter().enumerate() {
+        let folded = nfkc(h.trim());
+        for canonical in KNOWN.iter().filter(|c| nfkc(c) == folded) {
+            index.entry((*canonical).to_owned()).or_insert(i);
+        }
+    }
     let columns = Columns {
-        index: headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (nfkc(h.trim()), i))
-            .collect(),
+        index,
         len: headers.len(),
     };
     if columns.index.contains_key(col::SPECIALTY_CODE) {
@@ -164,19 +205,23 @@ pub fn check_file(file: &str, bytes: &[u8], reference: &dyn Reference, out: &mut
                         line,
                         record: r,
                     }),
-                    Err(errs) => out.errors.extend(errs.into_iter().map(|(column, message)| {
-                        RowError {
-                            file: file.to_owned(),
-                            line,
-                            column,
-                            message,
-                        }
-                    })),
+                    Err(errs) => {
+                        out.errors
+                            .extend(errs.into_iter().map(|(column, message)| RowError {
+                                file: file.to_owned(),
+                                line,
+                                column,
+                                message,
+                            }))
+                    }
                 }
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                out.errors.push(file_error(line, format!("行を読めません: {}", csv_reason(&e))));
+                out.errors.push(file_error(
+                    line,
+                    format!("行を読めません: {}", csv_reason(&e)),
+                ));
                 // A broken row cannot be resynchronised reliably; the reader continues where it
                 // can (csv recovers at the next record boundary for most errors).
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
@@ -187,10 +232,27 @@ pub fn check_file(file: &str, bytes: &[u8], reference: &dyn Reference, out: &mut
     }
 }
 
+/// `bytes` with every CR that precedes an LF removed; `None` when there is none.
+fn fold_crlf(bytes: &[u8]) -> Option<Vec<u8>> {
+    if !bytes.windows(2).any(|w| w == b"\r\n") {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut iter = bytes.iter().peekable();
+    while let Some(&b) = iter.next() {
+        if b == b'\r' && iter.peek() == Some(&&b'\n') {
+            continue;
+        }
+        out.push(b);
+    }
+    Some(out)
+}
+
 fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => {
-            "文字コードが UTF-8 ではありません（Shift_JIS の場合は UTF-8 で保存し直してください）。".into()
+            "文字コードが UTF-8 ではありません（Shift_JIS の場合は UTF-8 で保存し直してください）。"
+                .into()
         }
         _ => e.to_string(),
     }
@@ -205,7 +267,10 @@ fn parse_row(
 ) -> Result<FacilityRecord, FieldErrors> {
     let mut errs: FieldErrors = Vec::new();
     let mut err = |column: &str, message: String| errs.push((Some(column.to_owned()), message));
-    let text = |name: &str| c.get(rec, name).map(|s| fold_text(&s.replace("（改行）", "\n")));
+    let text = |name: &str| {
+        c.get(rec, name)
+            .map(|s| fold_text(&s.replace("（改行）", "\n")))
+    };
 
     let id = match c.get(rec, col::ID).map(PublicFacilityId::parse) {
         Some(Ok(id)) => Some(id),
@@ -281,7 +346,9 @@ fn parse_row(
     {
         err(
             col::MUNICIPALITY,
-            format!("市区町村コード {m} は現在の市区町村一覧にありません。合併・再編がないかご確認ください。"),
+            format!(
+                "市区町村コード {m} は現在の市区町村一覧にありません。合併・再編がないかご確認ください。"
+            ),
         );
     }
     let postal_code = match c.get(rec, col::POSTAL).map(PostalCode::parse) {
@@ -294,7 +361,10 @@ fn parse_row(
     };
     let mut insurance_codes = Vec::new();
     if let Some(s) = c.get(rec, col::INSURANCE) {
-        for part in s.split(['|', ';', ' ', '　', '／', '/']).filter(|p| !p.is_empty()) {
+        for part in s
+            .split(['|', ';', ' ', '　', '／', '/'])
+            .filter(|p| !p.is_empty())
+        {
             match InsuranceCode::parse(part) {
                 Ok(code) => insurance_codes.push(code),
                 Err(e) => err(col::INSURANCE, e.to_string()),
@@ -311,7 +381,9 @@ fn parse_row(
             Err(_) => {
                 err(
                     name,
-                    format!("{name}「{s}」を日付として読めません。2024-04-01 の形式で入力してください。"),
+                    format!(
+                        "{name}「{s}」を日付として読めません。2024-04-01 の形式で入力してください。"
+                    ),
                 );
                 None
             }
@@ -391,7 +463,11 @@ fn parse_row(
     {
         errs.push((Some(col::ADDRESS.to_owned()), message));
     }
-    if errs.is_empty() { Ok(record) } else { Err(errs) }
+    if errs.is_empty() {
+        Ok(record)
+    } else {
+        Err(errs)
+    }
 }
 
 /// Rows whose public key (ID) appears twice in the input.
@@ -483,7 +559,9 @@ pub async fn run_facilities(store: &Store, args: &FacilitiesArgs) -> anyhow::Res
         checked.errors.len()
     );
     if !checked.errors.is_empty() {
-        println!("誤りがあるため、何も取り込んでいません。上の行を修正してから、もう一度実行してください。");
+        println!(
+            "誤りがあるため、何も取り込んでいません。上の行を修正してから、もう一度実行してください。"
+        );
         return Ok(ExitCode::from(1));
     }
     if args.dry_run {

@@ -175,7 +175,12 @@ pub fn hours_header() -> Vec<String> {
         .map(|s| s.to_string())
         .collect();
     for d in DAY_TYPES {
-        for part in ["診療開始時間", "診療終了時間", "外来受付開始時間", "外来受付終了時間"] {
+        for part in [
+            "診療開始時間",
+            "診療終了時間",
+            "外来受付開始時間",
+            "外来受付終了時間",
+        ] {
             h.push(format!("{d}_{part}"));
         }
     }

@@ -23,10 +23,18 @@ impl Reference for Embedded {
     fn check_address(&self, postal: PostalCode, address: &str) -> Result<(), String> {
         teikyo_refdata::address::check(postal, address)
             .map(|_| ())
-            .map_err(|e| format!("{e} {}", e.detail()))
+            .map_err(|e| format!("{e}{}", e.detail))
     }
 
     fn geocode(&self, municipality: MunicipalityCode, address: &str) -> Option<Coordinates> {
-        teikyo_refdata::address::geocode(municipality, address)
+        // Read the town from the text after the municipality name; when the address names another
+        // municipality (the row is rejected elsewhere) fall back to this one's centroid.
+        let parsed = teikyo_refdata::address::parse(address);
+        match parsed.municipality {
+            Some(m) if m.code == municipality => {
+                teikyo_refdata::address::geocode(municipality, parsed.rest())
+            }
+            _ => teikyo_refdata::address::geocode(municipality, ""),
+        }
     }
 }

@@ -164,8 +164,7 @@ impl FacilityRecord {
                 format!("略称（フリガナ）はカタカナで入力してください（入力値: {k}）。"),
             ));
         }
-        if self.municipality.prefecture() != self.prefecture || self.municipality.is_prefecture()
-        {
+        if self.municipality.prefecture() != self.prefecture || self.municipality.is_prefecture() {
             errors.push(FacilityError::new(
                 "facility.municipality.prefecture",
                 "municipality",
@@ -240,10 +239,7 @@ impl FacilityRecord {
                 ),
             ));
         }
-        let dated = [
-            ("休止日", self.suspended_on),
-            ("廃止日", self.abolished_on),
-        ];
+        let dated = [("休止日", self.suspended_on), ("廃止日", self.abolished_on)];
         if let Some(opened) = self.opened_on {
             for (label, d) in dated {
                 if let Some(d) = d.filter(|d| *d < opened) {

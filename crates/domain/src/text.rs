@@ -37,7 +37,13 @@ pub fn fold_text(s: &str) -> String {
     nfkc(s)
         .trim()
         .chars()
-        .map(|c| if is_hyphen_like(c) && c != '\u{30FC}' { '-' } else { c })
+        .map(|c| {
+            if is_hyphen_like(c) && c != '\u{30FC}' {
+                '-'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -49,7 +55,10 @@ pub fn is_katakana_reading(s: &str) -> bool {
             matches!(c, '\u{30A0}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}')
                 || c.is_whitespace()
                 || c.is_ascii_alphanumeric()
-                || matches!(c, '・' | '（' | '）' | '(' | ')' | '-' | '.' | '&' | '＆' | '，' | ',')
+                || matches!(
+                    c,
+                    '・' | '（' | '）' | '(' | ')' | '-' | '.' | '&' | '＆' | '，' | ','
+                )
         })
 }
 

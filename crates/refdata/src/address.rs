@@ -160,9 +160,10 @@ pub fn parse(address: &str) -> ParsedAddress {
         municipality: None,
         rest_start: 0,
     };
-    let Some((pref, len)) = PrefectureCode::all().find_map(|p| {
-        prefix_len(&parsed.normalized, &name_key(p.name())).map(|len| (p, len))
-    }) else {
+    // Prefecture names hold no character that `name_key` folds, so they serve as keys as is.
+    let Some((pref, len)) = PrefectureCode::all()
+        .find_map(|p| prefix_len(&parsed.normalized, p.name()).map(|len| (p, len)))
+    else {
         return parsed;
     };
     parsed.prefecture = Some(pref);
@@ -185,7 +186,9 @@ pub fn check(postal: PostalCode, address: &str) -> Result<AddressMatch, AddressM
         return Err(AddressMismatch::new(
             "address.postal_unknown",
             P::PostalCode,
-            format!("郵便番号 {postal} は日本郵便の郵便番号データにありません。郵便番号をご確認ください。"),
+            format!(
+                "郵便番号 {postal} は日本郵便の郵便番号データにありません。郵便番号をご確認ください。"
+            ),
         ));
     }
     let places = describe_places(entries);
@@ -223,12 +226,17 @@ pub fn check(postal: PostalCode, address: &str) -> Result<AddressMatch, AddressM
         .collect();
     let Some(&first) = rows.first() else {
         if m.kind == MunicipalityKind::DesignatedCity
-            && entries.iter().any(|e| e.municipality.parent == Some(m.code))
+            && entries
+                .iter()
+                .any(|e| e.municipality.parent == Some(m.code))
         {
             return Err(AddressMismatch::new(
                 "address.ward_missing",
                 P::Municipality,
-                format!("{}の後に区名を入力してください。郵便番号 {postal} は{places}です。", m.name),
+                format!(
+                    "{}の後に区名を入力してください。郵便番号 {postal} は{places}です。",
+                    m.name
+                ),
             ));
         }
         return Err(AddressMismatch::new(
@@ -274,17 +282,15 @@ fn check_town(
     let rest_key = strip_aza(&rest_key);
     let mut covers_any = false;
     let mut own: Option<(TownFit, &'static PostalEntry)> = None;
-    let mut own_keys: Vec<String> = Vec::new();
+    let mut own_keys: Vec<&'static str> = Vec::new();
     for &e in rows {
         if e.covers_unlisted_towns() {
             covers_any = true;
             continue;
         }
         // 「井道、奥井道、内井道」: one row for several 町域.
-        for name in e.town.split('、') {
-            let k = key(name);
-            let k = strip_aza(&k).to_owned();
-            if let Some(fit) = town_fit(rest_key, &k)
+        for k in postal::town_key(e).split('、').map(strip_aza) {
+            if let Some(fit) = town_fit(rest_key, k)
                 && own.is_none_or(|(b, _)| fit > b)
             {
                 own = Some((fit, e));
@@ -293,36 +299,38 @@ fn check_town(
         }
     }
     // The best-fitting 町域 Japan Post lists in the municipality under other codes.
-    let mut other: Option<(TownFit, &'static str)> = None;
-    for e in postal::areas_in(municipality) {
+    let mut other: Option<(TownFit, &'static str, &'static str)> = None;
+    for (e, keys) in postal::areas_with_keys(municipality) {
         if e.town.is_empty() {
             continue;
         }
-        for name in e.town.split('、') {
-            let k = key(name);
-            let k = strip_aza(&k);
-            if own_keys.iter().any(|o| o == k) {
+        for (name, k) in e.town.split('、').zip(keys.split('、').map(strip_aza)) {
+            if own_keys.contains(&k) {
                 continue;
             }
             if let Some(fit) = town_fit(rest_key, k)
-                && other.is_none_or(|(b, _)| fit > b)
+                && other.is_none_or(|(b, _, _)| fit > b)
             {
-                other = Some((fit, name));
+                other = Some((fit, name, k));
             }
         }
     }
     match (own, other) {
-        (Some((o, _)), Some((x, name))) if x > o && !covers_any => Err(name),
+        // Overruling a 町域 of the postal code needs the other name written out in full:
+        // 「保原町1」 fits 保原町 (番地 1) as well as 保原町一丁目 (1-…), and must not fail.
+        (Some((o, _)), Some((x, name, k))) if x > o && !covers_any && rest_key.starts_with(k) => {
+            Err(name)
+        }
         (Some((_, e)), _) => Ok((TownCheck::Matched, Some(e))),
         (None, _) if covers_any => Ok((TownCheck::CoversAnyTown, None)),
         (None, other) => {
             let inside = own_keys
                 .iter()
                 .filter(|k| k.chars().count() >= 2)
-                .any(|k| rest_key.contains(k.as_str()));
+                .any(|k| rest_key.contains(k));
             match other {
                 _ if inside => Ok((TownCheck::Matched, None)),
-                Some((_, name)) => Err(name),
+                Some((_, name, _)) => Err(name),
                 None => Ok((TownCheck::Unrecognised, None)),
             }
         }

@@ -122,8 +122,7 @@ static FACILITY_KINDS: LazyLock<Vec<FacilityKindRow>> = LazyLock::new(|| {
         .map(|(n, line)| {
             let [code, name, id, _variant, name_en, program] = fields(FILE, n, line, '\t');
             FacilityKindRow {
-                kind: FacilityKind::parse(code)
-                    .unwrap_or_else(|e| panic!("data/{FILE}:{n}: {e}")),
+                kind: FacilityKind::parse(code).unwrap_or_else(|e| panic!("data/{FILE}:{n}: {e}")),
                 name,
                 id,
                 name_en,

@@ -70,12 +70,9 @@ pub fn all() -> &'static [Holiday] {
 
 /// The years the data covers. Outside them `name_on` knows nothing, so callers that plan far
 /// ahead should check (the data must be refreshed before its last year comes close).
-pub fn covered_years() -> RangeInclusive<i32> {
+pub fn covered_years() -> Option<RangeInclusive<i32>> {
     let all = &*HOLIDAYS;
-    match (all.first(), all.last()) {
-        (Some(a), Some(b)) => a.date.year()..=b.date.year(),
-        _ => 0..=-1,
-    }
+    Some(all.first()?.date.year()..=all.last()?.date.year())
 }
 
 pub(crate) fn force() {

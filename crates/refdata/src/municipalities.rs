@@ -127,7 +127,8 @@ fn load() -> Master {
     let text: &'static str = data_text!("municipalities.tsv");
     let mut rows_out = Vec::with_capacity(2_000);
     for (n, line) in rows(text) {
-        let [code, kind, parent, _pref, name, kana, aliases, lat, lon] = fields(FILE, n, line, '\t');
+        let [code, kind, parent, _pref, name, kana, aliases, lat, lon] =
+            fields(FILE, n, line, '\t');
         let code = parse_code(n, code);
         let kind = MunicipalityKind::parse(kind)
             .unwrap_or_else(|| panic!("data/{FILE}:{n}: unknown kind {kind:?}"));
@@ -192,7 +193,9 @@ pub(crate) fn get_by_number(n: u32) -> Option<&'static Municipality> {
 
 /// The prefecture's own row (`xx000c`).
 pub fn prefecture(pref: PrefectureCode) -> Option<&'static Municipality> {
-    in_prefecture_with_self(pref).first().filter(|m| m.is_prefecture())
+    in_prefecture_with_self(pref)
+        .first()
+        .filter(|m| m.is_prefecture())
 }
 
 /// The municipalities, designated cities and wards of a prefecture, by code; without the
@@ -228,7 +231,9 @@ pub fn wards_of(city: MunicipalityCode) -> impl Iterator<Item = &'static Municip
 /// skipped and ヶ/ケ/が are not told apart.
 pub fn match_prefix(pref: PrefectureCode, text: &str) -> Option<(&'static Municipality, usize)> {
     let master = &*MASTER;
-    let list = master.names.get(usize::from(pref.number()).checked_sub(1)?)?;
+    let list = master
+        .names
+        .get(usize::from(pref.number()).checked_sub(1)?)?;
     list.iter().find_map(|(key, i)| {
         let len = prefix_len(text, key)?;
         Some((master.rows.get(*i)?, len))

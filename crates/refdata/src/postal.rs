@@ -6,6 +6,7 @@
 
 use crate::municipalities::{self, Municipality};
 use crate::table::{data_file, fields, gunzip, number, rows};
+use crate::text::KeyArena;
 use std::sync::LazyLock;
 use teikyo_domain::{MunicipalityCode, PostalCode, PrefectureCode};
 
@@ -15,6 +16,8 @@ pub struct PostalEntry {
     /// Kept as a number: building a [`PostalCode`] through its parser for each of ~150,000 rows
     /// would cost more than the rest of loading.
     code: u32,
+    /// Position in the table (fits beside `code` in what would be padding).
+    index: u32,
     pub municipality: &'static Municipality,
     /// 町域 as Japan Post writes it (「広坂」, 「霞が関」). Empty for 「以下に掲載がない場合」
     /// rows, which cover every place of the municipality not listed under its own code.
@@ -94,9 +97,14 @@ struct Table {
 
 static TABLE: LazyLock<Table> = LazyLock::new(load);
 
+/// `text::key`s of the 町域, aligned with `TABLE.rows`; built on the first address check.
+static TOWN_KEYS: LazyLock<KeyArena> =
+    LazyLock::new(|| KeyArena::build(TABLE.rows.iter().map(|e| e.town)));
+
 fn municipality(file: &str, n: usize, lg: &str) -> &'static Municipality {
-    municipalities::get_by_number(number(file, n, lg))
-        .unwrap_or_else(|| panic!("data/{file}:{n}: municipality {lg} is not in municipalities.tsv"))
+    municipalities::get_by_number(number(file, n, lg)).unwrap_or_else(|| {
+        panic!("data/{file}:{n}: municipality {lg} is not in municipalities.tsv")
+    })
 }
 
 fn load() -> Table {
@@ -109,6 +117,7 @@ fn load() -> Table {
         let [code, lg, town, town_kana, note] = fields(AREA, n, line, '\t');
         out.push(PostalEntry {
             code: number(AREA, n, code),
+            index: 0,
             municipality: municipality(AREA, n, lg),
             town,
             town_kana,
@@ -120,6 +129,7 @@ fn load() -> Table {
         let [code, lg, name, name_kana, town, banchi, po_box] = fields(OFFICE, n, line, '\t');
         out.push(PostalEntry {
             code: number(OFFICE, n, code),
+            index: 0,
             municipality: municipality(OFFICE, n, lg),
             town,
             town_kana: "",
@@ -134,6 +144,9 @@ fn load() -> Table {
     }
     // Stable: keeps the files' order within a code (KEN_ALL's order of 町域).
     out.sort_by_key(|e| e.code);
+    for (i, e) in out.iter_mut().enumerate() {
+        e.index = i as u32;
+    }
     let mut by_municipality: Vec<u32> = (0..out.len() as u32)
         .filter(|&i| out.get(i as usize).is_some_and(|e| e.office.is_none()))
         .collect();
@@ -161,7 +174,15 @@ pub fn all() -> &'static [PostalEntry] {
 
 /// The KEN_ALL rows (not offices) of a municipality: its 町域 as Japan Post lists them.
 pub fn areas_in(municipality: MunicipalityCode) -> impl Iterator<Item = &'static PostalEntry> {
+    areas_with_keys(municipality).map(|(e, _)| e)
+}
+
+/// [`areas_in`] with the `text::key` of each 町域.
+pub(crate) fn areas_with_keys(
+    municipality: MunicipalityCode,
+) -> impl Iterator<Item = (&'static PostalEntry, &'static str)> {
     let table = &*TABLE;
+    let keys = &*TOWN_KEYS;
     let index = &table.by_municipality;
     let code_of = move |i: &u32| table.rows.get(*i as usize).map(|e| e.municipality.code);
     let start = index.partition_point(|i| code_of(i) < Some(municipality));
@@ -170,9 +191,15 @@ pub fn areas_in(municipality: MunicipalityCode) -> impl Iterator<Item = &'static
         .get(start..end)
         .unwrap_or_default()
         .iter()
-        .filter_map(move |i| table.rows.get(*i as usize))
+        .filter_map(move |&i| Some((table.rows.get(i as usize)?, keys.get(i as usize))))
+}
+
+/// The `text::key` of an entry's 町域 (the entry must come from this table).
+pub(crate) fn town_key(entry: &PostalEntry) -> &'static str {
+    TOWN_KEYS.get(entry.index as usize)
 }
 
 pub(crate) fn force() {
     LazyLock::force(&TABLE);
+    LazyLock::force(&TOWN_KEYS);
 }

@@ -4,7 +4,8 @@
 //! 一丁目 / 1丁目 / １丁目, 北十条西 / 北10条西, 大字山田 / 山田, 須惠町 / 須恵町. Names are
 //! compared in a *key* form that folds these differences on both sides. Keys are never shown.
 
-use teikyo_domain::text::fold_text;
+use std::borrow::Cow;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Folds characters that are interchangeable in place names. Applied to both sides of every
 /// comparison, so a fold only ever makes two spellings equal; it never has to be "right".
@@ -20,24 +21,37 @@ pub(crate) fn fold_char(c: char) -> char {
         '惠' => '恵',
         '𠮷' => '吉',
         '邊' | '邉' => '辺',
+        // Hyphens between numbers (「1‐2‐3」, 「1−2」) as in `teikyo_domain::text::fold_text`;
+        // ー (U+30FC) stays: it is part of katakana names.
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF70}' | '\u{FE63}' => '-',
         _ => c,
     }
 }
 
-/// NFKC (via the domain's `fold_text`), whitespace removed, [`fold_char`] applied: the form of
-/// municipality names, compared with [`prefix_len`].
-pub(crate) fn name_key(s: &str) -> String {
-    fold_text(s)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(fold_char)
-        .collect()
+/// NFKC, skipping the work for text already in NFKC (nearly every embedded name): building the
+/// key tables normalises some 300,000 names.
+fn nfkc(s: &str) -> Cow<'_, str> {
+    if is_nfkc_quick(s.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.nfkc().collect())
+    }
 }
 
-/// [`name_key`] with kanji numerals written as ASCII digits: the form of town names and of the
-/// rest of an address.
+/// NFKC, whitespace removed, [`fold_char`] applied: the form of municipality names, compared
+/// with [`prefix_len`].
+pub(crate) fn name_key(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_key(s, false, &mut out);
+    out
+}
+
+/// [`name_key`] with kanji numerals written as ASCII digits (see [`push_key`]): the form of town
+/// names and of the rest of an address.
 pub(crate) fn key(s: &str) -> String {
-    kanji_numerals_to_digits(&name_key(s))
+    let mut out = String::with_capacity(s.len());
+    push_key(s, true, &mut out);
+    out
 }
 
 fn kanji_digit(c: char) -> Option<u32> {
@@ -56,35 +70,50 @@ fn kanji_digit(c: char) -> Option<u32> {
     })
 }
 
-/// 「三丁目」→「3丁目」, 「北十条西」→「北10条西」, 「二十一」→「21」, 「一二」→「12」.
+fn is_kanji_numeral(c: char) -> bool {
+    c == '十' || kanji_digit(c).is_some()
+}
+
+/// Appends the key of `s` to `out` without intermediate strings.
 ///
-/// Every run of kanji numerals is rewritten, not only those before 丁目: 「十日町」 becomes
-/// 「10日町」 on both sides of a comparison, which is harmless, while a rule tied to 丁目/条/線/番町
-/// would miss spellings. 百/千/万 are left alone (千葉, 千代田, 百人町 are names, and no 丁目 goes
-/// that high).
-pub(crate) fn kanji_numerals_to_digits(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut run: Vec<char> = Vec::new();
-    let flush = |run: &mut Vec<char>, out: &mut String| {
-        if run.is_empty() {
-            return;
+/// With `numerals`, runs of kanji numerals become ASCII digits: 「三丁目」→「3丁目」,
+/// 「北十条西」→「北10条西」, 「二十一」→「21」, 「一二」→「12」. Every run is rewritten, not only
+/// those before 丁目: 「十日町」 becomes 「10日町」 on both sides of a comparison, which is
+/// harmless, while a rule tied to 丁目/条/線/番町 would miss spellings. 百/千/万 are left alone
+/// (千葉, 千代田, 百人町 are names, and no 丁目 goes that high).
+pub(crate) fn push_key(s: &str, numerals: bool, out: &mut String) {
+    // Start (in `out`) of the run of kanji numerals being read, if any.
+    let mut run: Option<usize> = None;
+    for c in nfkc(s).chars() {
+        if c.is_whitespace() {
+            continue;
         }
-        match run_value(run) {
-            Some(n) => out.push_str(&n.to_string()),
-            None => out.extend(run.iter()),
+        let c = fold_char(c);
+        if numerals && is_kanji_numeral(c) {
+            run.get_or_insert(out.len());
+        } else if let Some(start) = run.take() {
+            rewrite_run(out, start);
         }
-        run.clear();
-    };
-    for c in s.chars() {
-        if c == '十' || kanji_digit(c).is_some() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
+        out.push(c);
     }
-    flush(&mut run, &mut out);
-    out
+    if let Some(start) = run {
+        rewrite_run(out, start);
+    }
+}
+
+/// Replaces the kanji numerals `out[start..]` by their value, when they have one.
+fn rewrite_run(out: &mut String, start: usize) {
+    let Some(run) = out.get(start..) else { return };
+    let chars: Vec<char> = run.chars().collect();
+    if let Some(n) = run_value(&chars) {
+        out.truncate(start);
+        out.push_str(&n.to_string());
+    }
+}
+
+#[cfg(test)]
+fn kanji_numerals_to_digits(s: &str) -> String {
+    key(s)
 }
 
 /// The value of a run of kanji numerals: positional with one 十 (十, 十二, 二十, 二十三) or
@@ -187,6 +216,43 @@ pub(crate) fn town_fit(rest: &str, town: &str) -> Option<TownFit> {
     })
 }
 
+/// The [`key`]s of a table's names in one buffer, index-aligned with the table. Built once per
+/// table on first use so that a lookup compares ready keys instead of normalising every name of
+/// a municipality on each call (which made a check about 0.1 ms).
+pub(crate) struct KeyArena {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl KeyArena {
+    pub(crate) fn build<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> Self {
+        let mut arena = KeyArena {
+            text: String::new(),
+            ends: Vec::with_capacity(names.len()),
+        };
+        for name in names {
+            push_key(name, true, &mut arena.text);
+            let end =
+                u32::try_from(arena.text.len()).unwrap_or_else(|_| panic!("key arena over 4 GiB"));
+            arena.ends.push(end);
+        }
+        arena.text.shrink_to_fit();
+        arena
+    }
+
+    /// The key of row `i` (empty for an index out of range).
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = match i.checked_sub(1) {
+            Some(j) => self.ends.get(j).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.text
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +260,10 @@ mod tests {
     #[test]
     fn numerals() {
         assert_eq!(kanji_numerals_to_digits("広坂一丁目"), "広坂1丁目");
-        assert_eq!(kanji_numerals_to_digits("北十条西十四丁目"), "北10条西14丁目");
+        assert_eq!(
+            kanji_numerals_to_digits("北十条西十四丁目"),
+            "北10条西14丁目"
+        );
         assert_eq!(kanji_numerals_to_digits("二十三"), "23");
         assert_eq!(kanji_numerals_to_digits("二十"), "20");
         assert_eq!(kanji_numerals_to_digits("一二"), "12");
@@ -218,8 +287,14 @@ mod tests {
         let base = |len| Some(TownFit { len, full: false });
         assert_eq!(town_fit(&rest, &key("広坂一丁目")), full("広坂1丁目".len()));
         assert_eq!(town_fit(&rest, &key("広坂二丁目")), base("広坂".len()));
-        assert_eq!(town_fit(&key("広坂1-1-1"), &key("広坂一丁目")), full("広坂1丁目".len()));
-        assert_eq!(town_fit(&key("広坂11-1"), &key("広坂一丁目")), base("広坂".len()));
+        assert_eq!(
+            town_fit(&key("広坂1-1-1"), &key("広坂一丁目")),
+            full("広坂1丁目".len())
+        );
+        assert_eq!(
+            town_fit(&key("広坂11-1"), &key("広坂一丁目")),
+            base("広坂".len())
+        );
         assert_eq!(town_fit(&rest, &key("本町")), None);
         assert_eq!(town_fit(&rest, &key("広坂")), full("広坂".len()));
         // the base of a longer name beats a shorter whole name
@@ -227,8 +302,20 @@ mod tests {
     }
 
     #[test]
+    fn key_arena() {
+        let a = KeyArena::build(["霞が関", "", "広坂一丁目"].into_iter());
+        assert_eq!(
+            (a.get(0), a.get(1), a.get(2), a.get(3)),
+            ("霞ケ関", "", "広坂1丁目", "")
+        );
+    }
+
+    #[test]
     fn prefix_len_skips_spaces_and_folds() {
-        assert_eq!(prefix_len("袖ヶ浦市 坂戸市場", "袖ケ浦市"), Some("袖ヶ浦市".len()));
+        assert_eq!(
+            prefix_len("袖ヶ浦市 坂戸市場", "袖ケ浦市"),
+            Some("袖ヶ浦市".len())
+        );
         assert_eq!(prefix_len("金沢 市広坂", "金沢市"), Some("金沢 市".len()));
         assert_eq!(prefix_len("金沢", "金沢市"), None);
         assert_eq!(prefix_len("白山市", "金沢市"), None);

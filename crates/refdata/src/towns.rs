@@ -7,7 +7,7 @@
 
 use crate::municipalities::{self, Municipality};
 use crate::table::{data_file, fields, gunzip, number, rows};
-use crate::text::{TownFit, key, strip_aza, town_fit};
+use crate::text::{KeyArena, TownFit, key, strip_aza, town_fit};
 use std::sync::LazyLock;
 use teikyo_domain::{CoordinateSource, Coordinates, MunicipalityCode};
 
@@ -42,6 +42,9 @@ impl TownPoint {
 
 /// Sorted by municipality, then by MLIT's 大字・町丁目 code.
 static TOWNS: LazyLock<Vec<TownPoint>> = LazyLock::new(load);
+
+/// [`key`]s of the names, aligned with `TOWNS`; built on the first geocode.
+static KEYS: LazyLock<KeyArena> = LazyLock::new(|| KeyArena::build(TOWNS.iter().map(|t| t.name)));
 
 fn load() -> Vec<TownPoint> {
     let text = gunzip(FILE, data_file!("towns.tsv.gz"));
@@ -79,9 +82,13 @@ pub fn all() -> &'static [TownPoint] {
 /// belong to the wards and municipalities.
 pub fn in_municipality(code: MunicipalityCode) -> &'static [TownPoint] {
     let towns = &*TOWNS;
-    let start = towns.partition_point(|t| t.municipality < code);
-    let end = towns.partition_point(|t| t.municipality <= code);
-    towns.get(start..end).unwrap_or_default()
+    towns.get(range_of(code)).unwrap_or_default()
+}
+
+fn range_of(code: MunicipalityCode) -> std::ops::Range<usize> {
+    let towns = &*TOWNS;
+    towns.partition_point(|t| t.municipality < code)
+        ..towns.partition_point(|t| t.municipality <= code)
 }
 
 /// The town whose name best matches the start of `rest` (the address after the municipality
@@ -94,12 +101,12 @@ pub fn best_match(municipality: MunicipalityCode, rest: &str) -> Option<&'static
     if rest_key.is_empty() {
         return None;
     }
-    let towns = in_municipality(municipality);
+    let keys = &*KEYS;
     let mut best: Option<(TownFit, &'static TownPoint)> = None;
     let mut inside: Option<(usize, &'static TownPoint)> = None;
-    for t in towns {
-        let k = key(t.name);
-        let k = strip_aza(&k);
+    for i in range_of(municipality) {
+        let Some(t) = TOWNS.get(i) else { continue };
+        let k = strip_aza(keys.get(i));
         if let Some(fit) = town_fit(rest_key, k) {
             // Strictly better only: among equals the first (lowest 町丁目 code, e.g. 一丁目) stays.
             if best.is_none_or(|(b, _)| fit > b) {
@@ -118,4 +125,5 @@ pub fn best_match(municipality: MunicipalityCode, rest: &str) -> Option<&'static
 
 pub(crate) fn force() {
     LazyLock::force(&TOWNS);
+    LazyLock::force(&KEYS);
 }

@@ -21,8 +21,16 @@ fn every_municipality_code_has_a_valid_check_digit() {
         assert_eq!(text.len(), 6, "{text}");
         let reparsed = MunicipalityCode::parse(&text).expect("check digit");
         assert_eq!(reparsed, m.code);
-        assert_eq!(m.code.is_prefecture(), m.kind == MunicipalityKind::Prefecture, "{text}");
-        assert!(!m.name.is_empty() && !m.kana.is_empty(), "{text} {}", m.name);
+        assert_eq!(
+            m.code.is_prefecture(),
+            m.kind == MunicipalityKind::Prefecture,
+            "{text}"
+        );
+        assert!(
+            !m.name.is_empty() && !m.kana.is_empty(),
+            "{text} {}",
+            m.name
+        );
         assert!(m.centroid().is_some(), "{text} {} has no point", m.name);
     }
     let codes: HashSet<_> = all.iter().map(|m| m.code).collect();
@@ -31,12 +39,7 @@ fn every_municipality_code_has_a_valid_check_digit() {
 
 #[test]
 fn master_counts_by_kind() {
-    let count = |k| {
-        municipalities::all()
-            .iter()
-            .filter(|m| m.kind == k)
-            .count()
-    };
+    let count = |k| municipalities::all().iter().filter(|m| m.kind == k).count();
     assert_eq!(count(MunicipalityKind::Prefecture), 47);
     assert_eq!(count(MunicipalityKind::DesignatedCity), 20);
     assert_eq!(count(MunicipalityKind::SpecialWard), 23);
@@ -55,6 +58,17 @@ fn master_counts_by_kind() {
     }
     let yokohama = MunicipalityCode::parse("141003").expect("code");
     assert_eq!(municipalities::wards_of(yokohama).count(), 18);
+}
+
+#[test]
+fn prefecture_names_need_no_folding() {
+    // address::parse compares prefecture names unfolded.
+    for p in PrefectureCode::all() {
+        let parsed = teikyo_refdata::address::parse(p.name());
+        assert_eq!(parsed.prefecture, Some(p), "{}", p.name());
+    }
+    let parsed = teikyo_refdata::address::parse(" 東京 都千代田区");
+    assert_eq!(parsed.prefecture.map(|p| p.number()), Some(13));
 }
 
 #[test]
@@ -79,7 +93,10 @@ fn prefectures_agree_with_domain_and_master() {
 #[test]
 fn postal_rows_resolve() {
     let all = postal::all();
-    assert!(all.windows(2).all(|w| w[0].postal_code() <= w[1].postal_code()));
+    assert!(
+        all.windows(2)
+            .all(|w| w[0].postal_code() <= w[1].postal_code())
+    );
     let offices = all.iter().filter(|e| e.is_office()).count();
     assert!(offices > 20_000, "{offices}");
     for e in all.iter().step_by(97) {
@@ -122,8 +139,11 @@ fn holidays() {
     let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).expect("date");
     assert_eq!(holidays::name_on(d(2026, 1, 1)), Some("元日"));
     assert_eq!(holidays::name_on(d(2026, 1, 2)), None);
-    assert_eq!(holidays::name_on(d(2025, 5, 6)), Some("こどもの日 振替休日"));
-    assert_eq!(holidays::covered_years(), 1970..=2050);
+    assert_eq!(
+        holidays::name_on(d(2025, 5, 6)),
+        Some("こどもの日 振替休日")
+    );
+    assert_eq!(holidays::covered_years(), Some(1970..=2050));
     assert_eq!(holidays::between(d(2026, 5, 1), d(2026, 5, 31)).len(), 4);
 }
 
@@ -131,11 +151,21 @@ fn holidays() {
 fn code_lists() {
     assert_eq!(codes::specialties().len(), 127);
     assert_eq!(codes::specialty("01001").map(|s| s.name), Some("内科"));
-    assert!(codes::specialties().iter().all(|s| s.code.len() == 5 && s.code.starts_with(s.category)));
+    assert!(
+        codes::specialties()
+            .iter()
+            .all(|s| s.code.len() == 5 && s.code.starts_with(s.category))
+    );
     let diseases = codes::intractable_diseases();
     assert_eq!(diseases.len(), 348);
-    assert_eq!(codes::intractable_disease(1).map(|d| d.name), Some("球脊髄性筋萎縮症"));
-    assert_eq!(diseases.iter().filter(|d| d.groups().count() > 1).count(), 6);
+    assert_eq!(
+        codes::intractable_disease(1).map(|d| d.name),
+        Some("球脊髄性筋萎縮症")
+    );
+    assert_eq!(
+        diseases.iter().filter(|d| d.groups().count() > 1).count(),
+        6
+    );
     let kinds = codes::facility_kinds();
     assert_eq!(kinds.len(), 5);
     for k in kinds {

@@ -4,7 +4,9 @@ use thiserror::Error;
 /// maps them to its own Japanese pages.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("データベースURL {0} は使えません。sqlite://… または postgres://… を指定してください。")]
+    #[error(
+        "データベースURL {0} は使えません。sqlite://… または postgres://… を指定してください。"
+    )]
     UnsupportedUrl(String),
     #[error("データベース {url} に接続できません: {source}")]
     Connect {

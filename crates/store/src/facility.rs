@@ -62,7 +62,9 @@ impl<'a> FacilityRepo<'a> {
     }
 
     pub async fn insert(&self, record: &FacilityRecord) -> Result<FacilityId, StoreError> {
-        let ids = self.import(std::slice::from_ref(record), &mut |_| {}).await?;
+        let ids = self
+            .import(std::slice::from_ref(record), &mut |_| {})
+            .await?;
         ids.first()
             .copied()
             .ok_or_else(|| StoreError::Duplicate(record.names.official.clone()))
@@ -362,12 +364,16 @@ fn parse_facility_code(s: &str) -> Result<FacilityCode, StoreError> {
     FacilityCode::parse(s).map_err(|e| corrupt("facility_code", e))
 }
 
-fn from_model(m: facility::Model, insurance_codes: Vec<InsuranceCode>) -> Result<Facility, StoreError> {
+fn from_model(
+    m: facility::Model,
+    insurance_codes: Vec<InsuranceCode>,
+) -> Result<Facility, StoreError> {
     let coordinates = match (m.lat, m.lon, m.coordinate_source.as_deref()) {
         (Some(lat), Some(lon), Some(src)) => Some(Coordinates {
             lat,
             lon,
-            source: CoordinateSource::parse(src).ok_or_else(|| corrupt("coordinate_source", src))?,
+            source: CoordinateSource::parse(src)
+                .ok_or_else(|| corrupt("coordinate_source", src))?,
         }),
         _ => None,
     };
@@ -376,7 +382,11 @@ fn from_model(m: facility::Model, insurance_codes: Vec<InsuranceCode>) -> Result
         prefecture: parse_pref(&m.prefecture_code)?,
         municipality: MunicipalityCode::parse(&m.municipality_code)
             .map_err(|e| corrupt("municipality_code", e))?,
-        facility_code: m.facility_code.as_deref().map(parse_facility_code).transpose()?,
+        facility_code: m
+            .facility_code
+            .as_deref()
+            .map(parse_facility_code)
+            .transpose()?,
         insurance_codes,
         names: FacilityNames {
             official: m.name_official,
@@ -405,4 +415,3 @@ fn from_model(m: facility::Model, insurance_codes: Vec<InsuranceCode>) -> Result
         updated_at: m.updated_at,
     })
 }
-

@@ -151,7 +151,10 @@ impl Store {
             ))
             .await?;
         rows.iter()
-            .map(|r| r.try_get::<String>("", "description").map_err(StoreError::from))
+            .map(|r| {
+                r.try_get::<String>("", "description")
+                    .map_err(StoreError::from)
+            })
             .collect()
     }
 
@@ -246,8 +249,14 @@ mod tests {
     #[test]
     fn backend_from_url() {
         assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("sqlite::memory:").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgres://a@b/c").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("sqlite::memory:").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://a@b/c").unwrap(),
+            Backend::Postgres
+        );
         assert!(Backend::from_url("mysql://a").is_err());
     }
 

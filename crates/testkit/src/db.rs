@@ -9,7 +9,9 @@ pub const PG_URL_VAR: &str = "TEIKYO_TEST_DATABASE_URL";
 
 /// The PostgreSQL URL for tests, if set.
 pub fn postgres_url() -> Option<String> {
-    std::env::var(PG_URL_VAR).ok().filter(|s| !s.trim().is_empty())
+    std::env::var(PG_URL_VAR)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
 }
 
 /// Backends to run a storage test on: SQLite always, PostgreSQL when configured.
@@ -35,8 +37,7 @@ impl TestDb {
         match backend {
             Backend::Sqlite => Self::sqlite().await,
             Backend::Postgres => {
-                let url = postgres_url()
-                    .with_context(|| format!("{PG_URL_VAR} is not set"))?;
+                let url = postgres_url().with_context(|| format!("{PG_URL_VAR} is not set"))?;
                 Self::postgres(&url).await
             }
         }
@@ -59,7 +60,9 @@ impl TestDb {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         {
             let admin = Store::connect(url).await?;
-            admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await?;
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                .await?;
             admin.close().await?;
         }
         let opts = StoreOptions {

@@ -90,7 +90,10 @@ pub(crate) async fn serve_asset(
         .get(IF_NONE_MATCH)
         .is_some_and(|inm| inm.as_bytes() == tag.as_bytes());
     if fresh {
-        let headers = [(ETAG, etag), (CACHE_CONTROL, HeaderValue::from_static(cache))];
+        let headers = [
+            (ETAG, etag),
+            (CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ];
         return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
     }
     Ok((

@@ -57,12 +57,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 fn plain(status: StatusCode, body: String) -> Response {
-    let mut res = (
-        status,
-        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
-    )
-        .into_response();
+    let mut res = (status, [(CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
     res.extensions_mut().insert(Verbatim);
     res
 }

@@ -58,7 +58,13 @@ impl PublicFacilityId {
 
 impl fmt::Display for PublicFacilityId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{}", self.prefecture, self.kind.code(), self.facility_code)
+        write!(
+            f,
+            "{}{}{}",
+            self.prefecture,
+            self.kind.code(),
+            self.facility_code
+        )
     }
 }
 

@@ -38,7 +38,9 @@ impl FacilityKind {
             "3" => Ok(Self::DentalClinic),
             "4" => Ok(Self::MidwiferyHome),
             "5" => Ok(Self::Pharmacy),
-            "" => Err(CodeError::Empty { what: "機関区分" }),
+            "" => Err(CodeError::Empty {
+                what: "機関区分"
+            }),
             _ => Self::ALL
                 .into_iter()
                 .find(|k| k.id() == s || k.name() == s)

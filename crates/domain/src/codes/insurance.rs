@@ -123,7 +123,9 @@ impl InsuranceCode {
     }
 
     pub fn prefecture(&self) -> PrefectureCode {
-        PrefectureCode(u8::from(self.digits.as_bytes()[0] - b'0') * 10 + (self.digits.as_bytes()[1] - b'0'))
+        PrefectureCode(
+            u8::from(self.digits.as_bytes()[0] - b'0') * 10 + (self.digits.as_bytes()[1] - b'0'),
+        )
     }
 
     pub fn fee_schedule(&self) -> FeeSchedule {
@@ -189,10 +191,22 @@ mod tests {
 
     #[test]
     fn other_rejections() {
-        assert_eq!(InsuranceCode::parse("0120113719").unwrap_err().code(), "insurance_code.fee_schedule");
-        assert_eq!(InsuranceCode::parse("4810113719").unwrap_err().code(), "prefecture_code.unknown");
-        assert_eq!(InsuranceCode::parse("011011371").unwrap_err().code(), "code.format");
-        assert_eq!(InsuranceCode::parse("0113719").unwrap_err().code(), "code.format");
+        assert_eq!(
+            InsuranceCode::parse("0120113719").unwrap_err().code(),
+            "insurance_code.fee_schedule"
+        );
+        assert_eq!(
+            InsuranceCode::parse("4810113719").unwrap_err().code(),
+            "prefecture_code.unknown"
+        );
+        assert_eq!(
+            InsuranceCode::parse("011011371").unwrap_err().code(),
+            "code.format"
+        );
+        assert_eq!(
+            InsuranceCode::parse("0113719").unwrap_err().code(),
+            "code.format"
+        );
     }
 
     proptest! {

@@ -32,21 +32,16 @@ impl MunicipalityCode {
         let s = numeric(code5, "市区町村コード（5桁）", 5)?;
         PrefectureCode::parse(&s[..2])?;
         let cd = Self::check_digit(&s);
-        let n: u32 = format!("{s}{cd}")
-            .parse()
-            .map_err(|_| CodeError::Format {
-                what: "市区町村コード",
-                len: 6,
-                input: s.clone(),
-            })?;
+        let n: u32 = format!("{s}{cd}").parse().map_err(|_| CodeError::Format {
+            what: "市区町村コード",
+            len: 6,
+            input: s.clone(),
+        })?;
         Ok(Self(n))
     }
 
     /// From the open data's 3-digit `市区町村コード` and the row's prefecture (DOMAIN §8.5).
-    pub fn from_prefecture_and_three(
-        pref: PrefectureCode,
-        code3: &str,
-    ) -> Result<Self, CodeError> {
+    pub fn from_prefecture_and_three(pref: PrefectureCode, code3: &str) -> Result<Self, CodeError> {
         let s = numeric(code3, "市区町村コード（3桁）", 3)?;
         Self::from_five(&format!("{pref}{s}"))
     }
@@ -109,13 +104,31 @@ mod tests {
 
     #[test]
     fn published_examples() {
-        assert_eq!(MunicipalityCode::parse("131016").unwrap().to_string(), "131016");
-        assert_eq!(MunicipalityCode::parse("172014").unwrap().prefecture().name(), "石川県");
+        assert_eq!(
+            MunicipalityCode::parse("131016").unwrap().to_string(),
+            "131016"
+        );
+        assert_eq!(
+            MunicipalityCode::parse("172014")
+                .unwrap()
+                .prefecture()
+                .name(),
+            "石川県"
+        );
         // remainder 0 → check digit 1
-        assert_eq!(MunicipalityCode::parse("440001").unwrap().to_string(), "440001");
+        assert_eq!(
+            MunicipalityCode::parse("440001").unwrap().to_string(),
+            "440001"
+        );
         assert!(MunicipalityCode::parse("440001").unwrap().is_prefecture());
-        assert_eq!(MunicipalityCode::parse("17201").unwrap().to_string(), "172014");
-        assert_eq!(MunicipalityCode::parse("１７２０１４").unwrap().three(), "201");
+        assert_eq!(
+            MunicipalityCode::parse("17201").unwrap().to_string(),
+            "172014"
+        );
+        assert_eq!(
+            MunicipalityCode::parse("１７２０１４").unwrap().three(),
+            "201"
+        );
     }
 
     #[test]

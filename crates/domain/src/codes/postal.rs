@@ -53,11 +53,23 @@ mod tests {
 
     #[test]
     fn accepts_common_spellings() {
-        for s in ["9200962", "920-0962", "〒920-0962", "９２０－０９６２", " 920 0962 "] {
+        for s in [
+            "9200962",
+            "920-0962",
+            "〒920-0962",
+            "９２０－０９６２",
+            " 920 0962 ",
+        ] {
             assert_eq!(PostalCode::parse(s).unwrap().digits(), "9200962", "{s}");
         }
-        assert_eq!(PostalCode::parse("0600000").unwrap().to_string(), "060-0000");
-        assert_eq!(PostalCode::parse("920-096").unwrap_err().code(), "code.format");
+        assert_eq!(
+            PostalCode::parse("0600000").unwrap().to_string(),
+            "060-0000"
+        );
+        assert_eq!(
+            PostalCode::parse("920-096").unwrap_err().code(),
+            "code.format"
+        );
         assert_eq!(PostalCode::parse("").unwrap_err().code(), "code.empty");
     }
 }

@@ -11,12 +11,53 @@ pub struct PrefectureCode(pub(super) u8);
 /// Names in code order. `data/codes/prefectures.tsv` carries the same names with kana and romaji;
 /// a test keeps the two in step.
 const NAMES: [&str; 47] = [
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
-    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
-    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
-    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
-    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
-    "鹿児島県", "沖縄県",
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
 ];
 
 impl PrefectureCode {
@@ -25,7 +66,9 @@ impl PrefectureCode {
         // "1" for 北海道 is common in spreadsheets that dropped the leading zero.
         let s = if s.len() == 1 { format!("0{s}") } else { s };
         let s = numeric(&s, "都道府県コード", 2)?;
-        let n: u8 = s.parse().map_err(|_| CodeError::UnknownPrefecture(s.clone()))?;
+        let n: u8 = s
+            .parse()
+            .map_err(|_| CodeError::UnknownPrefecture(s.clone()))?;
         Self::new(n).ok_or(CodeError::UnknownPrefecture(s))
     }
 
@@ -95,11 +138,15 @@ mod tests {
         assert!(PrefectureCode::parse("48").is_err());
         assert!(PrefectureCode::parse("00").is_err());
         assert_eq!(
-            PrefectureCode::from_name_prefix("京都府京都市").unwrap().number(),
+            PrefectureCode::from_name_prefix("京都府京都市")
+                .unwrap()
+                .number(),
             26
         );
         assert_eq!(
-            PrefectureCode::from_name_prefix("東京都千代田区").unwrap().number(),
+            PrefectureCode::from_name_prefix("東京都千代田区")
+                .unwrap()
+                .number(),
             13
         );
         assert!(PrefectureCode::from_name_prefix("金沢市広坂").is_none());

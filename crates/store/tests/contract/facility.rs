@@ -16,7 +16,13 @@ pub async fn round_trip_keeps_every_field(store: Store) -> anyhow::Result<()> {
     };
     ensure!(got.record == r, "stored {:#?}\nread {:#?}", r, got.record);
     ensure!(got.created_at == got.updated_at);
-    ensure!(store.facilities().get(teikyo_store::FacilityId(id.0 + 1000)).await?.is_none());
+    ensure!(
+        store
+            .facilities()
+            .get(teikyo_store::FacilityId(id.0 + 1000))
+            .await?
+            .is_none()
+    );
     Ok(())
 }
 
@@ -40,16 +46,25 @@ pub async fn import_counts_by_kind(store: Store) -> anyhow::Result<()> {
 }
 
 pub async fn import_is_all_or_nothing(store: Store) -> anyhow::Result<()> {
-    store.facilities().insert(&facility(FacilityKind::Clinic, 7)).await?;
-    let records: Vec<_> = (0..1_500).map(|n| facility(FacilityKind::Clinic, 100 + n)).chain(
-        // the same public key as the facility already stored
-        [facility(FacilityKind::Clinic, 7)],
-    ).collect();
+    store
+        .facilities()
+        .insert(&facility(FacilityKind::Clinic, 7))
+        .await?;
+    let records: Vec<_> = (0..1_500)
+        .map(|n| facility(FacilityKind::Clinic, 100 + n))
+        .chain(
+            // the same public key as the facility already stored
+            [facility(FacilityKind::Clinic, 7)],
+        )
+        .collect();
     match store.facilities().import(&records, &mut |_| {}).await {
         Err(StoreError::Duplicate(_)) => {}
         other => bail!("expected a duplicate error, got {other:?}"),
     }
-    ensure!(store.facilities().count().await? == 1, "partial import left rows behind");
+    ensure!(
+        store.facilities().count().await? == 1,
+        "partial import left rows behind"
+    );
     Ok(())
 }
 
@@ -57,10 +72,16 @@ pub async fn existing_keys_lists_public_keys(store: Store) -> anyhow::Result<()>
     let mut no_code = facility(FacilityKind::Clinic, 2);
     no_code.facility_code = None;
     let with_code = facility(FacilityKind::Pharmacy, 3);
-    store.facilities().import(&[no_code, with_code.clone()], &mut |_| {}).await?;
+    store
+        .facilities()
+        .import(&[no_code, with_code.clone()], &mut |_| {})
+        .await?;
     let keys = store.facilities().existing_keys().await?;
     ensure!(keys.len() == 1, "{keys:?}");
-    let code = with_code.facility_code.clone().unwrap_or_else(|| unreachable!());
+    let code = with_code
+        .facility_code
+        .clone()
+        .unwrap_or_else(|| unreachable!());
     ensure!(keys.contains(&(with_code.prefecture, with_code.kind, code)));
     Ok(())
 }
@@ -68,8 +89,14 @@ pub async fn existing_keys_lists_public_keys(store: Store) -> anyhow::Result<()>
 pub async fn find_by_insurance_code_and_public_key(store: Store) -> anyhow::Result<()> {
     let a = facility(FacilityKind::DentalClinic, 11);
     let b = facility(FacilityKind::DentalClinic, 12);
-    store.facilities().import(&[a.clone(), b], &mut |_| {}).await?;
-    let found = store.facilities().find_by_insurance_code(&a.insurance_codes[0]).await?;
+    store
+        .facilities()
+        .import(&[a.clone(), b], &mut |_| {})
+        .await?;
+    let found = store
+        .facilities()
+        .find_by_insurance_code(&a.insurance_codes[0])
+        .await?;
     ensure!(found.len() == 1 && found[0].record == a, "{found:?}");
     let code = a.facility_code.clone().unwrap_or_else(|| unreachable!());
     let by_key = store
@@ -103,8 +130,16 @@ pub async fn list_filters_and_pages(store: Store) -> anyhow::Result<()> {
     };
     let page1 = f.list(&ishikawa_clinics, 20, 0).await?;
     let page2 = f.list(&ishikawa_clinics, 20, 20).await?;
-    ensure!(page1.len() == 20 && page2.len() == 10, "{} + {}", page1.len(), page2.len());
-    ensure!(page1.last().map(|x| x.id) < page2.first().map(|x| x.id), "pages overlap");
+    ensure!(
+        page1.len() == 20 && page2.len() == 10,
+        "{} + {}",
+        page1.len(),
+        page2.len()
+    );
+    ensure!(
+        page1.last().map(|x| x.id) < page2.first().map(|x| x.id),
+        "pages overlap"
+    );
     let chiyoda = FacilityFilter {
         municipality: Some(MunicipalityCode::parse("131016")?),
         ..FacilityFilter::default()

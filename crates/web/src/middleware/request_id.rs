@@ -28,7 +28,7 @@ fn is_usable(id: &[u8]) -> bool {
         && id.len() <= MAX_LEN
         && id
             .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'='))
 }
 
 /// The id of the request, as set by the request-id layer.

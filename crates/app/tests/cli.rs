@@ -1,0 +1,183 @@
+//! The `teikyo` binary as people use it: synth → import, malformed files, code checks.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn teikyo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args(args)
+        .env_remove("TEIKYO_DATABASE_URL")
+        .env_remove("TEIKYO_CONFIG")
+        .output()
+        .expect("run teikyo")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("t.sqlite").display())
+}
+
+fn synth(dir: &Path, n: &str, seed: &str) {
+    let out = dir.to_string_lossy();
+    let o = teikyo(&["synth", "--facilities", n, "--seed", seed, "--out", &out]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn facility_files(dir: &Path) -> Vec<String> {
+    [
+        "01-1_hospital_facility_info",
+        "02-1_clinic_facility_info",
+        "03-1_dental_facility_info",
+        "04_maternity_home",
+        "05_pharmacy",
+    ]
+    .iter()
+    .map(|f| dir.join(format!("{f}.csv")).to_string_lossy().into_owned())
+    .collect()
+}
+
+/// Data rows of a CSV file written by synth (one record per CRLF line).
+fn rows(path: &str) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().count() - 1
+}
+
+#[test]
+fn synth_is_deterministic_and_imports_back_with_identical_counts() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    synth(a.path(), "600", "7");
+    synth(b.path(), "600", "7");
+    let files = facility_files(a.path());
+    for (fa, fb) in files.iter().zip(facility_files(b.path())) {
+        assert_eq!(
+            std::fs::read(fa).unwrap(),
+            std::fs::read(&fb).unwrap(),
+            "{fa}"
+        );
+    }
+    let bytes = std::fs::read(&files[0]).unwrap();
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF\"ID\",\"\xE6\xAD\xA3"),
+        "BOM + quoted header"
+    );
+    assert!(bytes.windows(2).any(|w| w == b"\r\n"), "CRLF line ends");
+    let counts: Vec<usize> = files.iter().map(|f| rows(f)).collect();
+    assert_eq!(counts.iter().sum::<usize>(), 600);
+    assert!(
+        counts[1] > counts[0],
+        "more clinics than hospitals: {counts:?}"
+    );
+
+    let url = db_url(a.path());
+    let mut args = vec!["--database-url", &url, "import", "facilities"];
+    args.extend(files.iter().map(String::as_str));
+    let o = teikyo(&args);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("600 施設を取り込みました"), "{out}");
+    // a second import of the same files is refused row by row, and changes nothing
+    let o = teikyo(&args);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("既に施設マスタに登録されています"), "{out}");
+    assert!(out.contains("誤りのある行 600 行"), "{out}");
+}
+
+#[test]
+fn malformed_rows_reject_the_whole_file_with_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), "300", "3");
+    let clinic = &facility_files(dir.path())[1];
+    let original = std::fs::read_to_string(clinic).unwrap();
+    let mut lines: Vec<String> = original.split("\r\n").map(str::to_owned).collect();
+    assert!(lines.len() > 8, "need rows to break");
+    // line numbers are 1-based with the header on line 1
+    lines[2] = lines[2].replacen(",\"2\",", ",\"9\",", 1); // line 3: 機関区分 9
+    let name_start = lines[4].find("\",\"").unwrap() + 3; // line 5: empty 正式名称
+    let name_end = name_start + lines[4][name_start..].find('"').unwrap();
+    lines[4].replace_range(name_start..name_end, "");
+    // line 7: an unterminated quote; it is the last data row, so it swallows nothing else
+    let last = lines.iter().rposition(|l| !l.is_empty()).unwrap();
+    lines.truncate(7);
+    lines[6] = lines[6].replacen("\",\"", ",\"", 1);
+    let _ = last;
+    std::fs::write(clinic, lines.join("\r\n") + "\r\n").unwrap();
+
+    let url = db_url(dir.path());
+    for dry_run in [false, true] {
+        let mut args = vec!["--database-url", &url, "import", "facilities", clinic];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let o = teikyo(&args);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        for line in ["3行目", "5行目", "7行目"] {
+            assert!(
+                out.contains(&format!("02-1_clinic_facility_info.csv:{line}")),
+                "{line}: {out}"
+            );
+        }
+        assert!(out.contains("機関区分は 1（病院）から 5（薬局）"), "{out}");
+        assert!(out.contains("正式名称を入力してください。"), "{out}");
+        assert!(out.contains("列の数が"), "{out}");
+        assert!(out.contains("何も取り込んでいません"), "{out}");
+        assert!(
+            !out.contains("4行目") && !out.contains("6行目"),
+            "good rows flagged: {out}"
+        );
+    }
+    // nothing was imported: importing the untouched rows now works in full
+    let o = teikyo(&[
+        "--database-url",
+        &url,
+        "import",
+        "facilities",
+        "--dry-run",
+        &facility_files(dir.path())[0],
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn check_insurance_codes_writes_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("codes.txt");
+    std::fs::write(&input, "０１１０１１３７１９\n1310110049\n0110113718\n").unwrap();
+    let o = teikyo(&["check", "insurance-codes", &input.to_string_lossy()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<_> = csv.lines().collect();
+    assert_eq!(lines[0], "input,normalised,valid,rule,message");
+    assert_eq!(lines[1], "０１１０１１３７１９,0110113719,true,standard,");
+    assert_eq!(lines[2], "1310110049,1310110049,true,seven_digit,");
+    assert!(
+        lines[3].starts_with("0110113718,0110113718,false,,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn help_is_japanese() {
+    let o = teikyo(&["--help"]);
+    let out = text(&o);
+    assert!(o.status.success());
+    for s in [
+        "serve",
+        "migrate",
+        "demo",
+        "synth",
+        "import",
+        "check",
+        "デモ用",
+    ] {
+        assert!(out.contains(s), "{s}: {out}");
+    }
+}

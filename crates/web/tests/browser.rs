@@ -1,0 +1,84 @@
+//! Pages in a real browser: headless Chromium, axe-core, and a 360 px screenshot to look at.
+//!
+//! Setup once: `.ci/browser-setup` (Debian chromium + chromium-driver, `npm ci` for axe-core).
+//! Without it this test prints `BROWSER TEST NOT RUN: …` and passes, unless
+//! `TEIKYO_REQUIRE_BROWSER=1`.
+
+use teikyo_testkit::app::TestApp;
+use teikyo_testkit::browser::{self, Browser};
+
+/// Opens `path`, fails on any serious or critical axe-core violation (printing all of them),
+/// saves a full-page screenshot at 360 px to `target/screenshots/<name>-360.png`, and fails if
+/// the page scrolls sideways at that width.
+async fn check_page(browser: &Browser, app: &TestApp, path: &str, name: &str) {
+    browser.goto(&app.url(path)).await.unwrap();
+    browser.set_width(360).await.unwrap();
+
+    let violations = browser.axe_check().await.unwrap();
+    for v in &violations {
+        println!("axe {path}: {v}");
+    }
+    let blocking: Vec<_> = violations.iter().filter(|v| v.is_blocking()).collect();
+    println!(
+        "axe {path}: {} violations, {} serious or critical",
+        violations.len(),
+        blocking.len()
+    );
+
+    let shot = browser::repo_root()
+        .join("target/screenshots")
+        .join(format!("{name}-360.png"));
+    browser.screenshot(&shot).await.unwrap();
+    println!("screenshot: {}", shot.display());
+
+    let fits = browser
+        .client()
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "{path} scrolls sideways at 360 px"
+    );
+    assert!(
+        blocking.is_empty(),
+        "{path} has serious or critical accessibility violations:\n{}",
+        blocking.iter().map(ToString::to_string).collect::<String>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_pages_pass_axe_and_fit_360px() {
+    let Some(browser) = Browser::launch_or_skip().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+
+    check_page(&browser, &app, "/", "landing").await;
+    check_page(&browser, &app, "/about/data", "about-data").await;
+    check_page(&browser, &app, "/no/such/page", "not-found").await;
+
+    browser.close().await.unwrap();
+}
+
+/// The harness itself: axe-core really runs and reports what it should.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_check_reports_a_known_violation() {
+    let Some(browser) = Browser::launch_or_skip().await else {
+        return;
+    };
+    browser
+        .goto("data:text/html;charset=utf-8,<!DOCTYPE html><title>t</title><img src=x.png>")
+        .await
+        .unwrap();
+    let violations = browser.axe_check().await.unwrap();
+    let ids: Vec<&str> = violations.iter().map(|v| v.id.as_str()).collect();
+    assert!(ids.contains(&"image-alt"), "{ids:?}");
+    assert!(ids.contains(&"html-has-lang"), "{ids:?}");
+    assert!(violations.iter().any(|v| v.is_blocking()));
+    browser.close().await.unwrap();
+}
