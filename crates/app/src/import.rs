@@ -305,19 +305,19 @@ fn parse_row(
             None
         }
     };
-    if let (Some(id), Some(kind), Some(pref)) = (&id, kind, prefecture) {
-        if id.kind != kind || id.prefecture != pref {
-            err(
-                col::ID,
-                format!(
-                    "ID {id} の都道府県・機関区分（{}・{}）が、都道府県コード・機関区分の列（{}・{}）と一致しません。",
-                    id.prefecture.name(),
-                    id.kind.name(),
-                    pref.name(),
-                    kind.name()
-                ),
-            );
-        }
+    if let (Some(id), Some(kind), Some(pref)) = (&id, kind, prefecture)
+        && (id.kind != kind || id.prefecture != pref)
+    {
+        err(
+            col::ID,
+            format!(
+                "ID {id} の都道府県・機関区分（{}・{}）が、都道府県コード・機関区分の列（{}・{}）と一致しません。",
+                id.prefecture.name(),
+                id.kind.name(),
+                pref.name(),
+                kind.name()
+            ),
+        );
     }
     let municipality = match (prefecture, c.get(rec, col::MUNICIPALITY)) {
         (_, None) => {
@@ -396,7 +396,7 @@ fn parse_row(
         let s = c.get(rec, name)?;
         match nfkc(s).parse::<f64>() {
             // 0.0 means "missing" in the open data (DOMAIN §8.5)
-            Ok(v) if v == 0.0 => None,
+            Ok(0.0) => None,
             Ok(v) if v.is_finite() => Some(v),
             _ => {
                 err(name, format!("{name}「{s}」を数値として読めません。"));

@@ -351,7 +351,10 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
             };
             let mut insurance_serial = 0u32;
             for serial in 0..count {
-                let area = *pool.choose(&mut rng).context("空の地域一覧")?;
+                // An area and a street address that the address check accepts: a generated
+                // 「本町2丁目」 can be a town Japan Post files under another code, so check and
+                // fall back to a 番地 form, then to another area.
+                let (area, rest, address) = street_address(pool, &mut rng)?;
                 let (sur, sur_kana) = *SURNAMES.choose(&mut rng).context("空の姓一覧")?;
                 let town_ok = !area.town.is_empty()
                     && teikyo_domain::text::is_katakana_reading(area.town_kana);
@@ -365,25 +368,6 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
                 let kana = format!("{stem_kana}{suf_kana}");
                 let facility_code = format!("{}{pref}{:07}", kind.code(), serial + 1);
                 let id = format!("{pref}{}{facility_code}", kind.code());
-                let rest = if area.town.is_empty() {
-                    format!("{}番地", rng.random_range(1..3000))
-                } else if rng.random_bool(0.5) {
-                    format!(
-                        "{}{}丁目{}番{}号",
-                        area.town,
-                        rng.random_range(1..5),
-                        rng.random_range(1..30),
-                        rng.random_range(1..20)
-                    )
-                } else {
-                    format!(
-                        "{}{}番地{}",
-                        area.town,
-                        rng.random_range(1..2000),
-                        rng.random_range(1..10)
-                    )
-                };
-                let address = format!("{}{}{rest}", area.prefecture_name(), area.city());
                 let coords = teikyo_refdata::address::geocode(area.municipality_code(), &rest);
                 fw.set(col::ID, id.clone());
                 fw.set(col::NAME, name.clone());
@@ -559,6 +543,43 @@ fn set_beds(w: &mut Writer, kind: FacilityKind, rng: &mut ChaCha8Rng) {
         }
         _ => {}
     }
+}
+
+/// A random area of the prefecture and a street address in it that `address::check` accepts.
+fn street_address(
+    pool: &[&'static PostalEntry],
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<(&'static PostalEntry, String, String)> {
+    for _ in 0..20 {
+        let area = *pool.choose(rng).context("空の地域一覧")?;
+        let mut forms = Vec::with_capacity(2);
+        if area.town.is_empty() {
+            forms.push(format!("{}番地", rng.random_range(1..3000)));
+        } else {
+            if rng.random_bool(0.5) {
+                forms.push(format!(
+                    "{}{}丁目{}番{}号",
+                    area.town,
+                    rng.random_range(1..5),
+                    rng.random_range(1..30),
+                    rng.random_range(1..20)
+                ));
+            }
+            forms.push(format!(
+                "{}{}番地{}",
+                area.town,
+                rng.random_range(1..2000),
+                rng.random_range(1..10)
+            ));
+        }
+        for rest in forms {
+            let address = format!("{}{}{rest}", area.prefecture_name(), area.city());
+            if teikyo_refdata::address::check(area.postal_code(), &address).is_ok() {
+                return Ok((area, rest, address));
+            }
+        }
+    }
+    anyhow::bail!("住所を生成できませんでした（地域一覧をご確認ください）")
 }
 
 /// The facility files `run` writes into `dir` (what `import facilities` takes).

@@ -7,11 +7,11 @@
 //!
 //! ```no_run
 //! # async fn t() -> anyhow::Result<()> {
-//! use teikyo_testkit::browser::{Browser, Impact};
+//! use teikyo_testkit::browser::Browser;
 //! let Some(browser) = Browser::launch_or_skip().await else { return Ok(()) };
 //! browser.goto("http://127.0.0.1:8080/").await?;
 //! let violations = browser.axe_check().await?;
-//! assert!(violations.iter().all(|v| v.impact < Impact::Serious));
+//! assert!(!violations.iter().any(|v| v.is_blocking()));
 //! browser.close().await?;
 //! # Ok(()) }
 //! ```
@@ -62,12 +62,9 @@ pub struct Setup {
 impl Setup {
     /// Finds Chromium, chromedriver and axe-core, or says which is missing.
     pub fn locate() -> Result<Self, String> {
-        let chromium = tool(CHROMIUM_VAR, DEFAULT_CHROMIUM)
-            .ok_or_else(|| format!("chromium not found (set {CHROMIUM_VAR} or install it)"))?;
-        let chromedriver = tool(CHROMEDRIVER_VAR, DEFAULT_CHROMEDRIVER).ok_or_else(|| {
-            format!("chromedriver not found (set {CHROMEDRIVER_VAR} or install chromium-driver)")
-        })?;
-        let axe_js = find_axe().ok_or_else(|| format!("{AXE_PATH} not found (npm ci)"))?;
+        let chromium = tool(CHROMIUM_VAR, DEFAULT_CHROMIUM)?;
+        let chromedriver = tool(CHROMEDRIVER_VAR, DEFAULT_CHROMEDRIVER)?;
+        let axe_js = find_axe().ok_or_else(|| format!("axe-core not found ({AXE_PATH})"))?;
         Ok(Self {
             chromium,
             chromedriver,
@@ -76,11 +73,22 @@ impl Setup {
     }
 }
 
-fn tool(var: &str, default: &str) -> Option<PathBuf> {
+/// The tool at `$var`, or at `default`; the error names what is missing and where it looked.
+fn tool(var: &str, default: &str) -> Result<PathBuf, String> {
     let path = std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map_or_else(|| PathBuf::from(default), PathBuf::from);
-    path.is_file().then_some(path)
+    if path.is_file() {
+        Ok(path)
+    } else {
+        let name = Path::new(default)
+            .file_name()
+            .map_or(default.into(), |n| n.to_string_lossy());
+        Err(format!(
+            "{name} not found at {} (or set {var})",
+            path.display()
+        ))
+    }
 }
 
 /// `node_modules/axe-core/axe.min.js` in the nearest ancestor of the crate under test (cargo
@@ -199,12 +207,10 @@ impl Browser {
                 if required {
                     panic!("{line}; {REQUIRE_VAR}=1 requires it");
                 }
-                eprintln!(
-                    "\n{}\n{line}\n{}\n",
-                    "!".repeat(line.len()),
-                    "!".repeat(line.len())
-                );
-                println!("{line}");
+                // Straight to the process's stderr: the test harness captures `eprintln!`, and
+                // this line must be seen in a normal `cargo test` run.
+                let bar = "!".repeat(72);
+                let _ = writeln!(std::io::stderr(), "\n{bar}\n{line}\n{bar}\n");
                 None
             }
         }
@@ -337,22 +343,41 @@ impl Browser {
         let (width, height) = client.get_window_size().await?;
         let width = u32::try_from(width).context("window width out of range")?;
         let height = u32::try_from(height).context("window height out of range")?;
-        // Grow the window until the viewport holds the whole document (the window may be
-        // taller than its viewport by some browser chrome, hence the second round).
-        for _ in 0..2 {
-            let doc = self
-                .js_u32("return Math.ceil(document.documentElement.scrollHeight);")
-                .await?;
+        // Measure the content with a short viewport (pages may be at least 100vh tall) and
+        // without a scroll bar (it would narrow the layout and lengthen the page), then grow
+        // the window until the viewport is exactly as tall as the content. The window can be
+        // taller than its viewport, so correct by the difference rather than guess.
+        client
+            .execute(
+                "document.documentElement.dataset.teikyoOverflow = document.documentElement.style.overflow;
+                 document.documentElement.style.overflow = 'hidden';",
+                vec![],
+            )
+            .await?;
+        client.set_window_size(width, 200).await?;
+        let doc = self
+            .js_u32("return Math.ceil(document.documentElement.scrollHeight);")
+            .await?;
+        for _ in 0..3 {
             let inner = self.js_u32("return window.innerHeight;").await?;
             if inner == doc {
                 break;
             }
             let (_, window_height) = client.get_window_size().await?;
-            let window_height = u32::try_from(window_height).unwrap_or(height);
-            let chrome = window_height.saturating_sub(inner);
-            client.set_window_size(width, doc + chrome).await?;
+            let window_height = i64::try_from(window_height).unwrap_or(i64::from(height));
+            let target = window_height + i64::from(doc) - i64::from(inner);
+            let target = u32::try_from(target).context("window height out of range")?;
+            client.set_window_size(width, target).await?;
         }
         let png = client.screenshot().await;
+        client
+            .execute(
+                "const root = document.documentElement;
+                 root.style.overflow = root.dataset.teikyoOverflow || '';
+                 delete root.dataset.teikyoOverflow;",
+                vec![],
+            )
+            .await?;
         client.set_window_size(width, height).await?;
         let png = png?;
         if let Some(dir) = path.parent() {
@@ -401,7 +426,7 @@ impl Browser {
         let mut violations: Vec<AxeViolation> =
             serde_json::from_value(parsed.get("violations").cloned().unwrap_or(Value::Null))
                 .context("reading axe-core's violations")?;
-        violations.sort_by(|a, b| b.impact.cmp(&a.impact));
+        violations.sort_by_key(|v| std::cmp::Reverse(v.impact));
         Ok(violations)
     }
 

@@ -123,9 +123,7 @@ impl InsuranceCode {
     }
 
     pub fn prefecture(&self) -> PrefectureCode {
-        PrefectureCode(
-            u8::from(self.digits.as_bytes()[0] - b'0') * 10 + (self.digits.as_bytes()[1] - b'0'),
-        )
+        PrefectureCode((self.digits.as_bytes()[0] - b'0') * 10 + (self.digits.as_bytes()[1] - b'0'))
     }
 
     pub fn fee_schedule(&self) -> FeeSchedule {

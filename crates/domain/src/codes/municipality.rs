@@ -71,7 +71,7 @@ impl MunicipalityCode {
 
     /// `xx000c`: the code of a prefecture itself rather than a municipality.
     pub fn is_prefecture(self) -> bool {
-        (self.0 / 10) % 1000 == 0
+        (self.0 / 10).is_multiple_of(1000)
     }
 
     pub fn as_u32(self) -> u32 {

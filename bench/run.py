@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Teikyo benchmarks. Each figure is measured next to a baseline run in the same process, on the
+same machine, against the same input, and written to bench/out/report.json (DESIGN.md §6).
+
+Figures:
+  synth_245k_s    `teikyo synth --facilities N` (all five facility files + hour tables)
+                  baseline: copying the files it wrote (the I/O floor of writing them)
+  import_245k_s   `teikyo import facilities` of those files into a fresh SQLite database
+                  (parse, validate every row incl. postal/address and municipality checks,
+                  geocode, insert in one transaction)
+                  baseline: a plain Python script loading the same CSVs into SQLite with
+                  executemany and no validation (what a quick one-off loader does)
+  import_245k_rows  facilities in the database after the import (must equal the synth rows)
+  refdata_load_s  loading every embedded reference table (examples/load_all)
+                  baseline: `gzip -dc` of the same compressed files to /dev/null
+  refdata_rss_mb  peak RSS of that process
+"""
+import argparse, csv, glob, json, os, shutil, sqlite3, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, 'target', 'release', 'teikyo')
+LOAD_ALL = os.path.join(ROOT, 'target', 'release', 'examples', 'load_all')
+FACILITY_FILES = ['01-1_hospital_facility_info', '02-1_clinic_facility_info',
+                  '03-1_dental_facility_info', '04_maternity_home', '05_pharmacy']
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def run(args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+
+
+def figure(value, unit, baseline=None, baseline_name=None, n=None):
+    f = {'value': round(value, 3), 'unit': unit}
+    if baseline is not None:
+        f.update(baseline=round(baseline, 3), baseline_name=baseline_name,
+                 ratio=round(value / baseline, 2) if baseline else None)
+    if n is not None:
+        f['n'] = n
+    return f
+
+
+def python_loader(files, db):
+    """The baseline: load the CSVs into SQLite as they are, no checks."""
+    con = sqlite3.connect(db)
+    rows = 0
+    with con:
+        for i, path in enumerate(files):
+            with open(path, encoding='utf-8-sig', newline='') as f:
+                r = csv.reader(f)
+                header = next(r)
+                cols = ', '.join(f'c{j}' for j in range(len(header)))
+                con.execute(f'CREATE TABLE t{i} ({cols})')
+                marks = ', '.join('?' * len(header))
+                batch = list(r)
+                con.executemany(f'INSERT INTO t{i} VALUES ({marks})', batch)
+                rows += len(batch)
+    con.close()
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--facilities', type=int, default=245_000)
+    ap.add_argument('--seed', type=int, default=1)
+    a = ap.parse_args()
+    n = a.facilities
+    figures = {}
+    work = tempfile.mkdtemp(prefix='teikyo-bench-')
+    try:
+        out = os.path.join(work, 'synth')
+        secs, _ = timed(lambda: run([BIN, 'synth', '--facilities', str(n), '--seed', str(a.seed), '--out', out]))
+        copy = os.path.join(work, 'copy')
+        base, _ = timed(lambda: shutil.copytree(out, copy))
+        shutil.rmtree(copy)
+        figures['synth_245k_s'] = figure(secs, 's', base, 'copy of the files synth wrote (I/O floor)', n)
+
+        files = [os.path.join(out, f + '.csv') for f in FACILITY_FILES]
+        synth_rows = 0
+        for p in files:
+            with open(p, encoding='utf-8-sig', newline='') as f:
+                synth_rows += sum(1 for _ in csv.reader(f)) - 1
+        db = os.path.join(work, 'bench.sqlite')
+        secs, res = timed(lambda: run([BIN, '--database-url', f'sqlite://{db}', 'import', 'facilities', '--quiet', *files]))
+        con = sqlite3.connect(db)
+        imported = con.execute('SELECT count(*) FROM facility').fetchone()[0]
+        con.close()
+        base_db = os.path.join(work, 'baseline.sqlite')
+        base, base_rows = timed(lambda: python_loader(files, base_db))
+        figures['import_245k_s'] = figure(secs, 's', base, 'python3 csv + sqlite3 executemany, no validation', imported)
+        figures['import_245k_rows'] = figure(imported, 'rows', synth_rows, 'rows synth wrote', n)
+        if imported != synth_rows or base_rows != synth_rows:
+            print(f'COUNT MISMATCH: synth {synth_rows}, imported {imported}, baseline {base_rows}', file=sys.stderr)
+            print(res.stdout[-2000:], file=sys.stderr)
+            return 1
+
+        gz = sorted(glob.glob(os.path.join(ROOT, 'data', '*.gz')))
+        base, _ = timed(lambda: subprocess.run(['sh', '-c', 'gzip -dc "$@" > /dev/null', 'sh', *gz], check=True))
+        secs, res = timed(lambda: run([LOAD_ALL]))
+        load = json.loads(res.stdout.strip().splitlines()[-1])
+        figures['refdata_load_s'] = figure(load['refdata_load_s'], 's', base, 'gzip -dc of the same data files')
+        figures['refdata_rss_mb'] = figure(load['refdata_rss_mb'], 'MB')
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    report = {'machine': {'cores': os.cpu_count(), 'commit': commit}, 'figures': figures}
+    os.makedirs(os.path.join(ROOT, 'bench', 'out'), exist_ok=True)
+    path = os.path.join(ROOT, 'bench', 'out', 'report.json')
+    with open(path, 'w') as f:
+        json.dump(report, f, indent=2, ensure_ascii=False)
+        f.write('\n')
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
