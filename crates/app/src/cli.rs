@@ -156,7 +156,6 @@ async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
     };
     let state = teikyo_web::AppState::new(store, web.clone());
     let app = teikyo_web::router(state);
-    tracing::info!(%addr, "listening");
     println!("Teikyo を http://{addr}/ で起動しました（Ctrl+C で停止します）。");
     teikyo_web::serve(listener, app, teikyo_web::shutdown_signal()).await?;
     println!("停止しました。");

@@ -272,39 +272,29 @@ fn parse_row(
             .map(|s| fold_text(&s.replace("（改行）", "\n")))
     };
 
-    let id = match c.get(rec, col::ID).map(PublicFacilityId::parse) {
-        Some(Ok(id)) => Some(id),
-        Some(Err(e)) => {
-            err(col::ID, e.to_string());
-            None
+    // A required code column: its parsed value, or an error naming the column.
+    let required = |name: &str, errs: &mut dyn FnMut(&str, String)| -> Option<String> {
+        let v = c.get(rec, name).map(str::to_owned);
+        if v.is_none() {
+            errs(name, format!("{name}が空欄です。"));
         }
-        None => {
-            err(col::ID, "IDが空欄です。".into());
-            None
-        }
+        v
     };
-    let kind = match c.get(rec, col::KIND).map(FacilityKind::parse) {
-        Some(Ok(k)) => Some(k),
-        Some(Err(e)) => {
-            err(col::KIND, e.to_string());
-            None
-        }
-        None => {
-            err(col::KIND, "機関区分が空欄です。".into());
-            None
-        }
-    };
-    let prefecture = match c.get(rec, col::PREFECTURE).map(PrefectureCode::parse) {
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) => {
-            err(col::PREFECTURE, e.to_string());
-            None
-        }
-        None => {
-            err(col::PREFECTURE, "都道府県コードが空欄です。".into());
-            None
-        }
-    };
+    let id = required(col::ID, &mut err).and_then(|s| {
+        PublicFacilityId::parse(&s)
+            .map_err(|e| err(col::ID, e.to_string()))
+            .ok()
+    });
+    let kind = required(col::KIND, &mut err).and_then(|s| {
+        FacilityKind::parse(&s)
+            .map_err(|e| err(col::KIND, e.to_string()))
+            .ok()
+    });
+    let prefecture = required(col::PREFECTURE, &mut err).and_then(|s| {
+        PrefectureCode::parse(&s)
+            .map_err(|e| err(col::PREFECTURE, e.to_string()))
+            .ok()
+    });
     if let (Some(id), Some(kind), Some(pref)) = (&id, kind, prefecture)
         && (id.kind != kind || id.prefecture != pref)
     {

