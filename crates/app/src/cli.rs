@@ -2,7 +2,7 @@
 
 use crate::config::{Config, LogFormat};
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use teikyo_store::Store;
@@ -82,6 +82,48 @@ pub enum ImportCommand {
 pub enum CheckCommand {
     /// 保険医療機関コードを1行に1つずつ読み、検査結果をCSVで書き出します
     InsuranceCodes(crate::check::InsuranceCodesArgs),
+}
+
+/// clap's own texts (headings, the help and version flags) in Japanese too, on every subcommand,
+/// so that `--help` reads in one language.
+fn localise(cmd: clap::Command, root: bool) -> clap::Command {
+    let mut cmd = cmd
+        .help_template("{about-with-newline}\n使い方: {usage}\n\n{all-args}{after-help}")
+        .subcommand_help_heading("コマンド")
+        .disable_help_flag(true)
+        .mut_args(|a| {
+            let heading = if a.is_positional() {
+                "引数"
+            } else {
+                "オプション"
+            };
+            a.help_heading(heading)
+        })
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help("このヘルプを表示します")
+                .help_heading("オプション"),
+        );
+    if root {
+        cmd = cmd.disable_version_flag(true).arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help("バージョンを表示します")
+                .help_heading("オプション"),
+        );
+    }
+    cmd.mut_subcommands(|c| localise(c, false))
+}
+
+/// Parses the process arguments with the localised command.
+pub fn parse() -> Cli {
+    let matches = localise(Cli::command(), true).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 fn init_logging(config: &Config) {
