@@ -158,6 +158,23 @@ impl Store {
             .collect()
     }
 
+    /// SQLite's journal mode (`wal` for every connection this store opens); `None` on PostgreSQL.
+    pub async fn sqlite_journal_mode(&self) -> Result<Option<String>, StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "PRAGMA journal_mode",
+            ))
+            .await?;
+        row.map(|r| r.try_get::<String>("", "journal_mode"))
+            .transpose()
+            .map_err(StoreError::from)
+    }
+
     /// Whether the database answers: what `/readyz` reports.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.db.ping().await.map_err(StoreError::from)

@@ -23,6 +23,7 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
     contract![
         schema::migrate_is_idempotent,
         schema::ping_answers_until_closed,
+        schema::sqlite_runs_in_wal_mode,
         facility::round_trip_keeps_every_field,
         facility::import_counts_by_kind,
         facility::import_is_all_or_nothing,

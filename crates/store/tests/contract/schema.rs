@@ -12,6 +12,15 @@ pub async fn migrate_is_idempotent(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn sqlite_runs_in_wal_mode(store: Store) -> anyhow::Result<()> {
+    let mode = store.sqlite_journal_mode().await?;
+    match store.backend() {
+        teikyo_store::Backend::Sqlite => ensure!(mode.as_deref() == Some("wal"), "{mode:?}"),
+        teikyo_store::Backend::Postgres => ensure!(mode.is_none(), "{mode:?}"),
+    }
+    Ok(())
+}
+
 pub async fn ping_answers_until_closed(store: Store) -> anyhow::Result<()> {
     store.ping().await?;
     store.close().await?;
