@@ -7,6 +7,7 @@
 mod entity;
 mod error;
 pub mod facility;
+pub mod jobs;
 
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 pub use error::StoreError;
 pub use facility::{Facility, FacilityId, FacilityRepo, ImportSummary};
+pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -194,6 +196,20 @@ impl Store {
         FacilityRepo::new(self)
     }
 
+    /// The job queue, each call its own statement.
+    pub fn jobs(&self) -> Jobs<'_, DatabaseConnection> {
+        Jobs::new(&self.db, self.backend)
+    }
+
+    /// A write transaction for a state change together with the jobs it causes: commit both or
+    /// neither (DESIGN §2.3).
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx {
+            txn: self.begin_write().await?,
+            backend: self.backend,
+        })
+    }
+
     /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, so it takes the write lock up
     /// front and id allocation inside it (see `facility::allocate_ids`) cannot race.
     pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
@@ -244,6 +260,26 @@ impl Store {
                 Ok((t, c, nn != 0))
             })
             .collect()
+    }
+}
+
+/// An open write transaction. Dropping it without [`Tx::commit`] rolls everything back.
+pub struct Tx {
+    txn: DatabaseTransaction,
+    backend: Backend,
+}
+
+impl Tx {
+    pub fn jobs(&self) -> Jobs<'_, DatabaseTransaction> {
+        Jobs::new(&self.txn, self.backend)
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.txn.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.txn.rollback().await?)
     }
 }
 

@@ -3,3 +3,4 @@
 
 pub mod facility;
 pub mod facility_insurance_code;
+pub mod job;

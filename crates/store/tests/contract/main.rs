@@ -4,6 +4,7 @@
 
 mod facility;
 mod fixtures;
+mod jobs;
 mod schema;
 
 use futures::future::BoxFuture;
@@ -31,6 +32,13 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         facility::find_by_insurance_code_and_public_key,
         facility::list_filters_and_pages,
         facility::ids_stay_unique_across_imports,
+        jobs::claim_hands_out_the_oldest_ready_job_once,
+        jobs::claim_respects_run_at_and_kinds,
+        jobs::failures_back_off_then_give_up,
+        jobs::rolled_back_change_leaves_no_job,
+        jobs::stale_lease_goes_back_to_the_queue,
+        jobs::concurrent_workers_never_share_a_job,
+        jobs::progress_is_recorded,
     ]
 }
 
