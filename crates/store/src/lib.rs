@@ -8,6 +8,7 @@ mod entity;
 mod error;
 pub mod facility;
 pub mod jobs;
+pub mod mail;
 
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
@@ -21,6 +22,7 @@ use std::time::Duration;
 pub use error::StoreError;
 pub use facility::{Facility, FacilityId, FacilityRepo, ImportSummary};
 pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob};
+pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -196,6 +198,10 @@ impl Store {
         FacilityRepo::new(self)
     }
 
+    pub fn mails(&self) -> MailRepo<'_> {
+        MailRepo::new(&self.db)
+    }
+
     /// The job queue, each call its own statement.
     pub fn jobs(&self) -> Jobs<'_, DatabaseConnection> {
         Jobs::new(&self.db, self.backend)
@@ -272,6 +278,14 @@ pub struct Tx {
 impl Tx {
     pub fn jobs(&self) -> Jobs<'_, DatabaseTransaction> {
         Jobs::new(&self.txn, self.backend)
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

@@ -4,3 +4,4 @@
 pub mod facility;
 pub mod facility_insurance_code;
 pub mod job;
+pub mod mail;

@@ -1,0 +1,197 @@
+//! Outgoing mail: transports (SMTP, a folder of `.eml` files, memory) and the `mail.send` job
+//! handler that delivers queued mail rows and records what the server said.
+//!
+//! Guarantee: at least once. A mail is marked 送信中 before it is handed to the server; if the
+//! process dies after the server accepted it but before 送信完了 was recorded, the job's lease
+//! expires and the mail is sent again — with the same Message-ID, so that receivers and mail
+//! clients can drop the duplicate — and the re-send is logged as such. Rows already 送信完了 or 不達
+//! are never sent again.
+
+mod transport;
+
+pub use transport::{MemoryOutbox, SendFailure, SentMail, TlsMode, Transport, TransportConfig};
+
+use futures::future::BoxFuture;
+use lettre::Address;
+use lettre::address::Envelope;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use teikyo_store::{Mail, MailId, MailStatus, Store};
+use teikyo_worker::{Handler, HandlerResult, JobContext, JobError};
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `From:` address, e.g. `info@teikyo.example.jp`.
+    pub from_address: String,
+    /// Shown in `From:` and in subjects as 【…】 (the seeds' pattern); the deployment's own name.
+    pub sender_name: String,
+    /// Domain of the VERP return path `bounce+<mail id>@<domain>`; default: the From domain.
+    pub bounce_domain: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("メールアドレス {0} の形式が正しくありません。")]
+    Address(String),
+    #[error("メールを組み立てられません: {0}")]
+    Build(String),
+}
+
+impl MailError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Address(_) => "mail.address",
+            Self::Build(_) => "mail.build",
+        }
+    }
+}
+
+/// Builds a Message-ID for a new mail: unique, and the same for every re-send of it.
+pub fn new_message_id(domain: &str) -> String {
+    format!("<{}@{}>", unique_token(), domain)
+}
+
+pub(crate) fn unique_token() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    // Time plus a process-wide counter plus the pid: unique without another dependency.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{t:x}.{n:x}.{:x}", std::process::id())
+}
+
+pub struct Mailer {
+    transport: Transport,
+    config: MailConfig,
+}
+
+impl Mailer {
+    pub fn new(transport: Transport, config: MailConfig) -> Self {
+        Self { transport, config }
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn domain(&self) -> &str {
+        self.config
+            .bounce_domain
+            .as_deref()
+            .or_else(|| self.config.from_address.rsplit_once('@').map(|(_, d)| d))
+            .unwrap_or("localhost")
+    }
+
+    /// The VERP return path of a mail: a bounce names the mail it is about.
+    pub fn return_path(&self, id: MailId) -> String {
+        format!("bounce+{}@{}", id.0, self.domain())
+    }
+
+    /// The envelope and the RFC 5322 bytes of a stored mail.
+    pub fn render(&self, mail: &Mail) -> Result<(Envelope, Vec<u8>), MailError> {
+        let from_addr: Address = self
+            .config
+            .from_address
+            .parse()
+            .map_err(|_| MailError::Address(self.config.from_address.clone()))?;
+        let to: Address = mail
+            .to
+            .parse()
+            .map_err(|_| MailError::Address(mail.to.clone()))?;
+        let return_path: Address = self
+            .return_path(mail.id)
+            .parse()
+            .map_err(|_| MailError::Address(self.return_path(mail.id)))?;
+        let message = Message::builder()
+            .from(Mailbox::new(
+                Some(self.config.sender_name.clone()),
+                from_addr,
+            ))
+            .to(Mailbox::new(None, to.clone()))
+            .subject(mail.subject.clone())
+            .message_id(Some(mail.message_id.clone()))
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body_text.clone())
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        let envelope = Envelope::new(Some(return_path), vec![to])
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        Ok((envelope, message.formatted()))
+    }
+
+    /// Delivers one stored mail and records the outcome. Errors tell the job queue whether to
+    /// retry (temporary refusal, server unreachable) or give up (permanent refusal).
+    pub async fn deliver(&self, store: &Store, id: MailId) -> Result<MailStatus, JobError> {
+        let repo = store.mails();
+        let mail = repo
+            .get(id)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?
+            .ok_or_else(|| JobError::Permanent(format!("mail {id} does not exist")))?;
+        if mail.status.is_final() {
+            // The outcome was recorded but the job's completion was not: nothing to send.
+            tracing::info!(mail = %id, status = mail.status.id(), "mail already final; not sent again");
+            return Ok(mail.status);
+        }
+        if mail.status == MailStatus::Sending {
+            tracing::warn!(
+                mail = %id, message_id = %mail.message_id,
+                "mail was being sent when a worker stopped; sending again with the same Message-ID"
+            );
+        }
+        let (envelope, bytes) = match self.render(&mail) {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = repo.mark(id, MailStatus::Bounced, &e.to_string()).await;
+                return Err(JobError::Permanent(e.to_string()));
+            }
+        };
+        repo.mark_sending(id)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        match self.transport.send(&envelope, &bytes).await {
+            Ok(reply) => {
+                repo.mark(id, MailStatus::Delivered, &reply)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                Ok(MailStatus::Delivered)
+            }
+            Err(SendFailure {
+                permanent: true,
+                reply,
+            }) => {
+                repo.mark(id, MailStatus::Bounced, &reply)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                Err(JobError::Permanent(reply))
+            }
+            Err(SendFailure {
+                permanent: false,
+                reply,
+            }) => {
+                repo.mark(id, MailStatus::Retrying, &reply)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                Err(JobError::Retry(reply))
+            }
+        }
+    }
+}
+
+impl Handler for Mailer {
+    fn kind(&self) -> &'static str {
+        teikyo_store::mail::SEND_JOB
+    }
+
+    fn run<'a>(&'a self, ctx: JobContext<'a>) -> BoxFuture<'a, HandlerResult> {
+        Box::pin(async move {
+            let id = ctx.job.payload["mail_id"]
+                .as_i64()
+                .ok_or_else(|| JobError::Permanent("payload without mail_id".into()))?;
+            let status = self.deliver(ctx.store, MailId(id)).await?;
+            Ok(Some(serde_json::json!({ "status": status.id() })))
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! Where mail goes: an SMTP server (lettre: plain, STARTTLS or TLS, auth, pooled connections,
+//! timeouts), a folder with one `.eml` per mail (the demo), or memory (tests).
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain SMTP (a relay on the same host or network).
+    None,
+    /// STARTTLS on the submission port (587).
+    StartTls,
+    /// TLS from the first byte (465).
+    Tls,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TransportConfig {
+    Smtp {
+        host: String,
+        port: u16,
+        tls: TlsMode,
+        username: Option<String>,
+        password: Option<String>,
+        timeout_secs: u64,
+        pool_size: u32,
+    },
+    File {
+        dir: PathBuf,
+    },
+    Memory,
+}
+
+/// A delivery that did not succeed: the server's reply (or our reason) and whether trying again
+/// can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    pub permanent: bool,
+    pub reply: String,
+}
+
+/// What the memory transport keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    pub envelope_from: Option<String>,
+    pub to: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryOutbox(Arc<Mutex<Vec<SentMail>>>);
+
+impl MemoryOutbox {
+    pub fn sent(&self) -> Vec<SentMail> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(PathBuf),
+    Memory(MemoryOutbox),
+}
+
+impl Transport {
+    pub fn from_config(config: &TransportConfig) -> Result<Self, String> {
+        Ok(match config {
+            TransportConfig::Smtp {
+                host,
+                port,
+                tls,
+                username,
+                password,
+                timeout_secs,
+                pool_size,
+            } => {
+                let builder = match tls {
+                    TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                    TlsMode::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                        .map_err(|e| e.to_string())?,
+                    TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+                        .map_err(|e| e.to_string())?,
+                };
+                let mut builder = builder
+                    .port(*port)
+                    .timeout(Some(Duration::from_secs(*timeout_secs)))
+                    .pool_config(PoolConfig::new().max_size(*pool_size));
+                if let (Some(u), Some(p)) = (username, password) {
+                    builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+                }
+                Transport::Smtp(builder.build())
+            }
+            TransportConfig::File { dir } => Transport::File(dir.clone()),
+            TransportConfig::Memory => Transport::Memory(MemoryOutbox::default()),
+        })
+    }
+
+    /// Hands one message over. `Ok` carries the server's reply (e.g. `250 2.0.0 Ok: queued`).
+    pub async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<String, SendFailure> {
+        match self {
+            Transport::Smtp(t) => match t.send_raw(envelope, bytes).await {
+                Ok(resp) => Ok(format!(
+                    "{} {}",
+                    resp.code(),
+                    resp.message().collect::<Vec<_>>().join(" ")
+                )),
+                Err(e) => Err(SendFailure {
+                    // Only a 5xx reply is final; 4xx, timeouts and connection errors are retried.
+                    permanent: e.is_permanent(),
+                    reply: e.to_string(),
+                }),
+            },
+            Transport::File(dir) => {
+                let name = format!("{}.eml", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"));
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| SendFailure {
+                        permanent: false,
+                        reply: format!("{}: {e}", dir.display()),
+                    })?;
+                let path = dir.join(name);
+                tokio::fs::write(&path, bytes)
+                    .await
+                    .map_err(|e| SendFailure {
+                        permanent: false,
+                        reply: format!("{}: {e}", path.display()),
+                    })?;
+                Ok(format!("written to {}", path.display()))
+            }
+            Transport::Memory(outbox) => {
+                let sent = SentMail {
+                    envelope_from: envelope.from().map(|a| a.to_string()),
+                    to: envelope.to().iter().map(|a| a.to_string()).collect(),
+                    raw: bytes.to_vec(),
+                };
+                outbox
+                    .0
+                    .lock()
+                    .map_err(|_| SendFailure {
+                        permanent: false,
+                        reply: "memory outbox poisoned".into(),
+                    })?
+                    .push(sent);
+                Ok("250 kept in memory".into())
+            }
+        }
+    }
+}
