@@ -85,26 +85,11 @@ impl Columns {
 }
 
 /// Every column the importer reads.
-const KNOWN: [&str; 18] = [
-    col::ID,
-    col::NAME,
-    col::NAME_KANA,
-    col::SHORT,
-    col::SHORT_KANA,
-    col::ENGLISH,
-    col::KIND,
-    col::PREFECTURE,
-    col::MUNICIPALITY,
-    col::ADDRESS,
-    col::LAT,
-    col::LON,
-    col::HOMEPAGE,
-    col::POSTAL,
-    col::INSURANCE,
-    col::OPENED,
-    col::SUSPENDED,
-    col::ABOLISHED,
-];
+fn known_columns() -> impl Iterator<Item = &'static str> {
+    crate::layout::IDENTITY_COLUMNS
+        .into_iter()
+        .chain(crate::layout::EXTENSION_COLUMNS)
+}
 
 const REQUIRED: [&str; 7] = [
     col::ID,
@@ -151,8 +136,8 @@ pub fn check_file(file: &str, bytes: &[u8], reference: &dyn Reference, out: &mut
     }
     for (i, h) in headers.iter().enumerate() {
         let folded = nfkc(h.trim());
-        for canonical in KNOWN.iter().filter(|c| nfkc(c) == folded) {
-            index.entry((*canonical).to_owned()).or_insert(i);
+        for canonical in known_columns().filter(|c| nfkc(c) == folded) {
+            index.entry(canonical.to_owned()).or_insert(i);
         }
     }
     let columns = Columns {

@@ -66,22 +66,30 @@ pub fn hours_file(kind: FacilityKind) -> Option<&'static str> {
     }
 }
 
+/// The identity and location columns of the facility files, in order (13). 薬局 files have no
+/// 略称 columns (11).
+pub const IDENTITY_COLUMNS: [&str; 13] = [
+    col::ID,
+    col::NAME,
+    col::NAME_KANA,
+    col::SHORT,
+    col::SHORT_KANA,
+    col::ENGLISH,
+    col::KIND,
+    col::PREFECTURE,
+    col::MUNICIPALITY,
+    col::ADDRESS,
+    col::LAT,
+    col::LON,
+    col::HOMEPAGE,
+];
+
 fn identity(kind: FacilityKind) -> Vec<String> {
-    let mut v = vec![col::ID, col::NAME, col::NAME_KANA];
-    if kind != FacilityKind::Pharmacy {
-        v.extend([col::SHORT, col::SHORT_KANA]);
-    }
-    v.extend([
-        col::ENGLISH,
-        col::KIND,
-        col::PREFECTURE,
-        col::MUNICIPALITY,
-        col::ADDRESS,
-        col::LAT,
-        col::LON,
-        col::HOMEPAGE,
-    ]);
-    v.into_iter().map(str::to_owned).collect()
+    IDENTITY_COLUMNS
+        .iter()
+        .filter(|c| kind != FacilityKind::Pharmacy || !matches!(**c, col::SHORT | col::SHORT_KANA))
+        .map(|c| c.to_string())
+        .collect()
 }
 
 /// 毎週決まった曜日に休診 (7), 定期週 (35), 祝日に休診 + その他の休診日 (2): 44 columns.

@@ -100,17 +100,26 @@ fn new_mail(to: &str) -> NewMail {
     }
 }
 
+/// Queues a mail in a committed transaction.
+async fn queue(db: &TestDb, to: &str) -> anyhow::Result<teikyo_store::MailId> {
+    let tx = db.store.begin().await?;
+    let id = tx.queue_mail(&new_mail(to)).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn worker(db: &TestDb, port: u16) -> Worker {
+    Worker::new(db.store.clone(), "w", WorkerConfig::default()).with_handler(Arc::new(mailer(port)))
+}
+
 #[tokio::test]
 async fn japanese_mail_arrives_intact_and_is_recorded_as_delivered() -> anyhow::Result<()> {
     let (port, sink) = start_sink(0);
     for backend in backends() {
         let db = TestDb::new(backend).await?;
-        let tx = db.store.begin().await?;
-        let id = tx.queue_mail(&new_mail("tanto@clinic.test")).await?;
-        tx.commit().await?;
+        let id = queue(&db, "tanto@clinic.test").await?;
         let before = sink.lock().unwrap().received.len();
-        let w = Worker::new(db.store.clone(), "w", WorkerConfig::default())
-            .with_handler(Arc::new(mailer(port)));
+        let w = worker(&db, port);
         let outcomes = w.run_until_idle().await?;
         assert_eq!(outcomes.len(), 1);
         assert_eq!(outcomes[0].status, JobStatus::Done);
@@ -150,11 +159,8 @@ async fn a_550_marks_the_mail_undeliverable_with_the_reply() -> anyhow::Result<(
     let (port, _sink) = start_sink(0);
     for backend in backends() {
         let db = TestDb::new(backend).await?;
-        let tx = db.store.begin().await?;
-        let id = tx.queue_mail(&new_mail("nobody@clinic.test")).await?;
-        tx.commit().await?;
-        let w = Worker::new(db.store.clone(), "w", WorkerConfig::default())
-            .with_handler(Arc::new(mailer(port)));
+        let id = queue(&db, "nobody@clinic.test").await?;
+        let w = worker(&db, port);
         let outcomes = w.run_until_idle().await?;
         assert_eq!(
             outcomes[0].status,
@@ -180,11 +186,8 @@ async fn a_451_is_retried_and_then_delivered() -> anyhow::Result<()> {
     for backend in backends() {
         let (port, sink) = start_sink(1);
         let db = TestDb::new(backend).await?;
-        let tx = db.store.begin().await?;
-        let id = tx.queue_mail(&new_mail("later@clinic.test")).await?;
-        tx.commit().await?;
-        let w = Worker::new(db.store.clone(), "w", WorkerConfig::default())
-            .with_handler(Arc::new(mailer(port)));
+        let id = queue(&db, "later@clinic.test").await?;
+        let w = worker(&db, port);
         let first = w.run_until_idle().await?;
         assert_eq!(first[0].status, JobStatus::Queued, "a 4xx is retried");
         let mail = db.store.mails().get(id).await?.expect("mail");
@@ -231,8 +234,7 @@ async fn a_rolled_back_change_sends_no_mail() -> anyhow::Result<()> {
         tx.queue_mail(&new_mail("tanto@clinic.test")).await?;
         // the change fails after queueing its mail
         tx.rollback().await?;
-        let w = Worker::new(db.store.clone(), "w", WorkerConfig::default())
-            .with_handler(Arc::new(mailer(port)));
+        let w = worker(&db, port);
         assert!(w.run_until_idle().await?.is_empty());
         assert!(
             db.store
@@ -254,9 +256,7 @@ async fn a_worker_killed_between_claim_and_send_sends_once_after_restart() -> an
     for backend in backends() {
         let (port, sink) = start_sink(0);
         let db = TestDb::new(backend).await?;
-        let tx = db.store.begin().await?;
-        let id = tx.queue_mail(&new_mail("tanto@clinic.test")).await?;
-        tx.commit().await?;
+        let id = queue(&db, "tanto@clinic.test").await?;
         let claimed = db
             .store
             .jobs()
