@@ -34,6 +34,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// データベースのマイグレーションを適用します
     Migrate,
+    /// ジョブ（メール送信など）を処理するワーカーを起動します（serve とは別のプロセスで動かす場合）
+    Worker(WorkerArgs),
     /// デモ用の新しいSQLiteデータベースを作り、合成データを入れてサーバを起動します
     Demo(DemoArgs),
     /// 全国規模の合成データ（医療情報ネットのオープンデータ形式のCSV）を書き出します
@@ -51,6 +53,13 @@ pub struct ServeArgs {
     /// 待ち受けるアドレス（例: 127.0.0.1:8080）。設定より優先されます
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// 待機中のジョブをすべて処理したら終了します
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +185,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Worker(args) => {
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            let worker = build_worker(&config, store)?;
+            if args.once {
+                let outcomes = worker.run_until_idle().await?;
+                println!("{} 件のジョブを処理しました。", outcomes.len());
+            } else {
+                println!(
+                    "ワーカー {} を起動しました（Ctrl+C で停止します）。",
+                    worker.id()
+                );
+                worker.run(teikyo_web::shutdown_signal()).await;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo(args) => demo(config, args).await,
         Command::Synth(args) => crate::synth::run(&args),
         Command::Import(ImportCommand::Facilities(args)) => {
@@ -187,6 +212,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The job worker with every handler this build has (today: mail delivery).
+fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::Worker> {
+    let transport = teikyo_mail::Transport::from_config(&config.mail.transport)
+        .map_err(|e| anyhow::anyhow!("メールの送信設定が正しくありません: {e}"))?;
+    let mailer = teikyo_mail::Mailer::new(
+        transport,
+        teikyo_mail::MailConfig {
+            from_address: config.mail.from_address.clone(),
+            sender_name: config.mail.sender_name.clone(),
+            bounce_domain: config.mail.bounce_domain.clone(),
+        },
+    );
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "teikyo".into());
+    let id = format!("{host}-{}", std::process::id());
+    let worker_config = teikyo_worker::WorkerConfig {
+        lease: chrono::Duration::seconds(i64::try_from(config.worker.lease_secs).unwrap_or(600)),
+        ..Default::default()
+    };
+    Ok(teikyo_worker::Worker::new(store, id, worker_config)
+        .with_handler(std::sync::Arc::new(mailer)))
+}
+
 async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
@@ -196,10 +243,32 @@ async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
         body_limit_bytes: config.web.body_limit_bytes,
         request_timeout_secs: config.web.request_timeout_secs,
     };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = if config.worker.in_process {
+        let worker = build_worker(config, store.clone())?;
+        let mut stopped = stopped.clone();
+        Some(tokio::spawn(async move {
+            worker
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await;
+        }))
+    } else {
+        None
+    };
     let state = teikyo_web::AppState::new(store, web.clone());
     let app = teikyo_web::router(state);
     println!("Teikyo を http://{addr}/ で起動しました（Ctrl+C で停止します）。");
-    teikyo_web::serve(listener, app, teikyo_web::shutdown_signal()).await?;
+    teikyo_web::serve(listener, app, async move {
+        teikyo_web::shutdown_signal().await;
+        let _ = stop.send(true);
+    })
+    .await?;
+    if let Some(w) = worker {
+        // the worker finishes the job in hand first
+        let _ = w.await;
+    }
     println!("停止しました。");
     Ok(())
 }
@@ -214,6 +283,11 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     config.database_url = format!("sqlite://{}", args.db.display());
     config.bind = args.bind.clone();
+    // Mail the demo sends is written next to its database, readable with any mail program.
+    let outbox = PathBuf::from("teikyo-demo-mail");
+    config.mail.transport = teikyo_mail::TransportConfig::File {
+        dir: outbox.clone(),
+    };
     let store = connect(&config).await?;
     store.migrate().await?;
     let dir = tempfile::tempdir()?;
@@ -240,6 +314,10 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("  {}: {} 施設", kind.name(), n);
     }
     println!("デモ用ログイン: まだありません（アカウント機能は今後の版で追加されます）。");
+    println!(
+        "デモが送るメールは {}/ に .eml ファイルとして保存されます。",
+        outbox.display()
+    );
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }

@@ -21,6 +21,53 @@ pub struct Config {
     /// tracing filter, e.g. `info,teikyo_web=debug`.
     pub log: String,
     pub web: WebSection,
+    pub mail: MailSection,
+    pub worker: WorkerSection,
+}
+
+/// Outgoing mail. The default writes each mail as an `.eml` file into `mail-outbox/`, so that a
+/// fresh install loses nothing and needs no mail server; production sets an SMTP transport:
+/// `TEIKYO_MAIL__TRANSPORT__KIND=smtp`, `TEIKYO_MAIL__TRANSPORT__HOST=…` (port 587 and STARTTLS
+/// unless set), `…__USERNAME`, `…__PASSWORD_FILE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailSection {
+    pub from_address: String,
+    /// The deployment's name, shown in From and in subjects as 【…】.
+    pub sender_name: String,
+    pub bounce_domain: Option<String>,
+    pub transport: teikyo_mail::TransportConfig,
+}
+
+impl Default for MailSection {
+    fn default() -> Self {
+        Self {
+            from_address: "noreply@teikyo.invalid".into(),
+            sender_name: "Teikyo".into(),
+            bounce_domain: None,
+            transport: teikyo_mail::TransportConfig::File {
+                dir: "mail-outbox".into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerSection {
+    /// Run a job worker inside `serve` (one node); turn off when `teikyo worker` runs separately.
+    pub in_process: bool,
+    /// Seconds after which a running job is presumed orphaned by a dead worker.
+    pub lease_secs: u64,
+}
+
+impl Default for WorkerSection {
+    fn default() -> Self {
+        Self {
+            in_process: true,
+            lease_secs: 600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +102,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log: "info".into(),
             web: WebSection::default(),
+            mail: MailSection::default(),
+            worker: WorkerSection::default(),
         }
     }
 }
@@ -198,6 +247,37 @@ mod tests {
         assert_eq!(c.web.request_timeout_secs, 7);
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.max_connections, 3);
+    }
+
+    #[test]
+    fn mail_transport_from_env() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("TEIKYO_MAIL__TRANSPORT__KIND", "smtp"),
+                ("TEIKYO_MAIL__TRANSPORT__HOST", "smtp.example.jp"),
+                ("TEIKYO_MAIL__SENDER_NAME", "石川県医療情報"),
+                ("TEIKYO_WORKER__IN_PROCESS", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.mail.sender_name, "石川県医療情報");
+        assert!(!c.worker.in_process);
+        match c.mail.transport {
+            teikyo_mail::TransportConfig::Smtp {
+                host, port, tls, ..
+            } => {
+                assert_eq!((host.as_str(), port), ("smtp.example.jp", 587));
+                assert_eq!(tls, teikyo_mail::TlsMode::StartTls);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Config::load_from(None, env(&[])).unwrap().mail.transport,
+            teikyo_mail::TransportConfig::File {
+                dir: "mail-outbox".into()
+            }
+        );
     }
 
     #[test]

@@ -181,3 +181,48 @@ fn help_is_japanese() {
         assert!(out.contains(s), "{s}: {out}");
     }
 }
+
+/// `teikyo worker --once` delivers queued mail through the configured transport (here the
+/// `.eml` folder) and records it as 送信完了.
+#[test]
+fn worker_once_delivers_queued_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let outbox = dir.path().join("outbox");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let id = rt.block_on(async {
+        let store = teikyo_store::Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let tx = store.begin().await.unwrap();
+        let id = tx
+            .queue_mail(&teikyo_store::NewMail {
+                template: "test".into(),
+                to: "tanto@clinic.test".into(),
+                subject: "【Teikyo】テスト".into(),
+                body_text: "テストです。\n".into(),
+                message_id: "<cli-test@teikyo.test>".into(),
+                related: None,
+                facility_id: None,
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await.unwrap();
+        id
+    });
+    let o = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args(["--database-url", &url, "worker", "--once"])
+        .env("TEIKYO_MAIL__TRANSPORT__KIND", "file")
+        .env("TEIKYO_MAIL__TRANSPORT__DIR", &outbox)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("1 件のジョブを処理しました。"), "{out}");
+    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
+    let status = rt.block_on(async {
+        let store = teikyo_store::Store::connect(&url).await.unwrap();
+        store.mails().get(id).await.unwrap().map(|m| m.status)
+    });
+    assert_eq!(status, Some(teikyo_store::MailStatus::Delivered));
+}

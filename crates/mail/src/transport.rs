@@ -25,17 +25,36 @@ pub enum TlsMode {
 pub enum TransportConfig {
     Smtp {
         host: String,
+        #[serde(default = "default_port")]
         port: u16,
+        #[serde(default = "default_tls")]
         tls: TlsMode,
+        #[serde(default)]
         username: Option<String>,
+        #[serde(default)]
         password: Option<String>,
+        #[serde(default = "default_timeout")]
         timeout_secs: u64,
+        #[serde(default = "default_pool")]
         pool_size: u32,
     },
     File {
         dir: PathBuf,
     },
     Memory,
+}
+
+fn default_port() -> u16 {
+    587
+}
+fn default_tls() -> TlsMode {
+    TlsMode::StartTls
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_pool() -> u32 {
+    4
 }
 
 /// A delivery that did not succeed: the server's reply (or our reason) and whether trying again
