@@ -20,6 +20,13 @@ fn is_hyphen_like(c: char) -> bool {
     )
 }
 
+/// A hyphen-like character written between numbers (「1‐2‐3」, 「1−2」), which text comparison
+/// folds to '-'. Unlike [`is_hyphen_like`] it leaves ー (U+30FC), which belongs to katakana
+/// words (センター).
+pub fn is_number_hyphen(c: char) -> bool {
+    is_hyphen_like(c) && c != '\u{30FC}'
+}
+
 /// NFKC, then drop spaces, hyphen-like separators and a leading 〒 mark: the form in which
 /// numeric codes are compared and stored.
 pub fn code_chars(s: &str) -> String {

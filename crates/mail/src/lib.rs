@@ -151,32 +151,22 @@ impl Mailer {
         repo.mark_sending(id)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
-        match self.transport.send(&envelope, &bytes).await {
-            Ok(reply) => {
-                repo.mark(id, MailStatus::Delivered, &reply)
-                    .await
-                    .map_err(|e| JobError::Retry(e.to_string()))?;
-                Ok(MailStatus::Delivered)
+        // 2xx → 送信完了; 5xx → 不達 and no retry; 4xx or no connection → 再試行中 and retry.
+        let (status, reply, outcome) = match self.transport.send(&envelope, &bytes).await {
+            Ok(reply) => (MailStatus::Delivered, reply, Ok(MailStatus::Delivered)),
+            Err(SendFailure { permanent, reply }) => {
+                let (status, err) = if permanent {
+                    (MailStatus::Bounced, JobError::Permanent(reply.clone()))
+                } else {
+                    (MailStatus::Retrying, JobError::Retry(reply.clone()))
+                };
+                (status, reply, Err(err))
             }
-            Err(SendFailure {
-                permanent: true,
-                reply,
-            }) => {
-                repo.mark(id, MailStatus::Bounced, &reply)
-                    .await
-                    .map_err(|e| JobError::Retry(e.to_string()))?;
-                Err(JobError::Permanent(reply))
-            }
-            Err(SendFailure {
-                permanent: false,
-                reply,
-            }) => {
-                repo.mark(id, MailStatus::Retrying, &reply)
-                    .await
-                    .map_err(|e| JobError::Retry(e.to_string()))?;
-                Err(JobError::Retry(reply))
-            }
-        }
+        };
+        repo.mark(id, status, &reply)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        outcome
     }
 }
 

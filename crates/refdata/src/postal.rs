@@ -47,8 +47,8 @@ impl PostalEntry {
     pub fn postal_code(&self) -> PostalCode {
         // The converter writes 7 ASCII digits and `tests/tables.rs` parses them all, so this
         // cannot fail; the panic names the row if a bad file were ever embedded.
-        PostalCode::parse(&format!("{:07}", self.code))
-            .unwrap_or_else(|e| panic!("embedded postal code {:07}: {e}", self.code))
+        PostalCode::from_number(self.code)
+            .unwrap_or_else(|| panic!("embedded postal code {} has more than 7 digits", self.code))
     }
 
     pub fn municipality_code(&self) -> MunicipalityCode {

@@ -21,9 +21,8 @@ pub(crate) fn fold_char(c: char) -> char {
         '惠' => '恵',
         '𠮷' => '吉',
         '邊' | '邉' => '辺',
-        // Hyphens between numbers (「1‐2‐3」, 「1−2」) as in `teikyo_domain::text::fold_text`;
-        // ー (U+30FC) stays: it is part of katakana names.
-        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF70}' | '\u{FE63}' => '-',
+        // Hyphens between numbers (「1‐2‐3」, 「1−2」), the same set as the domain's fold_text.
+        c if teikyo_domain::text::is_number_hyphen(c) => '-',
         _ => c,
     }
 }

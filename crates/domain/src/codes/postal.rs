@@ -17,6 +17,11 @@ impl PostalCode {
         })
     }
 
+    /// From its number (`9200962`); `None` above 7 digits. For tables that keep codes as numbers.
+    pub fn from_number(n: u32) -> Option<Self> {
+        (n < 10_000_000).then_some(Self(n))
+    }
+
     /// `9200962`
     pub fn digits(self) -> String {
         format!("{:07}", self.0)
@@ -71,5 +76,10 @@ mod tests {
             "code.format"
         );
         assert_eq!(PostalCode::parse("").unwrap_err().code(), "code.empty");
+        assert_eq!(
+            PostalCode::from_number(600_000),
+            PostalCode::parse("0600000").ok()
+        );
+        assert_eq!(PostalCode::from_number(10_000_000), None);
     }
 }
