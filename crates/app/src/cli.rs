@@ -46,6 +46,9 @@ pub enum Command {
     /// コードの検査を行います
     #[command(subcommand)]
     Check(CheckCommand),
+    /// メールに関する操作を行います
+    #[command(subcommand)]
+    Mail(crate::mail_cmd::MailCommand),
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +212,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::import::run_facilities(&store, &args).await
         }
         Command::Check(CheckCommand::InsuranceCodes(args)) => crate::check::insurance_codes(&args),
+        Command::Mail(command) => {
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            crate::mail_cmd::run(&store, &command).await
+        }
     }
 }
 

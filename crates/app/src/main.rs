@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod import;
 mod layout;
+mod mail_cmd;
 mod reference;
 mod synth;
 

@@ -226,3 +226,207 @@ fn worker_once_delivers_queued_mail() {
     });
     assert_eq!(status, Some(teikyo_store::MailStatus::Delivered));
 }
+
+/// A Postfix DSN (user unknown) from the mail crate's fixtures, about mail `id` / `message_id`.
+fn postfix_dsn(id: i64, message_id: &str) -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mail/tests/fixtures/dsn/postfix-user-unknown.eml"
+    );
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("__MAIL_ID__", &id.to_string())
+        .replace("__MESSAGE_ID__", message_id)
+}
+
+/// Queues a mail in the database at `url` and delivers it with `teikyo worker --once` through
+/// the `.eml` folder transport, so that it is 送信完了 as after a real send.
+fn queue_and_deliver(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    url: &str,
+    to: &str,
+    message_id: &str,
+) -> teikyo_store::MailId {
+    let id = rt.block_on(async {
+        let store = teikyo_store::Store::connect(url).await.unwrap();
+        store.migrate().await.unwrap();
+        let tx = store.begin().await.unwrap();
+        let id = tx
+            .queue_mail(&teikyo_store::NewMail {
+                template: "test".into(),
+                to: to.into(),
+                subject: "【Teikyo】テスト".into(),
+                body_text: "テストです。\n".into(),
+                message_id: message_id.into(),
+                related: None,
+                facility_id: None,
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await.unwrap();
+        id
+    });
+    let o = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args(["--database-url", url, "worker", "--once"])
+        .env("TEIKYO_MAIL__TRANSPORT__KIND", "file")
+        .env("TEIKYO_MAIL__TRANSPORT__DIR", dir.join("outbox"))
+        .env_remove("TEIKYO_CONFIG")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    id
+}
+
+fn mail_row(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    id: teikyo_store::MailId,
+) -> teikyo_store::Mail {
+    rt.block_on(async {
+        let store = teikyo_store::Store::connect(url).await.unwrap();
+        let mail = store.mails().get(id).await.unwrap().unwrap();
+        store.close().await.unwrap();
+        mail
+    })
+}
+
+/// Done when: a DSN fed to `teikyo mail bounce` flips a 送信完了 mail to 不達.
+#[test]
+fn mail_bounce_from_stdin_flips_a_delivered_mail_to_bounced() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let id = queue_and_deliver(
+        &rt,
+        dir.path(),
+        &url,
+        "nobody@clinic.example.jp",
+        "<b1@teikyo.test>",
+    );
+    let sent = mail_row(&rt, &url, id);
+    assert_eq!(sent.status, teikyo_store::MailStatus::Delivered);
+    let dsn = postfix_dsn(id.0, "<b1@teikyo.test>");
+    assert!(dsn.contains(&format!("bounce+{}@", id.0)));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args(["--database-url", &url, "mail", "bounce"])
+        .env_remove("TEIKYO_DATABASE_URL")
+        .env_remove("TEIKYO_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dsn.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let reply = "5.1.1 smtp; 550 5.1.1 <nobody@clinic.example.jp>: Recipient address rejected: \
+                 User unknown in local recipient table";
+    assert!(
+        out.contains(&format!(
+            "不達にしました: メール {id}（nobody@clinic.example.jp）{reply}（変更前: 送信完了）"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 通を処理しました（不達にしたもの 1 件"),
+        "{out}"
+    );
+    let bounced = mail_row(&rt, &url, id);
+    assert_eq!(bounced.status, teikyo_store::MailStatus::Bounced);
+    assert_eq!(bounced.smtp_reply.as_deref(), Some(reply));
+    assert!(bounced.bounced_at.is_some());
+}
+
+/// `--maildir`: reports in new/ are applied and moved to cur/ as seen; a message that is not a
+/// report stays in new/, is named, and makes the exit code 1.
+#[test]
+fn mail_bounce_reads_a_maildir_and_leaves_unreadable_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let id = queue_and_deliver(
+        &rt,
+        dir.path(),
+        &url,
+        "nobody@clinic.example.jp",
+        "<b2@teikyo.test>",
+    );
+    let maildir = dir.path().join("Maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let report = "1715649667.M1P1.mx.teikyo.example.jp";
+    let other = "1715649668.M2P1.mx.teikyo.example.jp";
+    std::fs::write(
+        maildir.join("new").join(report),
+        postfix_dsn(id.0, "<b2@teikyo.test>"),
+    )
+    .unwrap();
+    std::fs::write(
+        maildir.join("new").join(other),
+        "From: someone@example.jp\nTo: info@teikyo.example.jp\nSubject: hello\n\nこんにちは。\n",
+    )
+    .unwrap();
+
+    let o = teikyo(&[
+        "--database-url",
+        &url,
+        "mail",
+        "bounce",
+        "--maildir",
+        &maildir.to_string_lossy(),
+    ]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "new/{report}: 不達にしました: メール {id}（nobody@clinic.example.jp）"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "読み取れませんでした: new/{other}: 配送状態通知（DSN）として読み取れませんでした。"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 通を処理しました（不達にしたもの 1 件"),
+        "{out}"
+    );
+    assert!(out.contains("読み取れなかったもの 1 通"), "{out}");
+    assert!(maildir.join("cur").join(format!("{report}:2,S")).is_file());
+    assert!(!maildir.join("new").join(report).exists());
+    assert!(maildir.join("new").join(other).is_file());
+    assert_eq!(
+        mail_row(&rt, &url, id).status,
+        teikyo_store::MailStatus::Bounced
+    );
+
+    // a second run reads cur/ again: the report is recognised as applied already
+    let o = teikyo(&[
+        "--database-url",
+        &url,
+        "mail",
+        "bounce",
+        "--maildir",
+        &maildir.to_string_lossy(),
+    ]);
+    let out = text(&o);
+    assert!(
+        out.contains(&format!(
+            "cur/{report}:2,S: 既に不達として記録されています: メール {id}"
+        )),
+        "{out}"
+    );
+}

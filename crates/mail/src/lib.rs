@@ -7,8 +7,20 @@
 //! clients can drop the duplicate — and the re-send is logged as such. Rows already 送信完了 or 不達
 //! are never sent again.
 
+pub mod bounce;
+mod bulk;
+pub mod catalogue;
+mod smtp;
+mod template;
 mod transport;
 
+pub use bulk::{BulkError, queue_bulk};
+pub use catalogue::{MailContent, MailKind};
+pub use smtp::SmtpPool;
+pub use template::{
+    COMMON_FIELDS, MAX_LINK_CHARS, MailTemplates, Outgoing, Rendered, TemplateError,
+    TemplateSettings,
+};
 pub use transport::{MemoryOutbox, SendFailure, SentMail, TlsMode, Transport, TransportConfig};
 
 use futures::future::BoxFuture;
@@ -16,7 +28,7 @@ use lettre::Address;
 use lettre::address::Envelope;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
-use teikyo_store::{Mail, MailId, MailStatus, Store};
+use teikyo_store::{Mail, MailId, MailStatus, NewJob, Store};
 use teikyo_worker::{Handler, HandlerResult, JobContext, JobError};
 
 #[derive(Debug, Clone)]
@@ -170,6 +182,52 @@ impl Mailer {
     }
 }
 
+impl Mailer {
+    /// A bulk job: each mail in turn. A mail refused for now gets a delivery job of its own with
+    /// backoff, so one slow recipient domain does not hold back the rest of the batch; a re-run of
+    /// the batch (after a crash) skips the mails whose outcome is already recorded.
+    async fn deliver_batch(
+        &self,
+        ctx: &JobContext<'_>,
+        ids: &[serde_json::Value],
+    ) -> HandlerResult {
+        let total = ids.len() as u64;
+        let (mut delivered, mut bounced, mut retrying) = (0u64, 0u64, 0u64);
+        for (i, id) in ids.iter().enumerate() {
+            let id = MailId(
+                id.as_i64()
+                    .ok_or_else(|| JobError::Permanent(format!("bad mail id {id}")))?,
+            );
+            match self.deliver(ctx.store, id).await {
+                Ok(MailStatus::Bounced) | Err(JobError::Permanent(_)) => bounced += 1,
+                Ok(_) => delivered += 1,
+                Err(JobError::Retry(reason)) => {
+                    retrying += 1;
+                    let mut job = NewJob::new(
+                        teikyo_store::mail::SEND_JOB,
+                        serde_json::json!({ "mail_id": id.0 }),
+                    );
+                    job.run_at = Some(chrono::Utc::now() + teikyo_store::backoff(1));
+                    tracing::info!(mail = %id, %reason, "mail deferred to a job of its own");
+                    ctx.store
+                        .jobs()
+                        .enqueue(&job)
+                        .await
+                        .map_err(|e| JobError::Retry(e.to_string()))?;
+                }
+            }
+            let done = i as u64 + 1;
+            if done.is_multiple_of(50) || done == total {
+                // Progress is informative; a failed update must not fail the batch.
+                let _ = ctx.progress(done, total).await;
+            }
+        }
+        Ok(Some(serde_json::json!({
+            "delivered": delivered, "bounced": bounced, "retrying": retrying
+        })))
+    }
+}
+
 impl Handler for Mailer {
     fn kind(&self) -> &'static str {
         teikyo_store::mail::SEND_JOB
@@ -177,6 +235,9 @@ impl Handler for Mailer {
 
     fn run<'a>(&'a self, ctx: JobContext<'a>) -> BoxFuture<'a, HandlerResult> {
         Box::pin(async move {
+            if let Some(ids) = ctx.job.payload["mail_ids"].as_array() {
+                return self.deliver_batch(&ctx, ids).await;
+            }
             let id = ctx.job.payload["mail_id"]
                 .as_i64()
                 .ok_or_else(|| JobError::Permanent("payload without mail_id".into()))?;

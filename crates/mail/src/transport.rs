@@ -1,10 +1,8 @@
 //! Where mail goes: an SMTP server (lettre: plain, STARTTLS or TLS, auth, pooled connections,
 //! timeouts), a folder with one `.eml` per mail (the demo), or memory (tests).
 
+use crate::smtp::{SmtpPool, SmtpSettings};
 use lettre::address::Envelope;
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,7 +82,7 @@ impl MemoryOutbox {
 
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpPool),
     File(PathBuf),
     Memory(MemoryOutbox),
 }
@@ -101,21 +99,18 @@ impl Transport {
                 timeout_secs,
                 pool_size,
             } => {
-                let builder = match tls {
-                    TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    TlsMode::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                        .map_err(|e| e.to_string())?,
-                    TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                        .map_err(|e| e.to_string())?,
+                let credentials = match (username, password) {
+                    (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+                    _ => None,
                 };
-                let mut builder = builder
-                    .port(*port)
-                    .timeout(Some(Duration::from_secs(*timeout_secs)))
-                    .pool_config(PoolConfig::new().max_size(*pool_size));
-                if let (Some(u), Some(p)) = (username, password) {
-                    builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
-                }
-                Transport::Smtp(builder.build())
+                Transport::Smtp(SmtpPool::new(SmtpSettings {
+                    host: host.clone(),
+                    port: *port,
+                    tls: *tls,
+                    credentials,
+                    timeout: Duration::from_secs(*timeout_secs),
+                    pool_size: usize::try_from(*pool_size).unwrap_or(4),
+                })?)
             }
             TransportConfig::File { dir } => Transport::File(dir.clone()),
             TransportConfig::Memory => Transport::Memory(MemoryOutbox::default()),
@@ -125,18 +120,7 @@ impl Transport {
     /// Hands one message over. `Ok` carries the server's reply (e.g. `250 2.0.0 Ok: queued`).
     pub async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<String, SendFailure> {
         match self {
-            Transport::Smtp(t) => match t.send_raw(envelope, bytes).await {
-                Ok(resp) => Ok(format!(
-                    "{} {}",
-                    resp.code(),
-                    resp.message().collect::<Vec<_>>().join(" ")
-                )),
-                Err(e) => Err(SendFailure {
-                    // Only a 5xx reply is final; 4xx, timeouts and connection errors are retried.
-                    permanent: e.is_permanent(),
-                    reply: e.to_string(),
-                }),
-            },
+            Transport::Smtp(pool) => pool.send(envelope, bytes).await,
             Transport::File(dir) => {
                 let name = format!("{}.eml", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"));
                 tokio::fs::create_dir_all(dir)

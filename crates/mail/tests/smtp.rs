@@ -281,3 +281,98 @@ async fn a_worker_killed_between_claim_and_send_sends_once_after_restart() -> an
     }
     Ok(())
 }
+
+/// A bulk send: rendered from the shipped template, queued in one transaction as batch jobs; a
+/// 550 ends one mail, a 451 moves one to a job of its own, the rest arrive.
+#[tokio::test]
+async fn a_bulk_send_delivers_each_mail_and_defers_only_the_refused_one() -> anyhow::Result<()> {
+    use teikyo_mail::catalogue::PeriodicReportNotice;
+    use teikyo_mail::{MailContent, MailTemplates, Outgoing, TemplateSettings, queue_bulk};
+    let (port, sink) = start_sink(1);
+    let templates = Arc::new(MailTemplates::load(TemplateSettings {
+        sender_name: "Teikyo事務局".into(),
+        site_url: "https://teikyo.test".into(),
+        contact: "Teikyo事務局 03-0000-0000".into(),
+        message_id_domain: "teikyo.test".into(),
+        dir: None,
+    })?);
+    for backend in backends() {
+        let db = TestDb::new(backend).await?;
+        sink.lock().unwrap().tempfail_left = 1;
+        let before = sink.lock().unwrap().received.len();
+        let to = [
+            "a@clinic.test",
+            "nobody@clinic.test",
+            "later@clinic.test",
+            "b@clinic.test",
+        ];
+        let items: Vec<_> = to
+            .iter()
+            .map(|t| Outgoing {
+                to: t.to_string(),
+                content: PeriodicReportNotice::sample(),
+                related: None,
+                facility_id: None,
+            })
+            .collect();
+        let tx = db.store.begin().await?;
+        let mut seen = 0;
+        let n = queue_bulk(&tx, &templates, items, &mut |d| seen = d).await?;
+        tx.commit().await?;
+        assert_eq!((n, seen), (4, 4));
+        let outcomes = worker(&db, port).run_until_idle().await?;
+        assert_eq!(outcomes.len(), 1, "one batch job: {outcomes:?}");
+        assert_eq!(outcomes[0].status, JobStatus::Done);
+        let status_of = |addr: &'static str| {
+            let store = db.store.clone();
+            async move {
+                let list = store
+                    .mails()
+                    .list(
+                        &teikyo_store::MailFilter {
+                            to: Some(addr.into()),
+                            ..Default::default()
+                        },
+                        10,
+                        0,
+                    )
+                    .await
+                    .unwrap();
+                list[0].status
+            }
+        };
+        assert_eq!(status_of("a@clinic.test").await, MailStatus::Delivered);
+        assert_eq!(status_of("b@clinic.test").await, MailStatus::Delivered);
+        assert_eq!(status_of("nobody@clinic.test").await, MailStatus::Bounced);
+        assert_eq!(status_of("later@clinic.test").await, MailStatus::Retrying);
+        assert_eq!(sink.lock().unwrap().received.len() - before, 2);
+        // The deferred mail waits for its backoff, then goes out on its own job.
+        let job = db
+            .store
+            .jobs()
+            .claim(
+                "w",
+                &["mail.send"],
+                Utc::now() + chrono::Duration::minutes(1),
+            )
+            .await?
+            .expect("a job for the refused mail");
+        let id = job.payload["mail_id"].as_i64().expect("a single-mail job");
+        let status = mailer(port)
+            .deliver(&db.store, teikyo_store::MailId(id))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert_eq!(status, MailStatus::Delivered);
+        assert_eq!(status_of("later@clinic.test").await, MailStatus::Delivered);
+        let raw = sink.lock().unwrap().received.last().cloned().unwrap();
+        let parsed = mailparse::parse_mail(&raw)?;
+        use mailparse::MailHeaderMap;
+        assert_eq!(
+            parsed.headers.get_first_value("Subject").as_deref(),
+            Some("【Teikyo事務局】令和7年度定期報告のご案内")
+        );
+        assert!(parsed.get_body()?.contains("報告期限: 2026年1月31日（土）"));
+        db.cleanup().await?;
+    }
+    Ok(())
+}

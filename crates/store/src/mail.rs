@@ -2,14 +2,16 @@
 //! 再試行中 | 不達). A mail row and its `mail.send` job are written in the caller's transaction, so
 //! a mail is queued if and only if the change that causes it commits.
 
-use crate::entity::mail;
+use crate::entity::{facility, mail};
 use crate::jobs::{Jobs, NewJob};
-use crate::{StoreError, Tx};
+use crate::{Backend, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{ArrayType, Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement, Value,
 };
+use std::collections::BTreeMap;
 
 /// The job kind that delivers a mail.
 pub const SEND_JOB: &str = "mail.send";
@@ -23,7 +25,7 @@ impl std::fmt::Display for MailId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MailStatus {
     /// 送信待ち
     Queued,
@@ -114,34 +116,69 @@ pub struct Mail {
 /// Filters of the mail log; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct MailFilter {
+    /// Part of the recipient address, case-insensitive.
     pub to: Option<String>,
     pub template: Option<String>,
     pub status: Option<MailStatus>,
-    pub facility_ids: Option<Vec<i64>>,
+    pub facility_id: Option<i64>,
+    /// Only mails about facilities of this prefecture (JIS X 0401 code, e.g. `29`): the scope of
+    /// prefecture staff.
+    pub prefecture: Option<String>,
     pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl MailFilter {
+    fn apply(&self, mut q: Select<mail::Entity>) -> Select<mail::Entity> {
+        if let Some(to) = self.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&to.to_lowercase()));
+            q = q.filter(
+                Expr::expr(Func::lower(Expr::col(mail::Column::ToAddress)))
+                    .like(LikeExpr::new(pattern).escape('\\')),
+            );
+        }
+        if let Some(t) = &self.template {
+            q = q.filter(mail::Column::Template.eq(t.as_str()));
+        }
+        if let Some(s) = self.status {
+            q = q.filter(mail::Column::Status.eq(s.id()));
+        }
+        if let Some(id) = self.facility_id {
+            q = q.filter(mail::Column::FacilityId.eq(id));
+        }
+        if let Some(code) = &self.prefecture {
+            q = q.filter(
+                mail::Column::FacilityId.in_subquery(
+                    Query::select()
+                        .column(facility::Column::Id)
+                        .from(facility::Entity)
+                        .and_where(facility::Column::PrefectureCode.eq(code.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(since) = self.since {
+            q = q.filter(mail::Column::CreatedAt.gte(since));
+        }
+        if let Some(until) = self.until {
+            q = q.filter(mail::Column::CreatedAt.lt(until));
+        }
+        q
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 impl Tx {
     /// Queues a mail with its delivery job, as part of this transaction.
     pub async fn queue_mail(&self, new: &NewMail) -> Result<MailId, StoreError> {
-        let now = Utc::now();
-        let res = mail::Entity::insert(mail::ActiveModel {
-            template: Set(new.template.clone()),
-            to_address: Set(new.to.clone()),
-            subject: Set(new.subject.clone()),
-            body_text: Set(new.body_text.clone()),
-            status: Set(MailStatus::Queued.id().to_owned()),
-            message_id: Set(new.message_id.clone()),
-            related_kind: Set(new.related.as_ref().map(|r| r.0.clone())),
-            related_id: Set(new.related.as_ref().map(|r| r.1.clone())),
-            facility_id: Set(new.facility_id),
-            attempts: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        })
-        .exec(self.conn())
-        .await?;
+        let res = mail::Entity::insert(active(new.clone(), Utc::now()))
+            .exec(self.conn())
+            .await?;
         let id = MailId(res.last_insert_id);
         Jobs::new(self.conn(), self.backend())
             .enqueue(&NewJob::new(
@@ -150,6 +187,138 @@ impl Tx {
             ))
             .await?;
         Ok(id)
+    }
+}
+
+/// Rows per INSERT: 13 columns × 2,000 stays under SQLite's 32,766 bound parameters.
+const BATCH: usize = 2_000;
+
+/// Mails per delivery job in a bulk send: small enough for the work to spread over workers and
+/// nodes, large enough that the queue holds hundreds of rows, not hundreds of thousands.
+pub const MAILS_PER_JOB: usize = 250;
+
+impl Tx {
+    /// Queues many mails (a prefecture's 定期報告案内 to all its facilities) in batches, as part
+    /// of this transaction: all of them or none. Delivery jobs carry up to [`MAILS_PER_JOB`]
+    /// mails each (`{"mail_ids": […]}`); a mail that meets a temporary refusal gets a job of its
+    /// own with backoff. `progress` is called with the number queued so far after each batch.
+    pub async fn queue_mails(
+        &self,
+        mails: Vec<NewMail>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<usize, StoreError> {
+        let now = Utc::now();
+        let jobs = Jobs::new(self.conn(), self.backend());
+        let total = mails.len();
+        let mut done = 0;
+        let chunk_size = match self.backend() {
+            Backend::Postgres => PG_BATCH,
+            Backend::Sqlite => BATCH,
+        };
+        let mut rows = mails.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<NewMail> = rows.by_ref().take(chunk_size).collect();
+            let n = chunk.len();
+            let mut ids = match self.backend() {
+                Backend::Postgres => insert_unnest(self.conn(), chunk, now).await?,
+                Backend::Sqlite => {
+                    mail::Entity::insert_many(chunk.into_iter().map(|m| active(m, now)))
+                        .exec_with_returning_keys(self.conn())
+                        .await?
+                }
+            };
+            // RETURNING promises no order; sorted ids make each job's mails go out in the order
+            // they were queued.
+            ids.sort_unstable();
+            let new_jobs: Vec<NewJob> = ids
+                .chunks(MAILS_PER_JOB)
+                .map(|part| NewJob::new(SEND_JOB, serde_json::json!({ "mail_ids": part })))
+                .collect();
+            jobs.enqueue_many(&new_jobs).await?;
+            done += n;
+            progress(done);
+        }
+        debug_assert_eq!(done, total);
+        Ok(done)
+    }
+}
+
+/// PostgreSQL: one statement per batch with a column array per field. A VALUES list of thousands
+/// of rows makes the server parse and plan 26,000 parameters per statement; arrays keep it at 9.
+const PG_BATCH: usize = 10_000;
+
+async fn insert_unnest(
+    conn: &DatabaseTransaction,
+    chunk: Vec<NewMail>,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    // sea-query binds arrays without NULL elements (a NULL panics in its conversion), so
+    // optional fields travel as '' and come back as NULL through NULLIF.
+    fn texts(v: Vec<String>) -> Value {
+        Value::Array(
+            ArrayType::String,
+            Some(Box::new(
+                v.into_iter().map(|s| Value::String(Some(s))).collect(),
+            )),
+        )
+    }
+    let n = chunk.len();
+    let mut cols: [Vec<String>; 8] = std::array::from_fn(|_| Vec::with_capacity(n));
+    for m in chunk {
+        let (kind, id) = m.related.unzip();
+        for (col, v) in cols.iter_mut().zip([
+            m.template,
+            m.to,
+            m.subject,
+            m.body_text,
+            m.message_id,
+            kind.unwrap_or_default(),
+            id.unwrap_or_default(),
+            m.facility_id.map(|f| f.to_string()).unwrap_or_default(),
+        ]) {
+            col.push(v);
+        }
+    }
+    let values: Vec<Value> = cols
+        .into_iter()
+        .map(texts)
+        .chain([Value::ChronoDateTimeUtc(Some(now))])
+        .collect();
+    let sql = "INSERT INTO mail (template, to_address, subject, body_text, status, message_id, \
+               related_kind, related_id, facility_id, attempts, created_at, updated_at) \
+               SELECT t, a, s, b, 'queued', mid, NULLIF(rk, ''), NULLIF(ri, ''), \
+                      NULLIF(f, '')::bigint, 0, $9, $9 \
+               FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                           $6::text[], $7::text[], $8::text[]) AS u(t, a, s, b, mid, rk, ri, f) \
+               RETURNING id";
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<i64>("", "id").map_err(StoreError::from))
+        .collect()
+}
+
+fn active(new: NewMail, now: DateTime<Utc>) -> mail::ActiveModel {
+    let (related_kind, related_id) = new.related.unzip();
+    mail::ActiveModel {
+        template: Set(new.template),
+        to_address: Set(new.to),
+        subject: Set(new.subject),
+        body_text: Set(new.body_text),
+        status: Set(MailStatus::Queued.id().to_owned()),
+        message_id: Set(new.message_id),
+        related_kind: Set(related_kind),
+        related_id: Set(related_id),
+        facility_id: Set(new.facility_id),
+        attempts: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
     }
 }
 
@@ -215,6 +384,11 @@ impl<'a> MailRepo<'a> {
             MailStatus::Bounced => q = q.col_expr(mail::Column::BouncedAt, Some(now).into()),
             _ => {}
         }
+        if status != MailStatus::Bounced {
+            // A bounce report that arrived while the worker was still talking to the server is
+            // the later truth: the worker's 送信完了 must not overwrite it.
+            q = q.filter(mail::Column::Status.ne(MailStatus::Bounced.id()));
+        }
         q.filter(mail::Column::Id.eq(id.0)).exec(self.conn).await?;
         Ok(())
     }
@@ -226,23 +400,9 @@ impl<'a> MailRepo<'a> {
         limit: u64,
         offset: u64,
     ) -> Result<Vec<Mail>, StoreError> {
-        let mut q = mail::Entity::find();
-        if let Some(to) = &filter.to {
-            q = q.filter(mail::Column::ToAddress.eq(to.as_str()));
-        }
-        if let Some(t) = &filter.template {
-            q = q.filter(mail::Column::Template.eq(t.as_str()));
-        }
-        if let Some(s) = filter.status {
-            q = q.filter(mail::Column::Status.eq(s.id()));
-        }
-        if let Some(ids) = &filter.facility_ids {
-            q = q.filter(mail::Column::FacilityId.is_in(ids.clone()));
-        }
-        if let Some(since) = filter.since {
-            q = q.filter(mail::Column::CreatedAt.gte(since));
-        }
-        q.order_by_desc(mail::Column::Id)
+        filter
+            .apply(mail::Entity::find())
+            .order_by_desc(mail::Column::Id)
             .limit(limit)
             .offset(offset)
             .all(self.conn)
@@ -250,6 +410,33 @@ impl<'a> MailRepo<'a> {
             .into_iter()
             .map(from_model)
             .collect()
+    }
+
+    /// How many mails match, per status, every status present (the log's summary and paging).
+    pub async fn count_by_status(
+        &self,
+        filter: &MailFilter,
+    ) -> Result<BTreeMap<MailStatus, u64>, StoreError> {
+        let rows: Vec<(String, i64)> = filter
+            .apply(mail::Entity::find())
+            .select_only()
+            .column(mail::Column::Status)
+            .column_as(mail::Column::Id.count(), "n")
+            .group_by(mail::Column::Status)
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        let mut out: BTreeMap<MailStatus, u64> =
+            MailStatus::ALL.into_iter().map(|s| (s, 0)).collect();
+        for (status, n) in rows {
+            let status = MailStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+                table: "mail",
+                column: "status",
+                message: status.clone(),
+            })?;
+            out.insert(status, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(out)
     }
 }
 

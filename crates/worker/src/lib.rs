@@ -64,6 +64,9 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// Sleep between polls when the queue is empty.
     pub idle_poll: std::time::Duration,
+    /// Jobs in hand at once. Mail delivery waits on the network most of the time, so a few
+    /// concurrent jobs multiply throughput without more processes.
+    pub concurrency: usize,
 }
 
 impl Default for WorkerConfig {
@@ -71,6 +74,7 @@ impl Default for WorkerConfig {
         Self {
             lease: Duration::minutes(10),
             idle_poll: std::time::Duration::from_millis(500),
+            concurrency: 4,
         }
     }
 }
@@ -189,19 +193,46 @@ impl Worker {
             .await
     }
 
-    /// Works until `shutdown` resolves; the job in hand is finished first.
+    /// Runs ready jobs, `concurrency` at a time, until none is left; returns how many ran
+    /// (`teikyo worker --once`, benchmarks).
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let lanes = (0..self.config.concurrency.max(1)).map(|_| async {
+            let mut n = 0usize;
+            while self.run_once().await?.is_some() {
+                n += 1;
+            }
+            Ok::<usize, StoreError>(n)
+        });
+        let counts = futures::future::try_join_all(lanes).await?;
+        Ok(counts.into_iter().sum())
+    }
+
+    /// Works until `shutdown` resolves, with `concurrency` jobs in hand at most; jobs in hand are
+    /// finished first.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        let mut last_sweep = std::time::Instant::now() - std::time::Duration::from_secs(3600);
-        loop {
-            if last_sweep.elapsed() > std::time::Duration::from_secs(30) {
+        let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+        let sweeper = async {
+            let mut shutdown = shutdown.clone();
+            loop {
                 match self.release_stale().await {
                     Ok(0) => {}
                     Ok(n) => tracing::warn!(n, "released jobs of unresponsive workers"),
                     Err(e) => tracing::error!(error = %e, "cannot release stale jobs"),
                 }
-                last_sweep = std::time::Instant::now();
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                }
             }
+        };
+        let lanes = (0..self.config.concurrency.max(1)).map(|_| self.lane(shutdown.clone()));
+        futures::future::join(sweeper, futures::future::join_all(lanes)).await;
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    async fn lane(&self, shutdown: impl Future<Output = ()> + Unpin) {
+        let mut shutdown = shutdown;
+        loop {
             let idle = match self.run_once().await {
                 Ok(Some(_)) => false,
                 Ok(None) => true,
@@ -219,6 +250,5 @@ impl Worker {
                 break;
             }
         }
-        tracing::info!(worker = %self.id, "worker stopped");
     }
 }

@@ -5,6 +5,7 @@
 mod facility;
 mod fixtures;
 mod jobs;
+mod mail;
 mod schema;
 
 use futures::future::BoxFuture;
@@ -39,6 +40,9 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         jobs::stale_lease_goes_back_to_the_queue,
         jobs::concurrent_workers_never_share_a_job,
         jobs::progress_is_recorded,
+        mail::queue_mails_covers_every_mail_once,
+        mail::queue_mails_rolled_back_leaves_nothing,
+        mail::mail_log_filters_and_prefecture_scope,
     ]
 }
 

@@ -1,0 +1,316 @@
+//! The mails Teikyo sends (DOMAIN.md §3.11) and what each one's template may use.
+//!
+//! Each mail has a content type; its fields are the only placeholders its template may reference
+//! besides the common ones (`sender_name`, `site_url`, `contact`). [`crate::MailTemplates::load`]
+//! renders every template with [`MailContent::sample`] in strict mode, so a template that names an
+//! unknown field stops the start-up instead of failing a send weeks later.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// One kind of mail; its [`id`](MailKind::id) is the template directory's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MailKind {
+    /// 認証コード (application step ③–④).
+    VerificationCode,
+    /// ユーザ登録申請完了メール (step ⑩).
+    ApplicationReceived,
+    /// 却下メール, with the prefecture's reason.
+    ApplicationRejected,
+    /// ①事前確認メール: proves the address works before an account is issued.
+    PreIssuanceCheck,
+    /// ②利用案内メール: login ID and the password-setup link.
+    AccountReady,
+    /// ③既存のご利用者確認依頼メール.
+    ExistingUserConfirmation,
+    /// パスワードリセットのご案内.
+    PasswordReset,
+    /// 定期報告案内メール.
+    PeriodicReportNotice,
+    /// 定期報告督促メール.
+    PeriodicReportReminder,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 9] = [
+        Self::VerificationCode,
+        Self::ApplicationReceived,
+        Self::ApplicationRejected,
+        Self::PreIssuanceCheck,
+        Self::AccountReady,
+        Self::ExistingUserConfirmation,
+        Self::PasswordReset,
+        Self::PeriodicReportNotice,
+        Self::PeriodicReportReminder,
+    ];
+
+    /// Stable id: the template directory and the `template` column of the mail log.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::VerificationCode => "verification_code",
+            Self::ApplicationReceived => "application_received",
+            Self::ApplicationRejected => "application_rejected",
+            Self::PreIssuanceCheck => "pre_issuance_check",
+            Self::AccountReady => "account_ready",
+            Self::ExistingUserConfirmation => "existing_user_confirmation",
+            Self::PasswordReset => "password_reset",
+            Self::PeriodicReportNotice => "periodic_report_notice",
+            Self::PeriodicReportReminder => "periodic_report_reminder",
+        }
+    }
+
+    /// The name prefecture staff know the mail by (S1, S3).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::VerificationCode => "認証コード",
+            Self::ApplicationReceived => "ユーザ登録申請完了メール",
+            Self::ApplicationRejected => "却下メール",
+            Self::PreIssuanceCheck => "事前確認メール",
+            Self::AccountReady => "利用案内メール",
+            Self::ExistingUserConfirmation => "既存のご利用者確認依頼メール",
+            Self::PasswordReset => "パスワードリセット案内",
+            Self::PeriodicReportNotice => "定期報告案内メール",
+            Self::PeriodicReportReminder => "定期報告督促メール",
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// The sample content the templates are checked against at start-up.
+    pub fn sample(self) -> serde_json::Value {
+        fn json<T: MailContent>() -> serde_json::Value {
+            // Serialising plain structs of strings and numbers cannot fail.
+            serde_json::to_value(T::sample()).unwrap_or_default()
+        }
+        match self {
+            Self::VerificationCode => json::<VerificationCode>(),
+            Self::ApplicationReceived => json::<ApplicationReceived>(),
+            Self::ApplicationRejected => json::<ApplicationRejected>(),
+            Self::PreIssuanceCheck => json::<PreIssuanceCheck>(),
+            Self::AccountReady => json::<AccountReady>(),
+            Self::ExistingUserConfirmation => json::<ExistingUserConfirmation>(),
+            Self::PasswordReset => json::<PasswordReset>(),
+            Self::PeriodicReportNotice => json::<PeriodicReportNotice>(),
+            Self::PeriodicReportReminder => json::<PeriodicReportReminder>(),
+        }
+    }
+}
+
+/// What one kind of mail says. Links are absolute URLs made with [`crate::MailTemplates::link`]
+/// so that they stay short.
+pub trait MailContent: Serialize {
+    const KIND: MailKind;
+    /// Realistic values for checking and previewing the template.
+    fn sample() -> Self;
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerificationCode {
+    /// Six digits.
+    pub code: String,
+    pub expires_minutes: u32,
+    /// Where the code is entered, for a reader who closed the page.
+    pub entry_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationReceived {
+    /// 申請番号, e.g. `API-00001750`.
+    pub application_number: String,
+    pub facility_name: String,
+    pub prefecture_name: String,
+    /// Where the applicant can follow the application (申請番号 + e-mail).
+    pub status_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationRejected {
+    pub application_number: String,
+    pub facility_name: String,
+    pub prefecture_name: String,
+    /// The prefecture's reason, as written.
+    pub reason: String,
+    pub apply_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreIssuanceCheck {
+    pub application_number: String,
+    pub facility_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountReady {
+    pub facility_name: String,
+    pub login_id: String,
+    pub setup_url: String,
+    pub setup_expires_hours: u32,
+    /// The application was filed by the prefecture (代理申請), not by the facility.
+    pub filed_by_prefecture: bool,
+    pub login_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExistingUserConfirmation {
+    pub application_number: String,
+    pub facility_name: String,
+    pub address: String,
+    pub login_id: String,
+    pub login_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PasswordReset {
+    pub login_id: String,
+    pub reset_url: String,
+    pub expires_minutes: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodicReportNotice {
+    pub facility_name: String,
+    pub prefecture_name: String,
+    /// e.g. 令和7年度.
+    pub fiscal_year: String,
+    pub reference_date: NaiveDate,
+    pub deadline: NaiveDate,
+    pub report_url: String,
+    /// The prefecture's own words, if it added any.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodicReportReminder {
+    pub facility_name: String,
+    pub prefecture_name: String,
+    pub fiscal_year: String,
+    pub deadline: NaiveDate,
+    /// The report's status in the seeds' words, e.g. 未報告 or 報告中.
+    pub status: String,
+    pub report_url: String,
+    pub message: Option<String>,
+}
+
+const SAMPLE_FACILITY: &str = "医療法人社団提供会 さくら内科クリニック";
+const SAMPLE_APPLICATION: &str = "API-00001750";
+
+fn sample_date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+}
+
+impl MailContent for VerificationCode {
+    const KIND: MailKind = MailKind::VerificationCode;
+    fn sample() -> Self {
+        Self {
+            code: "482913".into(),
+            expires_minutes: 30,
+            entry_url: "https://teikyo.example.jp/apply/code".into(),
+        }
+    }
+}
+
+impl MailContent for ApplicationReceived {
+    const KIND: MailKind = MailKind::ApplicationReceived;
+    fn sample() -> Self {
+        Self {
+            application_number: SAMPLE_APPLICATION.into(),
+            facility_name: SAMPLE_FACILITY.into(),
+            prefecture_name: "奈良県".into(),
+            status_url: "https://teikyo.example.jp/apply/status".into(),
+        }
+    }
+}
+
+impl MailContent for ApplicationRejected {
+    const KIND: MailKind = MailKind::ApplicationRejected;
+    fn sample() -> Self {
+        Self {
+            application_number: SAMPLE_APPLICATION.into(),
+            facility_name: SAMPLE_FACILITY.into(),
+            prefecture_name: "奈良県".into(),
+            reason: "機関コードが保険医療機関の登録内容と一致しません。正しい機関コードで再度申請してください。"
+                .into(),
+            apply_url: "https://teikyo.example.jp/apply".into(),
+        }
+    }
+}
+
+impl MailContent for PreIssuanceCheck {
+    const KIND: MailKind = MailKind::PreIssuanceCheck;
+    fn sample() -> Self {
+        Self {
+            application_number: SAMPLE_APPLICATION.into(),
+            facility_name: SAMPLE_FACILITY.into(),
+        }
+    }
+}
+
+impl MailContent for AccountReady {
+    const KIND: MailKind = MailKind::AccountReady;
+    fn sample() -> Self {
+        Self {
+            facility_name: SAMPLE_FACILITY.into(),
+            login_id: "k7m2x9qp".into(),
+            setup_url: "https://teikyo.example.jp/s/Hq3vR8tYp2Wk".into(),
+            setup_expires_hours: 72,
+            filed_by_prefecture: false,
+            login_url: "https://teikyo.example.jp/login".into(),
+        }
+    }
+}
+
+impl MailContent for ExistingUserConfirmation {
+    const KIND: MailKind = MailKind::ExistingUserConfirmation;
+    fn sample() -> Self {
+        Self {
+            application_number: SAMPLE_APPLICATION.into(),
+            facility_name: SAMPLE_FACILITY.into(),
+            address: "奈良県奈良市登大路町30番地".into(),
+            login_id: "k7m2x9qp".into(),
+            login_url: "https://teikyo.example.jp/login".into(),
+        }
+    }
+}
+
+impl MailContent for PasswordReset {
+    const KIND: MailKind = MailKind::PasswordReset;
+    fn sample() -> Self {
+        Self {
+            login_id: "k7m2x9qp".into(),
+            reset_url: "https://teikyo.example.jp/r/Zt8wLm4Qx6Bn".into(),
+            expires_minutes: 60,
+        }
+    }
+}
+
+impl MailContent for PeriodicReportNotice {
+    const KIND: MailKind = MailKind::PeriodicReportNotice;
+    fn sample() -> Self {
+        Self {
+            facility_name: SAMPLE_FACILITY.into(),
+            prefecture_name: "奈良県".into(),
+            fiscal_year: "令和7年度".into(),
+            reference_date: sample_date(2025, 10, 1),
+            deadline: sample_date(2026, 1, 31),
+            report_url: "https://teikyo.example.jp/reports".into(),
+            message: Some("ご不明な点は奈良県医療政策課までお問い合わせください。".into()),
+        }
+    }
+}
+
+impl MailContent for PeriodicReportReminder {
+    const KIND: MailKind = MailKind::PeriodicReportReminder;
+    fn sample() -> Self {
+        Self {
+            facility_name: SAMPLE_FACILITY.into(),
+            prefecture_name: "奈良県".into(),
+            fiscal_year: "令和7年度".into(),
+            deadline: sample_date(2026, 1, 31),
+            status: "報告中".into(),
+            report_url: "https://teikyo.example.jp/reports".into(),
+            message: None,
+        }
+    }
+}
