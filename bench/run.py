@@ -14,12 +14,27 @@ Figures:
   refdata_load_s  loading every embedded reference table (examples/load_all)
                   baseline: `gzip -dc` of the same compressed files to /dev/null
   refdata_rss_mb  peak RSS of that process
+  mail_enqueue_245k_s     render N 定期報告案内 mails from the shipped template and queue them with
+                          their delivery jobs in one SQLite transaction (examples/mail_bench);
+                          time until the commit returned
+                  baseline: SQLite generating N equally large mail rows itself (no rendering, no
+                          parameters), plus the same jobs
+  mail_enqueue_245k_checkpoint_s  the same, until the WAL checkpoint that SQLite now runs in the
+                          background (not in the commit) has finished as well
+  mail_enqueue_245k_pg_s  the same on PostgreSQL (needs --pg or TEIKYO_TEST_DATABASE_URL)
+                  baseline: PostgreSQL generating the rows itself (generate_series)
+  mail_render_245k_s      rendering those mails alone, on every core
+  mail_delivery_per_s     a worker (8 jobs in hand) drains M queued mails over SMTP into a local
+                          sink (mailin-embedded on loopback), recording every outcome
+                  baseline: lettre sending the same messages straight to the same sink, 8 in
+                          flight, no queue and no database
 """
 import argparse, csv, glob, json, os, shutil, sqlite3, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, 'target', 'release', 'teikyo')
 LOAD_ALL = os.path.join(ROOT, 'target', 'release', 'examples', 'load_all')
+MAIL_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'mail_bench')
 FACILITY_FILES = ['01-1_hospital_facility_info', '02-1_clinic_facility_info',
                   '03-1_dental_facility_info', '04_maternity_home', '05_pharmacy']
 
@@ -67,7 +82,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--facilities', type=int, default=245_000)
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--pg', help='PostgreSQL URL for the PostgreSQL figures')
+    ap.add_argument('--deliver', type=int, default=20_000, help='mails delivered for mail_delivery_per_s')
     a = ap.parse_args()
+    args = a
     n = a.facilities
     figures = {}
     work = tempfile.mkdtemp(prefix='teikyo-bench-')
@@ -104,6 +122,23 @@ def main():
         load = json.loads(res.stdout.strip().splitlines()[-1])
         figures['refdata_load_s'] = figure(load['refdata_load_s'], 's', base, 'gzip -dc of the same data files')
         figures['refdata_rss_mb'] = figure(load['refdata_rss_mb'], 'MB')
+
+        pg = args.pg or os.environ.get('TEIKYO_TEST_DATABASE_URL')
+        cmd = [MAIL_BENCH, '--n', str(n), '--deliver', str(args.deliver)] + (['--pg', pg] if pg else [])
+        res = run(cmd)
+        mail = json.loads(res.stdout.strip().splitlines()[-1])
+        figures['mail_enqueue_245k_s'] = figure(mail['enqueue_sqlite_s'], 's', mail['floor_sqlite_s'],
+                                                'SQLite writing as many equally large rows it generates itself', n)
+        figures['mail_enqueue_245k_checkpoint_s'] = figure(mail['enqueue_sqlite_with_checkpoint_s'], 's', None, None, n)
+        if 'enqueue_pg_s' in mail:
+            figures['mail_enqueue_245k_pg_s'] = figure(mail['enqueue_pg_s'], 's', mail['floor_pg_s'],
+                                                       'PostgreSQL writing as many equally large rows it generates itself', n)
+        else:
+            print('mail_enqueue_245k_pg_s left out: no PostgreSQL (--pg or TEIKYO_TEST_DATABASE_URL)', file=sys.stderr)
+        figures['mail_render_245k_s'] = figure(mail['render_s'], 's', None, None, n)
+        figures['mail_delivery_per_s'] = figure(mail['delivery_per_s'], 'mails/s', mail['baseline_smtp_per_s'],
+                                                'lettre straight to the same SMTP sink, 8 in flight, no queue or database',
+                                                mail['deliver'])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

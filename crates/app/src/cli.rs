@@ -173,7 +173,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let store = connect(&config).await?;
             store.migrate().await?;
-            serve(&config, store).await?;
+            mail_templates(&config)?;
+            serve(&config, store, false).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -191,10 +192,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker(args) => {
             let store = connect(&config).await?;
             store.migrate().await?;
+            mail_templates(&config)?;
             let worker = build_worker(&config, store)?;
             if args.once {
-                let outcomes = worker.run_until_idle().await?;
-                println!("{} 件のジョブを処理しました。", outcomes.len());
+                let n = worker.drain().await?;
+                println!("{n} 件のジョブを処理しました。");
             } else {
                 println!(
                     "ワーカー {} を起動しました（Ctrl+C で停止します）。",
@@ -220,6 +222,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The mail templates of this deployment, checked now: a template naming a field its mail does
+/// not have stops the start instead of a send weeks later.
+pub fn mail_templates(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<teikyo_mail::MailTemplates>> {
+    let domain = config
+        .mail
+        .bounce_domain
+        .clone()
+        .or_else(|| {
+            config
+                .mail
+                .from_address
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_owned())
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let templates = teikyo_mail::MailTemplates::load(teikyo_mail::TemplateSettings {
+        sender_name: config.mail.sender_name.clone(),
+        site_url: config.public_url.clone(),
+        contact: config.mail.contact.clone(),
+        message_id_domain: domain,
+        dir: config.mail.templates_dir.clone(),
+    })
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "メールテンプレートに誤りがあるため起動できません。{e}（{}）",
+            e.code()
+        )
+    })?;
+    let longest = templates.link("/s/XXXXXXXXXXXX");
+    if longest.chars().count() > teikyo_mail::MAX_LINK_CHARS {
+        tracing::warn!(
+            public_url = %config.public_url,
+            "public_url is long: links in mails may wrap in mail clients"
+        );
+    }
+    Ok(std::sync::Arc::new(templates))
+}
+
 /// The job worker with every handler this build has (today: mail delivery).
 fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::Worker> {
     let transport = teikyo_mail::Transport::from_config(&config.mail.transport)
@@ -236,13 +278,14 @@ fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::
     let id = format!("{host}-{}", std::process::id());
     let worker_config = teikyo_worker::WorkerConfig {
         lease: chrono::Duration::seconds(i64::try_from(config.worker.lease_secs).unwrap_or(600)),
+        concurrency: config.worker.concurrency.max(1),
         ..Default::default()
     };
     Ok(teikyo_worker::Worker::new(store, id, worker_config)
         .with_handler(std::sync::Arc::new(mailer)))
 }
 
-async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
+async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("{} で待ち受けできません", config.bind))?;
@@ -250,6 +293,8 @@ async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
     let web = teikyo_web::WebConfig {
         body_limit_bytes: config.web.body_limit_bytes,
         request_timeout_secs: config.web.request_timeout_secs,
+        demo,
+        bounce_token: config.mail.bounce_token.clone(),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = if config.worker.in_process {
@@ -291,6 +336,8 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     config.database_url = format!("sqlite://{}", args.db.display());
     config.bind = args.bind.clone();
+    config.public_url = format!("http://{}", args.bind);
+    config.mail.contact = "Teikyo デモ（架空の問い合わせ先です）".into();
     // Mail the demo sends is written next to its database, readable with any mail program.
     let outbox = PathBuf::from("teikyo-demo-mail");
     config.mail.transport = teikyo_mail::TransportConfig::File {
@@ -316,6 +363,8 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     if code != ExitCode::SUCCESS {
         anyhow::bail!("デモデータの取り込みに失敗しました");
     }
+    let templates = mail_templates(&config)?;
+    let queued = crate::demo_mail::queue(&store, &templates).await?;
     let counts = store.facilities().count_by_kind().await?;
     println!("デモデータベース: {}", args.db.display());
     for (kind, n) in counts {
@@ -323,12 +372,17 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!("デモ用ログイン: まだありません（アカウント機能は今後の版で追加されます）。");
     println!(
-        "デモが送るメールは {}/ に .eml ファイルとして保存されます。",
-        outbox.display()
+        "デモが送るメールは {}/ に .eml ファイルとして保存され、{}/demo/outbox で読めます（見本 {queued} 通を送信済み）。",
+        outbox.display(),
+        config.public_url
+    );
+    println!(
+        "メールの送信記録（送信完了・不達）: {}/mail/log",
+        config.public_url
     );
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    serve(&config, store).await?;
+    serve(&config, store, true).await?;
     Ok(ExitCode::SUCCESS)
 }

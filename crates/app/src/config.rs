@@ -20,6 +20,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// tracing filter, e.g. `info,teikyo_web=debug`.
     pub log: String,
+    /// The address users reach Teikyo at, e.g. `https://iryo.pref.example.lg.jp`; links in mails
+    /// are made from it. Keep it short: links must not wrap in mail clients.
+    pub public_url: String,
     pub web: WebSection,
     pub mail: MailSection,
     pub worker: WorkerSection,
@@ -36,6 +39,14 @@ pub struct MailSection {
     /// The deployment's name, shown in From and in subjects as 【…】.
     pub sender_name: String,
     pub bounce_domain: Option<String>,
+    /// Who to ask, written under every mail (e.g. 「○○県 医療政策課 000-000-0000」).
+    pub contact: String,
+    /// Folder with replacement templates (`<mail>/subject.txt`, `<mail>/body.txt`,
+    /// `_footer.txt`); checked at start-up.
+    pub templates_dir: Option<std::path::PathBuf>,
+    /// Secret for `POST /mail/bounces` (an MTA pipe delivering bounce reports); the endpoint
+    /// exists only when it is set. `TEIKYO_MAIL__BOUNCE_TOKEN_FILE` reads it from a file.
+    pub bounce_token: Option<String>,
     pub transport: teikyo_mail::TransportConfig,
 }
 
@@ -45,6 +56,9 @@ impl Default for MailSection {
             from_address: "noreply@teikyo.invalid".into(),
             sender_name: "Teikyo".into(),
             bounce_domain: None,
+            contact: "本システムの運用窓口".into(),
+            templates_dir: None,
+            bounce_token: None,
             transport: teikyo_mail::TransportConfig::File {
                 dir: "mail-outbox".into(),
             },
@@ -59,6 +73,8 @@ pub struct WorkerSection {
     pub in_process: bool,
     /// Seconds after which a running job is presumed orphaned by a dead worker.
     pub lease_secs: u64,
+    /// Jobs one worker process runs at once.
+    pub concurrency: usize,
 }
 
 impl Default for WorkerSection {
@@ -66,6 +82,7 @@ impl Default for WorkerSection {
         Self {
             in_process: true,
             lease_secs: 600,
+            concurrency: 4,
         }
     }
 }
@@ -101,6 +118,7 @@ impl Default for Config {
             max_connections: 8,
             log_format: LogFormat::Text,
             log: "info".into(),
+            public_url: "http://127.0.0.1:8080".into(),
             web: WebSection::default(),
             mail: MailSection::default(),
             worker: WorkerSection::default(),

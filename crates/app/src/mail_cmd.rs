@@ -16,7 +16,7 @@ pub enum MailCommand {
 
 #[derive(Debug, Args)]
 pub struct BounceArgs {
-    /// Maildir のフォルダ。new/ と cur/ のメールをすべて処理し、new/ のものは処理後に cur/ へ移します
+    /// Maildir のフォルダ。new/ と cur/ の未処理のメールを処理し、既読（S）にして cur/ に置きます
     #[arg(long, value_name = "DIR")]
     pub maildir: Option<PathBuf>,
 }
@@ -128,12 +128,14 @@ async fn process_maildir(store: &Store, dir: &Path, tally: &mut Tally) -> anyhow
         );
     }
     // Both listings are taken before anything moves, so that a message moved from new/ to cur/
-    // is not read a second time in the same run.
-    let listings = [
-        (&new, true, message_files(&new)?),
-        (&cur, false, message_files(&cur)?),
-    ];
-    for (folder, move_to_cur, paths) in listings {
+    // is not read a second time in the same run. Messages already marked seen (S) were handled
+    // by an earlier run: reading them again would only repeat old lines.
+    let unseen: Vec<PathBuf> = message_files(&cur)?
+        .into_iter()
+        .filter(|p| !is_seen(p))
+        .collect();
+    let listings = [(&new, message_files(&new)?), (&cur, unseen)];
+    for (folder, paths) in listings {
         for path in paths {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
             let name = name.unwrap_or_default();
@@ -148,7 +150,7 @@ async fn process_maildir(store: &Store, dir: &Path, tally: &mut Tally) -> anyhow
                 }
             };
             let read = process_one(store, &label, &raw, &format!("{label}: "), tally).await?;
-            if read && move_to_cur {
+            if read {
                 let target = cur.join(seen_name(&name));
                 if let Err(e) = std::fs::rename(&path, &target) {
                     tally.not_moved += 1;
@@ -175,6 +177,13 @@ fn message_files(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+fn is_seen(path: &Path) -> bool {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .and_then(|n| n.split_once(":2,").map(|(_, flags)| flags.contains('S')))
+        .unwrap_or(false)
 }
 
 fn folder_name(folder: &Path) -> String {

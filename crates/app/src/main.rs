@@ -4,6 +4,7 @@
 mod check;
 mod cli;
 mod config;
+mod demo_mail;
 mod import;
 mod layout;
 mod mail_cmd;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::StoreError;
-pub use facility::{Facility, FacilityId, FacilityRepo, ImportSummary};
+pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSummary};
 pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
 pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
 

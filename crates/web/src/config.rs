@@ -1,12 +1,19 @@
 use std::time::Duration;
 
 /// Settings of the HTTP layer. The binary fills it from its configuration file and environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebConfig {
     /// Largest request body accepted; larger ones get 413 and the Japanese 「大きすぎます」 page.
     pub body_limit_bytes: usize,
     /// Time a request may take before it is abandoned with 503 and a Japanese page.
     pub request_timeout_secs: u64,
+    /// Serve the demo-only pages (`/demo/outbox`, and `/mail/log` with a chosen scope while
+    /// there is no login). Never on in production: they show every mail without an account.
+    pub demo: bool,
+    /// The bearer token the MTA's bounce pipe sends to `POST /mail/bounces`. Without one (or
+    /// with an empty one) the endpoint does not exist, so a deployment that did not set it up
+    /// cannot be fed forged bounces.
+    pub bounce_token: Option<String>,
 }
 
 impl WebConfig {
@@ -17,6 +24,14 @@ impl WebConfig {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
+
+    /// The bounce token, if one is set that is not blank: a blank token would let any request
+    /// that sends an empty `Bearer` through.
+    pub fn usable_bounce_token(&self) -> Option<&str> {
+        self.bounce_token
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+    }
 }
 
 impl Default for WebConfig {
@@ -24,6 +39,51 @@ impl Default for WebConfig {
         Self {
             body_limit_bytes: Self::DEFAULT_BODY_LIMIT_BYTES,
             request_timeout_secs: Self::DEFAULT_REQUEST_TIMEOUT_SECS,
+            demo: false,
+            bounce_token: None,
         }
+    }
+}
+
+// By hand rather than derived: `AppState` is logged with `{:?}`, and the token must not reach
+// the logs.
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("demo", &self.demo)
+            .field(
+                "bounce_token",
+                &self.bounce_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WebConfig;
+
+    #[test]
+    fn debug_output_hides_the_bounce_token() {
+        let config = WebConfig {
+            bounce_token: Some("s3cret-token".into()),
+            ..WebConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret-token"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn blank_bounce_tokens_are_not_usable() {
+        let with = |t: &str| WebConfig {
+            bounce_token: Some(t.into()),
+            ..WebConfig::default()
+        };
+        assert_eq!(with("  ").usable_bounce_token(), None);
+        assert_eq!(with("abc").usable_bounce_token(), Some("abc"));
+        assert_eq!(WebConfig::default().usable_bounce_token(), None);
     }
 }

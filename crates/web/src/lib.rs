@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod api;
 mod assets;
 mod config;
 mod error;
@@ -23,6 +24,7 @@ mod middleware;
 mod probes;
 mod serve;
 mod state;
+mod viewer;
 
 use axum::Router;
 use axum::routing::get;
@@ -36,15 +38,26 @@ pub use state::AppState;
 /// The whole application: pages, probes and static assets, wrapped in the middleware stack.
 pub fn router(state: AppState) -> Router {
     let config = state.config().clone();
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/", get(html::public::landing))
         .route("/about/data", get(html::public::data_credits))
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))
-        .route("/static/{file}", get(assets::serve_asset))
-        .fallback(html::errors::not_found)
-        .with_state(state);
+        .route("/static/{file}", get(assets::serve_asset));
+    // Not routed at all outside the demo, rather than refused: without accounts nothing could
+    // restrict who reads them.
+    if config.demo {
+        routes = routes.merge(html::mail::demo_routes());
+    }
+    match config.usable_bounce_token() {
+        Some(token) => routes = routes.merge(api::bounces::routes(token)),
+        None if config.bounce_token.is_some() => {
+            tracing::warn!("bounce_token is blank; POST /mail/bounces is not served");
+        }
+        None => {}
+    }
+    let routes = routes.fallback(html::errors::not_found).with_state(state);
     with_middleware(routes, &config)
 }
 

@@ -4,8 +4,10 @@
 //! Without it this test prints `BROWSER TEST NOT RUN: …` and passes, unless
 //! `TEIKYO_REQUIRE_BROWSER=1`.
 
+use teikyo_store::{MailStatus, NewMail};
 use teikyo_testkit::app::TestApp;
 use teikyo_testkit::browser::{self, Browser};
+use teikyo_web::WebConfig;
 
 /// Opens `path`, fails on any serious or critical axe-core violation (printing all of them),
 /// saves a full-page screenshot at 360 px to `target/screenshots/<name>-360.png`, and fails if
@@ -61,6 +63,85 @@ async fn public_pages_pass_axe_and_fit_360px() {
     check_page(&browser, &app, "/", "landing").await;
     check_page(&browser, &app, "/about/data", "about-data").await;
     check_page(&browser, &app, "/no/such/page", "not-found").await;
+
+    browser.close().await.unwrap();
+}
+
+/// The demo's mail pages, with mails whose long subjects, addresses and URLs must not widen the
+/// page at 360 px, and the mail log with its error summary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_pages_pass_axe_and_fit_360px() {
+    let Some(browser) = Browser::launch_or_skip().await else {
+        return;
+    };
+    let app = TestApp::spawn_with(WebConfig {
+        demo: true,
+        ..WebConfig::default()
+    })
+    .await;
+    let tx = app.store().begin().await.unwrap();
+    let mut ids = Vec::new();
+    for (n, template) in ["account_ready", "periodic_report_notice", "password_reset"]
+        .into_iter()
+        .enumerate()
+    {
+        let id = tx
+            .queue_mail(&NewMail {
+                template: template.into(),
+                to: format!("a-very-long-mailbox-name-for-testing-{n}@hospital-with-a-long-domain.example.jp"),
+                subject: format!("【Teikyo 医療機能情報提供】G-MISログインIDのお知らせ及びパスワード設定のご依頼（{n}）"),
+                body_text: "医療法人社団提供会 さくら内科クリニック 御中\n\n\
+                            次のURLから24時間以内にパスワードを設定してください。\n\
+                            https://teikyo.example.jp/s/Ab3dEf9hXyZ0123456789abcdefghijklmnopqrstuvwxyz\n\n\
+                            このメールに心当たりのない場合は、お手数ですが破棄してください。\n"
+                    .into(),
+                message_id: format!("<browser-{n}.0123456789abcdef@teikyo.example.jp>"),
+                related: None,
+                facility_id: None,
+            })
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    tx.commit().await.unwrap();
+    app.store()
+        .mails()
+        .mark(
+            ids[0],
+            MailStatus::Delivered,
+            "250 2.0.0 Ok: queued as 4F2A1C0FFEE",
+        )
+        .await
+        .unwrap();
+    app.store()
+        .mails()
+        .mark(ids[1], MailStatus::Bounced, "5.1.1 smtp; 550 5.1.1 <a-very-long-mailbox-name-for-testing-1@hospital-with-a-long-domain.example.jp>: Recipient address rejected: User unknown in virtual mailbox table")
+        .await
+        .unwrap();
+
+    check_page(&browser, &app, "/demo/outbox", "demo-outbox").await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/demo/outbox/{}", ids[0]),
+        "demo-outbox-mail",
+    )
+    .await;
+    check_page(&browser, &app, "/mail/log", "mail-log").await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/mail/log/{}?scope=all", ids[1]),
+        "mail-log-detail",
+    )
+    .await;
+    check_page(
+        &browser,
+        &app,
+        "/mail/log?status=lost&facility_id=abc&date_from=2026-13-01",
+        "mail-log-errors",
+    )
+    .await;
 
     browser.close().await.unwrap();
 }

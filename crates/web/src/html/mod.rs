@@ -3,6 +3,7 @@
 
 pub(crate) mod credits;
 pub(crate) mod errors;
+pub(crate) mod mail;
 pub(crate) mod public;
 
 use askama::Template;
