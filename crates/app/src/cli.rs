@@ -372,7 +372,7 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!("デモ用ログイン: まだありません（アカウント機能は今後の版で追加されます）。");
     println!(
-        "デモが送るメールは {}/ に .eml ファイルとして保存され、{}/demo/outbox で読めます（見本 {queued} 通を送信済み）。",
+        "デモが送るメールは {}/ に .eml ファイルとして保存され、{}/demo/outbox で読めます（見本として {queued} 通を送信します）。",
         outbox.display(),
         config.public_url
     );

@@ -299,6 +299,34 @@ mod tests {
     }
 
     #[test]
+    fn mail_settings_and_the_bounce_token_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("bounce");
+        std::fs::write(&secret, "s3cr3t-token\n").unwrap();
+        let s = secret.to_string_lossy().into_owned();
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("TEIKYO_MAIL__BOUNCE_TOKEN_FILE", &s),
+                ("TEIKYO_MAIL__CONTACT", "石川県 医療対策課 076-000-0000"),
+                ("TEIKYO_MAIL__TEMPLATES_DIR", "/etc/teikyo/mail"),
+                ("TEIKYO_PUBLIC_URL", "https://iryo.pref.example.lg.jp"),
+                ("TEIKYO_WORKER__CONCURRENCY", "16"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.mail.bounce_token.as_deref(), Some("s3cr3t-token"));
+        assert_eq!(c.mail.contact, "石川県 医療対策課 076-000-0000");
+        assert_eq!(
+            c.mail.templates_dir.as_deref(),
+            Some(Path::new("/etc/teikyo/mail"))
+        );
+        assert_eq!(c.public_url, "https://iryo.pref.example.lg.jp");
+        assert_eq!(c.worker.concurrency, 16);
+        assert_eq!(Config::default().mail.bounce_token, None);
+    }
+
+    #[test]
     fn secrets_from_files() {
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("db");

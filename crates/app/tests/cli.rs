@@ -426,3 +426,84 @@ fn mail_bounce_reads_a_maildir_and_leaves_unreadable_messages() {
     assert!(!out.contains(report), "{out}");
     assert!(out.contains(other), "{out}");
 }
+
+/// A template override naming a field its mail does not have stops the worker before it takes
+/// any job, with the file in the message.
+#[test]
+fn a_broken_mail_template_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let templates = dir.path().join("mail-templates");
+    std::fs::create_dir_all(templates.join("password_reset")).unwrap();
+    std::fs::write(
+        templates.join("password_reset").join("body.txt"),
+        "{{ login_id }}\n{{ reset_link }}\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args(["--database-url", &url, "worker", "--once"])
+        .env("TEIKYO_MAIL__TEMPLATES_DIR", &templates)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(
+        out.contains("メールテンプレートに誤りがあるため起動できません。"),
+        "{out}"
+    );
+    assert!(out.contains("password_reset/body.txt"), "{out}");
+    assert!(out.contains("reset_link"), "{out}");
+    assert!(!out.contains("件のジョブを処理しました"), "{out}");
+}
+
+/// The demo queues one 定期報告案内 per prefecture present and one sample of every other mail.
+#[test]
+fn demo_queues_mail_of_every_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.sqlite");
+    let o = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .current_dir(dir.path())
+        .args([
+            "demo",
+            "--no-serve",
+            "--facilities",
+            "300",
+            "--db",
+            &db.to_string_lossy(),
+        ])
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let url = format!("sqlite://{}", db.display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (mails, prefectures) = rt.block_on(async {
+        let store = teikyo_store::Store::connect(&url).await.unwrap();
+        let mails = store
+            .mails()
+            .list(&teikyo_store::MailFilter::default(), 1_000, 0)
+            .await
+            .unwrap();
+        let facilities = store
+            .facilities()
+            .list(&teikyo_store::FacilityFilter::default(), 10_000, 0)
+            .await
+            .unwrap();
+        let prefectures: std::collections::HashSet<_> =
+            facilities.iter().map(|f| f.record.prefecture).collect();
+        (mails, prefectures.len())
+    });
+    let kinds: std::collections::HashSet<&str> =
+        mails.iter().map(|m| m.template.as_str()).collect();
+    assert_eq!(kinds.len(), 9, "{kinds:?}");
+    let notices = mails
+        .iter()
+        .filter(|m| m.template == "periodic_report_notice")
+        .count();
+    assert_eq!(notices, prefectures);
+    assert!(
+        out.contains(&format!("見本として {} 通を送信します", mails.len())),
+        "{out}"
+    );
+    assert!(mails.iter().all(|m| m.subject.starts_with("【Teikyo】")));
+}

@@ -130,7 +130,13 @@ impl Transport {
                         reply: format!("{}: {e}", dir.display()),
                     })?;
                 let path = dir.join(name);
-                tokio::fs::write(&path, bytes)
+                // What a receiving server would add: shows the VERP return path in the file.
+                let mut file = match envelope.from() {
+                    Some(from) => format!("Return-Path: <{from}>\r\n").into_bytes(),
+                    None => Vec::new(),
+                };
+                file.extend_from_slice(bytes);
+                tokio::fs::write(&path, file)
                     .await
                     .map_err(|e| SendFailure {
                         permanent: false,

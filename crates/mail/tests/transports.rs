@@ -57,6 +57,14 @@ async fn file_transport_writes_one_eml_per_mail() -> anyhow::Result<()> {
         parsed.headers.get_first_value("Subject").as_deref(),
         Some("【Teikyo】認証コードのお知らせ")
     );
+    let return_path = parsed
+        .headers
+        .get_first_value("Return-Path")
+        .unwrap_or_default();
+    assert!(
+        return_path.starts_with("<bounce+") && return_path.ends_with("@bounce.teikyo.test>"),
+        "{return_path}"
+    );
     db.cleanup().await?;
     Ok(())
 }

@@ -357,6 +357,20 @@ async fn demo_pages_are_not_routed_outside_the_demo() {
     .await;
 }
 
+#[tokio::test]
+async fn the_demo_landing_page_points_to_its_mail_pages() {
+    on_each_backend(|store| async move {
+        let (status, html) = get(&app(&store, demo()), "/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("<a href=\"/demo/outbox\">"), "{html}");
+        assert!(html.contains("<a href=\"/mail/log\">"));
+        let (_, html) = get(&app(&store, WebConfig::default()), "/").await;
+        assert!(!html.contains("/demo/outbox"));
+        assert!(!html.contains("デモ環境"));
+    })
+    .await;
+}
+
 // ---- mail log ----
 
 #[tokio::test]

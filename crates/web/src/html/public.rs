@@ -1,11 +1,13 @@
 //! Pages anyone can read without an account.
 
 use askama::Template;
+use axum::extract::State;
 use axum::response::Html;
 
 use super::credits::{CREDITS, Credit};
 use super::{Chrome, render};
 use crate::error::WebError;
+use crate::state::AppState;
 
 /// Whether a feature can be used yet. Features that are not built are shown as 「準備中」 and
 /// never as a link, so nobody is sent to a page that does not exist.
@@ -119,13 +121,16 @@ struct LandingPage {
     chrome: Chrome,
     title: &'static str,
     audiences: &'static [Audience],
+    /// The demo's own pages (outbox, mail log) are listed so that a new user finds them.
+    demo: bool,
 }
 
-pub(crate) async fn landing() -> Result<Html<String>, WebError> {
+pub(crate) async fn landing(State(state): State<AppState>) -> Result<Html<String>, WebError> {
     render(&LandingPage {
         chrome: Chrome::new(),
         title: "トップページ",
         audiences: AUDIENCES,
+        demo: state.config().demo,
     })
 }
 
