@@ -215,7 +215,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check(CheckCommand::InsuranceCodes(args)) => crate::check::insurance_codes(&args),
         Command::Mail(command) => {
-            let store = connect(&config).await?;
+            // Run from an MTA pipe: an unreachable database must make the MTA retry later
+            // (EX_TEMPFAIL), not bounce the report.
+            let store = match connect(&config).await {
+                Ok(store) => store,
+                Err(e) => {
+                    eprintln!("データベースに接続できません。後でもう一度実行してください: {e:#}");
+                    return Ok(ExitCode::from(crate::mail_cmd::EX_TEMPFAIL));
+                }
+            };
             store.migrate().await?;
             crate::mail_cmd::run(&store, &command).await
         }
@@ -336,7 +344,13 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     config.database_url = format!("sqlite://{}", args.db.display());
     config.bind = args.bind.clone();
-    config.public_url = format!("http://{}", args.bind);
+    // Links in the demo's mails must open from this machine even when it listens everywhere.
+    config.public_url = format!(
+        "http://{}",
+        args.bind
+            .replace("0.0.0.0:", "127.0.0.1:")
+            .replace("[::]:", "[::1]:")
+    );
     config.mail.contact = "Teikyo デモ（架空の問い合わせ先です）".into();
     // Mail the demo sends is written next to its database, readable with any mail program.
     let outbox = PathBuf::from("teikyo-demo-mail");

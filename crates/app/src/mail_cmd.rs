@@ -73,19 +73,37 @@ impl Tally {
     }
 }
 
+/// sysexits.h EX_TEMPFAIL: an MTA piping a message to us keeps it and tries again later.
+pub const EX_TEMPFAIL: u8 = 75;
+
 async fn bounce_command(store: &Store, args: &BounceArgs) -> anyhow::Result<ExitCode> {
     let mut tally = Tally::default();
-    match &args.maildir {
+    let result = match &args.maildir {
         None => {
             let mut raw = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut raw)
                 .map_err(|e| anyhow::anyhow!("標準入力を読み取れません: {e}"))?;
-            process_one(store, "標準入力", &raw, "", &mut tally).await?;
+            process_one(store, "標準入力", &raw, "", &mut tally)
+                .await
+                .map(|_| ())
         }
-        Some(dir) => process_maildir(store, dir, &mut tally).await?,
+        Some(dir) => process_maildir(store, dir, &mut tally).await,
+    };
+    if let Err(e) = result {
+        // The database is unavailable: not the message's fault, so ask the MTA to retry rather
+        // than lose the report (or bounce it).
+        eprintln!(
+            "記録を更新できなかったため、処理を中断しました。後でもう一度実行してください: {e:#}"
+        );
+        return Ok(ExitCode::from(EX_TEMPFAIL));
     }
     println!("{}", tally.summary());
+    if args.maildir.is_none() {
+        // On a pipe, a non-zero exit makes the MTA bounce the message back to its sender:
+        // auto-replies and other non-reports are reported above and accepted.
+        return Ok(ExitCode::SUCCESS);
+    }
     Ok(tally.exit_code())
 }
 

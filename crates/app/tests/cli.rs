@@ -507,3 +507,46 @@ fn demo_queues_mail_of_every_kind() {
     );
     assert!(mails.iter().all(|m| m.subject.starts_with("【Teikyo】")));
 }
+
+/// On an MTA pipe: an auto-reply is accepted (exit 0, or the MTA would bounce it back to its
+/// sender), and an unreachable database asks the MTA to retry (EX_TEMPFAIL, 75).
+#[test]
+fn mail_bounce_on_a_pipe_accepts_non_reports_and_defers_when_the_database_is_down() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args(["--database-url", &url, "mail", "bounce"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("Subject: 自動応答\n\n休暇中です。\n".as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("配送状態通知（DSN）として読み取れませんでした。"),
+        "{out}"
+    );
+
+    let o = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args([
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+            "mail",
+            "bounce",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(75), "{out}");
+    assert!(out.contains("後でもう一度実行してください"), "{out}");
+}

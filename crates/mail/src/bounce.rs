@@ -283,6 +283,17 @@ async fn apply_to(
             reason: ignore_reason(&bounce.action).into(),
         });
     }
+    if mail.status == MailStatus::Queued {
+        // Never handed to a server: a report about it cannot be genuine, and marking it would
+        // stop it from ever being sent.
+        return Ok(BounceOutcome::Ignored {
+            mail_id: mail.id,
+            to: mail.to.clone(),
+            action: bounce.action.clone(),
+            status: bounce.status.clone(),
+            reason: "まだ送信していないメールについての通知のため、適用しませんでした。".into(),
+        });
+    }
     if mail.status == MailStatus::Bounced {
         // Keep the first reply: it is usually the more precise one (the server's own 5xx).
         return Ok(BounceOutcome::AlreadyBounced {
@@ -336,11 +347,13 @@ async fn find_mail(store: &Store, bounce: &Bounce) -> Result<Option<Mail>, Store
             Some(b)
         }
         (Some(a), None) if bounce.original_message_id.is_some() => {
+            // VERP ids are sequential and anyone can write to bounce+N@: a report whose original
+            // Message-ID is not one of ours is not trusted to speak for mail N.
             tracing::warn!(
-                mail = %a.id, message_id = ?bounce.original_message_id,
-                "bounce: the reported Message-ID is not ours; using the VERP address"
+                verp_mail = %a.id, message_id = ?bounce.original_message_id,
+                "bounce: the reported Message-ID is not ours; not applied"
             );
-            Some(a)
+            None
         }
         (by_id, by_message_id) => by_message_id.or(by_id),
     })
@@ -578,15 +591,37 @@ fn normalise_message_id(value: &str) -> Option<String> {
 fn plain_text_bounce(mail: &ParsedMail, ids: &Identifiers) -> Result<Bounce, BounceError> {
     let mail_id = ids.mail_id.ok_or(BounceError::NotDsn)?;
     let line = first_5xx_line(mail).ok_or(BounceError::NotDsn)?;
+    // Without the structure of a DSN, the quoted original's Message-ID is what shows the report
+    // is about a mail we sent (a 5xx line in a mail to bounce+N@ is easy to forge).
+    let message_id = ids
+        .original_message_id
+        .clone()
+        .or_else(|| message_id_in_text(mail))
+        .ok_or(BounceError::NotDsn)?;
     Ok(Bounce {
         mail_id: Some(mail_id),
-        original_message_id: ids.original_message_id.clone(),
+        original_message_id: Some(message_id),
         recipient: None,
         action: DsnAction::Failed,
         status: enhanced_status_in(&line),
         diagnostic_code: Some(line),
         remote_mta: None,
     })
+}
+
+/// A `Message-ID:` header line quoted in the text of a plain bounce.
+fn message_id_in_text(mail: &ParsedMail) -> Option<String> {
+    mail.parts()
+        .filter(|p| p.ctype.mimetype == "text/plain")
+        .filter_map(|p| p.get_body().ok())
+        .find_map(|body| {
+            body.lines().find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("message-id")
+                    .then(|| normalise_message_id(value))?
+            })
+        })
 }
 
 /// The first line of a text/plain part that carries an SMTP 5xx reply code.

@@ -78,6 +78,15 @@ impl MailKind {
         Self::ALL.into_iter().find(|k| k.id() == id)
     }
 
+    /// The body holds something that opens an account (a code, a setup or reset link): staff
+    /// reading the mail log must not see it, or the log becomes a way into facilities' accounts.
+    pub fn carries_secret(self) -> bool {
+        matches!(
+            self,
+            Self::VerificationCode | Self::AccountReady | Self::PasswordReset
+        )
+    }
+
     /// The sample content the templates are checked against at start-up.
     pub fn sample(self) -> serde_json::Value {
         fn json<T: MailContent>() -> serde_json::Value {

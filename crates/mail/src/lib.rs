@@ -136,6 +136,13 @@ impl Mailer {
     /// Delivers one stored mail and records the outcome. Errors tell the job queue whether to
     /// retry (temporary refusal, server unreachable) or give up (permanent refusal).
     pub async fn deliver(&self, store: &Store, id: MailId) -> Result<MailStatus, JobError> {
+        match self.attempt(store, id).await? {
+            Attempt::Recorded(status) => Ok(status),
+            Attempt::Deferred { reason, .. } => Err(JobError::Retry(reason)),
+        }
+    }
+
+    async fn attempt(&self, store: &Store, id: MailId) -> Result<Attempt, JobError> {
         let repo = store.mails();
         let mail = repo
             .get(id)
@@ -145,7 +152,7 @@ impl Mailer {
         if mail.status.is_final() {
             // The outcome was recorded but the job's completion was not: nothing to send.
             tracing::info!(mail = %id, status = mail.status.id(), "mail already final; not sent again");
-            return Ok(mail.status);
+            return Ok(Attempt::Recorded(mail.status));
         }
         if mail.status == MailStatus::Sending {
             tracing::warn!(
@@ -160,49 +167,93 @@ impl Mailer {
                 return Err(JobError::Permanent(e.to_string()));
             }
         };
-        repo.mark_sending(id)
+        let may_send = repo
+            .mark_sending(id)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
+        if !may_send {
+            // A bounce report or another worker recorded an outcome since we read the row.
+            let now = repo
+                .get(id)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?
+                .map(|m| m.status)
+                .unwrap_or(MailStatus::Bounced);
+            tracing::info!(mail = %id, status = now.id(), "mail settled meanwhile; not sent");
+            return Ok(Attempt::Recorded(now));
+        }
         // 2xx → 送信完了; 5xx → 不達 and no retry; 4xx or no connection → 再試行中 and retry.
-        let (status, reply, outcome) = match self.transport.send(&envelope, &bytes).await {
-            Ok(reply) => (MailStatus::Delivered, reply, Ok(MailStatus::Delivered)),
-            Err(SendFailure { permanent, reply }) => {
-                let (status, err) = if permanent {
-                    (MailStatus::Bounced, JobError::Permanent(reply.clone()))
-                } else {
-                    (MailStatus::Retrying, JobError::Retry(reply.clone()))
-                };
-                (status, reply, Err(err))
+        match self.transport.send(&envelope, &bytes).await {
+            Ok(reply) => {
+                record(&repo, id, MailStatus::Delivered, &reply).await?;
+                Ok(Attempt::Recorded(MailStatus::Delivered))
             }
-        };
-        repo.mark(id, status, &reply)
-            .await
-            .map_err(|e| JobError::Retry(e.to_string()))?;
-        outcome
+            Err(SendFailure {
+                permanent: true,
+                reply,
+                ..
+            }) => {
+                record(&repo, id, MailStatus::Bounced, &reply).await?;
+                Err(JobError::Permanent(reply))
+            }
+            Err(SendFailure {
+                reply, server_down, ..
+            }) => {
+                record(&repo, id, MailStatus::Retrying, &reply).await?;
+                Ok(Attempt::Deferred {
+                    reason: reply,
+                    server_down,
+                })
+            }
+        }
     }
-}
 
-impl Mailer {
     /// A bulk job: each mail in turn. A mail refused for now gets a delivery job of its own with
-    /// backoff, so one slow recipient domain does not hold back the rest of the batch; a re-run of
-    /// the batch (after a crash) skips the mails whose outcome is already recorded.
+    /// backoff, so one slow recipient domain does not hold back the rest of the batch; when the
+    /// server cannot be reached at all the whole batch is retried later instead (one job, not 250).
+    /// A re-run of the batch skips the mails whose outcome is already recorded.
     async fn deliver_batch(
         &self,
         ctx: &JobContext<'_>,
         ids: &[serde_json::Value],
     ) -> HandlerResult {
         let total = ids.len() as u64;
-        let (mut delivered, mut bounced, mut retrying) = (0u64, 0u64, 0u64);
+        let (mut delivered, mut bounced, mut deferred) = (0u64, 0u64, 0u64);
+        let mut renewed = std::time::Instant::now();
         for (i, id) in ids.iter().enumerate() {
             let id = MailId(
                 id.as_i64()
                     .ok_or_else(|| JobError::Permanent(format!("bad mail id {id}")))?,
             );
-            match self.deliver(ctx.store, id).await {
-                Ok(MailStatus::Bounced) | Err(JobError::Permanent(_)) => bounced += 1,
-                Ok(_) => delivered += 1,
-                Err(JobError::Retry(reason)) => {
-                    retrying += 1;
+            // A batch may outlast the lease when the server is slow: keep it, or stop if another
+            // worker already took the job over.
+            if renewed.elapsed() > LEASE_RENEWAL {
+                let held = ctx
+                    .renew_lease()
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                if !held {
+                    return Err(JobError::Retry(
+                        "lease lost; another worker continues this batch".into(),
+                    ));
+                }
+                renewed = std::time::Instant::now();
+            }
+            match self.attempt(ctx.store, id).await {
+                Ok(Attempt::Recorded(MailStatus::Bounced)) | Err(JobError::Permanent(_)) => {
+                    bounced += 1
+                }
+                Ok(Attempt::Recorded(_)) => delivered += 1,
+                Ok(Attempt::Deferred {
+                    server_down: true,
+                    reason,
+                }) => {
+                    return Err(JobError::Retry(format!(
+                        "メールサーバに接続できないため、まとめて再試行します: {reason}"
+                    )));
+                }
+                Ok(Attempt::Deferred { reason, .. }) | Err(JobError::Retry(reason)) => {
+                    deferred += 1;
                     let mut job = NewJob::new(
                         teikyo_store::mail::SEND_JOB,
                         serde_json::json!({ "mail_id": id.0 }),
@@ -223,9 +274,31 @@ impl Mailer {
             }
         }
         Ok(Some(serde_json::json!({
-            "delivered": delivered, "bounced": bounced, "retrying": retrying
+            "delivered": delivered, "bounced": bounced, "retrying": deferred
         })))
     }
+}
+
+/// How often a batch renews its job's lease (the lease itself is minutes long).
+const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What one delivery attempt came to.
+enum Attempt {
+    /// 送信完了 or 不達 is on record (now, or already before).
+    Recorded(MailStatus),
+    /// 再試行中: refused for now (`server_down`: the server could not be reached at all).
+    Deferred { reason: String, server_down: bool },
+}
+
+async fn record(
+    repo: &teikyo_store::MailRepo<'_>,
+    id: MailId,
+    status: MailStatus,
+    reply: &str,
+) -> Result<(), JobError> {
+    repo.mark(id, status, reply)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))
 }
 
 impl Handler for Mailer {

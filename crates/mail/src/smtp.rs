@@ -173,10 +173,12 @@ impl SmtpPool {
             PoolError::Backend(e) => SendFailure {
                 permanent: e.permanent,
                 reply: e.message,
+                server_down: true,
             },
             other => SendFailure {
                 permanent: false,
                 reply: other.to_string(),
+                server_down: true,
             },
         })?;
         match tokio::time::timeout(self.timeout, conn.send(envelope, bytes)).await {
@@ -189,6 +191,9 @@ impl SmtpPool {
             Ok(Err(e)) => Err(SendFailure {
                 // Only a 5xx reply is final; 4xx and connection errors are retried.
                 permanent: e.is_permanent(),
+                // A reply about this mail (4xx/5xx) says nothing about the next one; a broken
+                // connection or TLS failure does.
+                server_down: !e.is_permanent() && !e.is_transient(),
                 reply: e.to_string(),
             }),
             Err(_) => {
@@ -196,6 +201,7 @@ impl SmtpPool {
                 let _ = managed::Object::take(conn);
                 Err(SendFailure {
                     permanent: false,
+                    server_down: true,
                     reply: format!(
                         "{} 秒以内にサーバから応答がありませんでした。",
                         self.timeout.as_secs()

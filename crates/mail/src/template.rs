@@ -281,13 +281,31 @@ impl MailTemplates {
     }
 
     fn render_value(&self, kind: MailKind, ctx: Value) -> Result<Rendered, TemplateError> {
+        self.render_checked(kind, ctx, false)
+    }
+
+    /// `strict` (the start-up check): a subject that renders to several lines is the template's
+    /// fault. Otherwise a line break can only come from a value (a name typed with a newline):
+    /// it is folded into a space rather than failing one mail of a bulk send.
+    fn render_checked(
+        &self,
+        kind: MailKind,
+        ctx: Value,
+        strict: bool,
+    ) -> Result<Rendered, TemplateError> {
         let subject = self.render_one(&subject_name(kind), &ctx)?;
         let subject = subject.trim();
-        if subject.contains('\n') || subject.is_empty() {
+        if subject.is_empty() || (strict && subject.contains('\n')) {
             return Err(TemplateError::Subject {
                 template: subject_name(kind),
             });
         }
+        let subject = subject
+            .split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
         let body = self.render_one(&body_name(kind), &ctx)?;
         Ok(Rendered {
             kind,
@@ -331,7 +349,7 @@ impl MailTemplates {
             }
         }
         // Catches nested look-ups (`{{ x.y }}`) and filter misuse the variable scan cannot see.
-        self.render_value(kind, Value::from_serialize(&sample))
+        self.render_checked(kind, Value::from_serialize(&sample), true)
             .map(|_| ())
     }
 }

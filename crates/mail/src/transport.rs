@@ -61,6 +61,9 @@ fn default_pool() -> u32 {
 pub struct SendFailure {
     pub permanent: bool,
     pub reply: String,
+    /// The server (or the folder) could not be reached at all, as opposed to refusing this one
+    /// recipient: every other mail would fail the same way right now.
+    pub server_down: bool,
 }
 
 /// What the memory transport keeps.
@@ -127,6 +130,7 @@ impl Transport {
                     .await
                     .map_err(|e| SendFailure {
                         permanent: false,
+                        server_down: true,
                         reply: format!("{}: {e}", dir.display()),
                     })?;
                 let path = dir.join(name);
@@ -140,6 +144,7 @@ impl Transport {
                     .await
                     .map_err(|e| SendFailure {
                         permanent: false,
+                        server_down: true,
                         reply: format!("{}: {e}", path.display()),
                     })?;
                 Ok(format!("written to {}", path.display()))
@@ -155,6 +160,7 @@ impl Transport {
                     .lock()
                     .map_err(|_| SendFailure {
                         permanent: false,
+                        server_down: true,
                         reply: "memory outbox poisoned".into(),
                     })?
                     .push(sent);

@@ -153,7 +153,8 @@ fn plain_text_bounce_to_a_verp_address_falls_back_to_failed() {
         bounces,
         vec![Bounce {
             mail_id: Some(MailId(11)),
-            original_message_id: None,
+            // read from the quoted original: what shows the report is about our mail
+            original_message_id: Some("<q.11@teikyo.example.jp>".into()),
             recipient: None,
             action: DsnAction::Failed,
             status: Some("5.1.1".into()),
@@ -167,6 +168,51 @@ fn plain_text_bounce_to_a_verp_address_falls_back_to_failed() {
     // the same text to a mailbox that names no mail is not a bounce we can use
     let raw = fixture("qmail-plain-bounce", None, "<q.11@teikyo.example.jp>");
     assert!(matches!(bounce::parse_dsn(&raw), Err(BounceError::NotDsn)));
+    // nor is a "550" line to bounce+11@ without the original quoted (anyone can write that)
+    let forged = b"To: bounce+11@teikyo.example.jp\nFrom: x@example.com\nSubject: hi\n\n\
+        550 5.1.1 User unknown\n";
+    assert!(matches!(
+        bounce::parse_dsn(forged),
+        Err(BounceError::NotDsn)
+    ));
+}
+
+#[tokio::test]
+async fn forged_or_premature_reports_change_nothing() -> anyhow::Result<()> {
+    for backend in backends() {
+        let db = TestDb::new(backend).await?;
+        // a DSN naming our mail by VERP but quoting a Message-ID that is not ours
+        let (id, _) = delivered_mail(&db, "nobody@clinic.example.jp").await?;
+        let raw = fixture("postfix-user-unknown", Some(id.0), "<forged@evil.example>");
+        let outcomes = bounce::process(&db.store, &raw).await?;
+        assert!(
+            matches!(outcomes[0], BounceOutcome::Unmatched { .. }),
+            "{outcomes:?}"
+        );
+        assert_eq!(status_and_reply(&db, id).await?.0, MailStatus::Delivered);
+        // a genuine-looking report about a mail never handed to a server
+        let tx = db.store.begin().await?;
+        let queued = tx
+            .queue_mail(&new_mail(
+                "nobody@clinic.example.jp",
+                "<queued.1@teikyo.example.jp>",
+            ))
+            .await?;
+        tx.commit().await?;
+        let raw = fixture(
+            "postfix-user-unknown",
+            Some(queued.0),
+            "<queued.1@teikyo.example.jp>",
+        );
+        let outcomes = bounce::process(&db.store, &raw).await?;
+        assert!(
+            matches!(outcomes[0], BounceOutcome::Ignored { .. }),
+            "{outcomes:?}"
+        );
+        assert_eq!(status_and_reply(&db, queued).await?.0, MailStatus::Queued);
+        db.cleanup().await?;
+    }
+    Ok(())
 }
 
 #[test]

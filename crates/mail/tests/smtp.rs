@@ -376,3 +376,34 @@ async fn a_bulk_send_delivers_each_mail_and_defers_only_the_refused_one() -> any
     }
     Ok(())
 }
+
+/// When the server cannot be reached at all, a batch is retried as one job later, instead of
+/// spawning a job per mail.
+#[tokio::test]
+async fn an_unreachable_server_retries_the_whole_batch() -> anyhow::Result<()> {
+    // A port nothing listens on: bind, note it, close.
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    for backend in backends() {
+        let db = TestDb::new(backend).await?;
+        let mails: Vec<NewMail> = (0..5)
+            .map(|i| new_mail(&format!("f{i}@clinic.test")))
+            .collect();
+        let tx = db.store.begin().await?;
+        tx.queue_mails(mails, &mut |_| {}).await?;
+        tx.commit().await?;
+        let outcomes = worker(&db, port).run_until_idle().await?;
+        assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+        assert_eq!(outcomes[0].status, JobStatus::Queued, "retried later");
+        let jobs = db.store.jobs().count_by_status().await?;
+        assert_eq!(jobs.values().sum::<u64>(), 1, "no job per mail: {jobs:?}");
+        let counts = db
+            .store
+            .mails()
+            .count_by_status(&teikyo_store::MailFilter::default())
+            .await?;
+        assert_eq!(counts[&MailStatus::Retrying], 1, "{counts:?}");
+        assert_eq!(counts[&MailStatus::Queued], 4, "{counts:?}");
+        db.cleanup().await?;
+    }
+    Ok(())
+}

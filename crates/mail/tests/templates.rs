@@ -222,3 +222,18 @@ fn a_misspelt_directory_is_refused() {
     assert_eq!(err.code(), "mail.template.unknown_file");
     assert!(err.to_string().contains("acount_ready"));
 }
+
+#[test]
+fn a_line_break_in_a_value_is_folded_in_the_subject() {
+    let t = MailTemplates::load(settings(None)).unwrap();
+    let r = t
+        .render(&PeriodicReportReminder {
+            fiscal_year: "令和7年度\n".into(),
+            ..PeriodicReportReminder::sample()
+        })
+        .unwrap();
+    assert_eq!(
+        r.subject,
+        "【奈良県医療情報システム】令和7年度 定期報告のお願い（期限 2026年1月31日（土））"
+    );
+}

@@ -269,6 +269,25 @@ impl<'a, C: ConnectionTrait> Jobs<'a, C> {
         Ok(())
     }
 
+    /// Extends the lease of a long job: `false` when `worker` no longer holds it (the lease ran
+    /// out and the job went back to the queue), in which case the worker must stop working on it.
+    pub async fn renew_lease(
+        &self,
+        id: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = job::Entity::update_many()
+            .col_expr(job::Column::LockedAt, Some(now).into())
+            .col_expr(job::Column::UpdatedAt, now.into())
+            .filter(job::Column::Id.eq(id.0))
+            .filter(job::Column::Status.eq(JobStatus::Running.id()))
+            .filter(job::Column::LockedBy.eq(worker))
+            .exec(self.conn)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
     /// Running jobs whose worker took the lease before `locked_before` (it crashed or hung) go
     /// back to the queue; the attempt they used counts. Returns how many.
     pub async fn release_stale(&self, locked_before: DateTime<Utc>) -> Result<u64, StoreError> {

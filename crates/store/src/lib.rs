@@ -154,7 +154,10 @@ impl Store {
                     .connect_with(connect)
                     .await
                     .map_err(|e| StoreError::connect(url, e))?;
-                checkpointer = Some(Checkpointer::spawn(pool.clone()));
+                // An in-memory database has no log file to move; keep its one connection free.
+                if !in_memory {
+                    checkpointer = Some(Checkpointer::spawn(pool.clone()));
+                }
                 SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
             }
             Backend::Postgres => {

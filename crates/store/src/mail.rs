@@ -190,7 +190,7 @@ impl Tx {
     }
 }
 
-/// Rows per INSERT: 13 columns × 2,000 stays under SQLite's 32,766 bound parameters.
+/// Rows per INSERT: 12 columns × 2,000 stays under SQLite's 32,766 bound parameters.
 const BATCH: usize = 2_000;
 
 /// Mails per delivery job in a bulk send: small enough for the work to spread over workers and
@@ -244,7 +244,7 @@ impl Tx {
 }
 
 /// PostgreSQL: one statement per batch with a column array per field. A VALUES list of thousands
-/// of rows makes the server parse and plan 26,000 parameters per statement; arrays keep it at 9.
+/// of rows makes the server parse and plan 24,000 parameters per statement; arrays keep it at 9.
 const PG_BATCH: usize = 10_000;
 
 async fn insert_unnest(
@@ -265,7 +265,7 @@ async fn insert_unnest(
     let n = chunk.len();
     let mut cols: [Vec<String>; 8] = std::array::from_fn(|_| Vec::with_capacity(n));
     for m in chunk {
-        let (kind, id) = m.related.unzip();
+        let (kind, id) = related_parts(m.related);
         for (col, v) in cols.iter_mut().zip([
             m.template,
             m.to,
@@ -303,8 +303,15 @@ async fn insert_unnest(
         .collect()
 }
 
+/// An empty related kind or id means none, on both backends (the PostgreSQL bulk path cannot
+/// carry NULL inside its arrays and writes '' as NULL).
+fn related_parts(related: Option<(String, String)>) -> (Option<String>, Option<String>) {
+    let (kind, id) = related.unzip();
+    (kind.filter(|k| !k.is_empty()), id.filter(|i| !i.is_empty()))
+}
+
 fn active(new: NewMail, now: DateTime<Utc>) -> mail::ActiveModel {
-    let (related_kind, related_id) = new.related.unzip();
+    let (related_kind, related_id) = related_parts(new.related);
     mail::ActiveModel {
         template: Set(new.template),
         to_address: Set(new.to),
@@ -348,10 +355,12 @@ impl<'a> MailRepo<'a> {
             .transpose()
     }
 
-    /// 送信中, counting the attempt.
-    pub async fn mark_sending(&self, id: MailId) -> Result<(), StoreError> {
+    /// 送信中, counting the attempt — only if the mail may be sent: 送信待ち, 再試行中, or 送信中
+    /// left by a worker that died. `false` when its outcome is already recorded (a bounce report
+    /// or another worker got there first): then it must not be sent.
+    pub async fn mark_sending(&self, id: MailId) -> Result<bool, StoreError> {
         let now = Utc::now();
-        mail::Entity::update_many()
+        let res = mail::Entity::update_many()
             .col_expr(mail::Column::Status, MailStatus::Sending.id().into())
             .col_expr(
                 mail::Column::Attempts,
@@ -362,9 +371,14 @@ impl<'a> MailRepo<'a> {
             )
             .col_expr(mail::Column::UpdatedAt, now.into())
             .filter(mail::Column::Id.eq(id.0))
+            .filter(mail::Column::Status.is_in([
+                MailStatus::Queued.id(),
+                MailStatus::Retrying.id(),
+                MailStatus::Sending.id(),
+            ]))
             .exec(self.conn)
             .await?;
-        Ok(())
+        Ok(res.rows_affected == 1)
     }
 
     /// Records the outcome of an attempt (or a bounce report) with the server's reply.

@@ -28,9 +28,12 @@ impl WebConfig {
     /// The bounce token, if one is set that is not blank: a blank token would let any request
     /// that sends an empty `Bearer` through.
     pub fn usable_bounce_token(&self) -> Option<&str> {
+        // Trimmed like the presented token is: a secret file's trailing space must not lock out
+        // the MTA.
         self.bounce_token
             .as_deref()
-            .filter(|t| !t.trim().is_empty())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
     }
 }
 

@@ -32,6 +32,18 @@ pub struct JobContext<'a> {
 }
 
 impl JobContext<'_> {
+    /// Keeps the lease of a long job. `Ok(false)`: another worker may have the job now (our lease
+    /// expired); stop and return an error — the outcome will be discarded anyway.
+    pub async fn renew_lease(&self) -> Result<bool, StoreError> {
+        let Some(worker) = self.job.locked_by.as_deref() else {
+            return Ok(false);
+        };
+        self.store
+            .jobs()
+            .renew_lease(self.job.id, worker, Utc::now())
+            .await
+    }
+
     pub async fn progress(&self, done: u64, total: u64) -> Result<(), StoreError> {
         self.store
             .jobs()
@@ -196,15 +208,33 @@ impl Worker {
     /// Runs ready jobs, `concurrency` at a time, until none is left; returns how many ran
     /// (`teikyo worker --once`, benchmarks).
     pub async fn drain(&self) -> Result<usize, StoreError> {
+        // join_all, not try_join_all: an error in one lane must not abandon the jobs the other
+        // lanes are in the middle of (they would stay leased, their mails 送信中).
         let lanes = (0..self.config.concurrency.max(1)).map(|_| async {
             let mut n = 0usize;
-            while self.run_once().await?.is_some() {
-                n += 1;
+            loop {
+                match self.run_once().await {
+                    Ok(Some(_)) => n += 1,
+                    Ok(None) => return Ok(n),
+                    Err(e) => return Err(e),
+                }
             }
-            Ok::<usize, StoreError>(n)
         });
-        let counts = futures::future::try_join_all(lanes).await?;
-        Ok(counts.into_iter().sum())
+        let mut total = 0;
+        let mut first_error = None;
+        for lane in futures::future::join_all(lanes).await {
+            match lane {
+                Ok(n) => total += n,
+                Err(e) => {
+                    tracing::error!(error = %e, "worker lane stopped");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
     }
 
     /// Works until `shutdown` resolves, with `concurrency` jobs in hand at most; jobs in hand are

@@ -179,3 +179,47 @@ pub async fn mail_log_filters_and_prefecture_scope(store: Store) -> anyhow::Resu
     ensure!(later.is_empty());
     Ok(())
 }
+
+pub async fn a_settled_mail_is_not_marked_sending(store: Store) -> anyhow::Result<()> {
+    let tx = store.begin().await?;
+    let id = tx.queue_mail(&mail(1, "a@example.jp", None)).await?;
+    tx.commit().await?;
+    let repo = store.mails();
+    ensure!(repo.mark_sending(id).await?, "a queued mail may be sent");
+    ensure!(
+        repo.mark_sending(id).await?,
+        "so may one left 送信中 by a dead worker"
+    );
+    // a bounce report lands while the worker talks to the server
+    repo.mark(id, MailStatus::Bounced, "5.1.1 smtp; 550 User unknown")
+        .await?;
+    repo.mark(id, MailStatus::Delivered, "250 ok").await?;
+    let m = repo.get(id).await?.ok_or_else(|| anyhow::anyhow!("gone"))?;
+    ensure!(m.status == MailStatus::Bounced, "{:?}", m.status);
+    ensure!(
+        !repo.mark_sending(id).await?,
+        "a 不達 mail must not be sent again"
+    );
+    let m = repo.get(id).await?.ok_or_else(|| anyhow::anyhow!("gone"))?;
+    ensure!(m.status == MailStatus::Bounced && m.attempts == 2, "{m:?}");
+    Ok(())
+}
+
+pub async fn empty_related_parts_are_none_on_both_paths(store: Store) -> anyhow::Result<()> {
+    let mut one = mail(1, "a@example.jp", None);
+    one.related = Some(("application".into(), String::new()));
+    let mut bulk = mail(2, "b@example.jp", Some(1));
+    bulk.related = Some((String::new(), String::new()));
+    let tx = store.begin().await?;
+    let a = tx.queue_mail(&one).await?;
+    tx.queue_mails(vec![bulk], &mut |_| {}).await?;
+    tx.commit().await?;
+    let all = store.mails().list(&MailFilter::default(), 10, 0).await?;
+    ensure!(all.len() == 2);
+    for m in &all {
+        ensure!(m.related.is_none(), "{m:?}");
+    }
+    ensure!(all.iter().any(|m| m.id == a));
+    ensure!(all.iter().any(|m| m.facility_id == Some(1)), "{all:?}");
+    Ok(())
+}

@@ -43,6 +43,8 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         mail::queue_mails_covers_every_mail_once,
         mail::queue_mails_rolled_back_leaves_nothing,
         mail::mail_log_filters_and_prefecture_scope,
+        mail::a_settled_mail_is_not_marked_sending,
+        mail::empty_related_parts_are_none_on_both_paths,
     ]
 }
 

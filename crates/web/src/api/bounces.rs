@@ -92,9 +92,25 @@ impl OutcomeJson {
 
 /// Any content type: MTAs pipe the raw message as whatever their HTTP client defaults to.
 async fn receive(State(state): State<AppState>, body: Bytes) -> Result<Json<Outcomes>, ApiError> {
-    let outcomes = teikyo_mail::bounce::process(state.store(), &body)
-        .await
-        .map_err(from_bounce_error)?;
+    let outcomes = match teikyo_mail::bounce::process(state.store(), &body).await {
+        Ok(outcomes) => outcomes,
+        // Auto-replies and other mail reach the bounce address too. Answering with an error
+        // would make the MTA bounce them back to their senders (backscatter): accept and say why.
+        Err(e @ (BounceError::NotDsn | BounceError::NoRecipients)) => {
+            tracing::info!(
+                code = e.code(),
+                "bounce address: message is not a delivery report"
+            );
+            return Ok(Json(Outcomes {
+                outcomes: vec![OutcomeJson {
+                    result: "ignored",
+                    mail_id: None,
+                    message: e.to_string(),
+                }],
+            }));
+        }
+        Err(e) => return Err(from_bounce_error(e)),
+    };
     outcomes.iter().for_each(audit);
     Ok(Json(Outcomes {
         outcomes: outcomes.iter().map(OutcomeJson::of).collect(),

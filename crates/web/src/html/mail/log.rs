@@ -205,7 +205,7 @@ pub(crate) async fn detail(
     render(&MailDetailPage {
         chrome: Chrome::new(),
         title: format!("{}（メール送信記録）", mail.subject),
-        mail: MailView::new(&mail),
+        mail: MailView::for_log(&mail),
         notice: SCOPE_NOTICE,
         back_href: href(LIST_PATH, &[("scope", viewer.scope())]),
         back_label: "メール送信記録へ戻る",

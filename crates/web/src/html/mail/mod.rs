@@ -130,10 +130,22 @@ pub(crate) struct MailView {
     pub(crate) bounced: Option<String>,
     pub(crate) attempts: u32,
     pub(crate) facility_id: Option<i64>,
-    pub(crate) body: LinkedText,
+    /// `None` when the body is withheld (see [`MailView::for_log`]).
+    pub(crate) body: Option<LinkedText>,
 }
 
 impl MailView {
+    /// For the mail log: the body of a mail carrying a code or an account link is withheld.
+    pub(crate) fn for_log(mail: &Mail) -> Self {
+        let secret =
+            teikyo_mail::MailKind::parse(&mail.template).is_some_and(|k| k.carries_secret());
+        let mut view = Self::new(mail);
+        if secret {
+            view.body = None;
+        }
+        view
+    }
+
     pub(crate) fn new(mail: &Mail) -> Self {
         Self {
             id: mail.id.0,
@@ -148,7 +160,7 @@ impl MailView {
             bounced: mail.bounced_at.map(tokyo_time),
             attempts: mail.attempts,
             facility_id: mail.facility_id,
-            body: text::linkify(&mail.body_text),
+            body: Some(text::linkify(&mail.body_text)),
         }
     }
 }

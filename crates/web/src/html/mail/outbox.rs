@@ -78,6 +78,6 @@ pub(crate) async fn detail(
 }
 
 /// Said at the top of both outbox pages.
-pub(crate) const OUTBOX_NOTICE: &str = "このページはデモ専用です。メールサーバーを用意しなくても、\
+pub(crate) const OUTBOX_NOTICE: &str = "このページはデモ専用です。メールサーバを用意しなくても、\
     デモで送信されたメールの内容と送信状態をここで確認し、申請や案内の流れをたどっていただけます。\
     本番環境にはこのページはありません。";
