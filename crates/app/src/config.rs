@@ -7,7 +7,7 @@ use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     /// `sqlite://./teikyo.sqlite` (default, embedded) or `postgres://user@host/db`.
@@ -32,7 +32,7 @@ pub struct Config {
 /// fresh install loses nothing and needs no mail server; production sets an SMTP transport:
 /// `TEIKYO_MAIL__TRANSPORT__KIND=smtp`, `TEIKYO_MAIL__TRANSPORT__HOST=…` (port 587 and STARTTLS
 /// unless set), `…__USERNAME`, `…__PASSWORD_FILE`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MailSection {
     pub from_address: String,
@@ -48,6 +48,41 @@ pub struct MailSection {
     /// exists only when it is set. `TEIKYO_MAIL__BOUNCE_TOKEN_FILE` reads it from a file.
     pub bounce_token: Option<String>,
     pub transport: teikyo_mail::TransportConfig,
+}
+
+/// Written by hand so that the database password never reaches a log line.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &teikyo_store::redact(&self.database_url))
+            .field("bind", &self.bind)
+            .field("max_connections", &self.max_connections)
+            .field("log_format", &self.log_format)
+            .field("log", &self.log)
+            .field("public_url", &self.public_url)
+            .field("web", &self.web)
+            .field("mail", &self.mail)
+            .field("worker", &self.worker)
+            .finish()
+    }
+}
+
+/// Written by hand so that the bounce token never reaches a log line.
+impl std::fmt::Debug for MailSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSection")
+            .field("from_address", &self.from_address)
+            .field("sender_name", &self.sender_name)
+            .field("bounce_domain", &self.bounce_domain)
+            .field("contact", &self.contact)
+            .field("templates_dir", &self.templates_dir)
+            .field(
+                "bounce_token",
+                &self.bounce_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("transport", &self.transport)
+            .finish()
+    }
 }
 
 impl Default for MailSection {
@@ -324,6 +359,29 @@ mod tests {
         assert_eq!(c.public_url, "https://iryo.pref.example.lg.jp");
         assert_eq!(c.worker.concurrency, 16);
         assert_eq!(Config::default().mail.bounce_token, None);
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let mut c = Config {
+            database_url: "postgres://teikyo:db-789@db.example.jp/teikyo".into(),
+            ..Config::default()
+        };
+        c.mail.bounce_token = Some("tok-123".into());
+        c.mail.transport = teikyo_mail::TransportConfig::Smtp {
+            host: "smtp.example.jp".into(),
+            port: 587,
+            tls: teikyo_mail::TlsMode::StartTls,
+            username: Some("teikyo".into()),
+            password: Some("pw-456".into()),
+            timeout_secs: 30,
+            pool_size: 4,
+        };
+        let debug = format!("{c:?}");
+        for secret in ["tok-123", "pw-456", "db-789"] {
+            assert!(!debug.contains(secret), "{secret}: {debug}");
+        }
+        assert!(debug.contains("smtp.example.jp") && debug.contains("<redacted>"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct SmtpSettings {
     pub host: String,
     pub port: u16,
@@ -23,6 +23,19 @@ pub(crate) struct SmtpSettings {
     pub credentials: Option<(String, String)>,
     pub timeout: Duration,
     pub pool_size: usize,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
+            .field("timeout", &self.timeout)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
 }
 
 #[derive(Debug)]

@@ -18,7 +18,7 @@ pub enum TlsMode {
     Tls,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum TransportConfig {
     Smtp {
@@ -40,6 +40,34 @@ pub enum TransportConfig {
         dir: PathBuf,
     },
     Memory,
+}
+
+/// Written by hand so that the SMTP password never reaches a log line.
+impl std::fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Smtp {
+                host,
+                port,
+                tls,
+                username,
+                password,
+                timeout_secs,
+                pool_size,
+            } => f
+                .debug_struct("Smtp")
+                .field("host", host)
+                .field("port", port)
+                .field("tls", tls)
+                .field("username", username)
+                .field("password", &password.as_ref().map(|_| "<redacted>"))
+                .field("timeout_secs", timeout_secs)
+                .field("pool_size", pool_size)
+                .finish(),
+            Self::File { dir } => f.debug_struct("File").field("dir", dir).finish(),
+            Self::Memory => f.write_str("Memory"),
+        }
+    }
 }
 
 fn default_port() -> u16 {
