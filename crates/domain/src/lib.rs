@@ -1,6 +1,7 @@
 //! Teikyo's domain: pure types and rules. No IO, no async, no database or web types
 //! (CI checks the dependency list, see `.ci/check-domain-deps`).
 
+pub mod account;
 pub mod codes;
 pub mod facility;
 pub mod text;

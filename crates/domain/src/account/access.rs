@@ -1,0 +1,246 @@
+//! Who may see what (DOMAIN.md §2.5). A user holds memberships; scope checks take the facts of
+//! the facility in question, so that they need no database.
+
+use crate::{MunicipalityCode, PrefectureCode};
+
+/// What a scope check needs to know about a facility.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacilityScope {
+    pub id: i64,
+    pub prefecture: PrefectureCode,
+    pub municipality: MunicipalityCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaffLevel {
+    /// Manages the prefecture's staff and delegates, and everything below.
+    Admin,
+    /// Approves applications, confirms reports, sends mail.
+    Reviewer,
+    /// Reads lists and details only.
+    ReadOnly,
+}
+
+impl StaffLevel {
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Reviewer => "reviewer",
+            Self::ReadOnly => "read_only",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Admin, Self::Reviewer, Self::ReadOnly]
+            .into_iter()
+            .find(|l| l.id() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Admin => "管理者",
+            Self::Reviewer => "担当者",
+            Self::ReadOnly => "閲覧のみ",
+        }
+    }
+}
+
+/// The part of a prefecture a staff member covers: all of it, or some municipalities (a 保健所
+/// area).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Area {
+    Whole,
+    Municipalities(Vec<MunicipalityCode>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    /// A user of one facility; `admin` may invite and remove the facility's other users.
+    Facility { facility_id: i64, admin: bool },
+    /// Prefecture or 保健所 staff.
+    Prefecture {
+        prefecture: PrefectureCode,
+        level: StaffLevel,
+        area: Area,
+    },
+    /// 医師会・薬剤師会・代行業者, acting for the listed facilities of one prefecture.
+    Delegate {
+        prefecture: PrefectureCode,
+        facility_ids: Vec<i64>,
+    },
+    /// The national operator (運用者): every prefecture.
+    Operator,
+}
+
+/// Everything one signed-in user may reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    pub memberships: Vec<Membership>,
+}
+
+impl Access {
+    pub fn is_operator(&self) -> bool {
+        self.memberships.contains(&Membership::Operator)
+    }
+
+    /// May see the facility and its reports and mail.
+    pub fn sees_facility(&self, f: &FacilityScope) -> bool {
+        self.memberships.iter().any(|m| match m {
+            Membership::Operator => true,
+            Membership::Facility { facility_id, .. } => *facility_id == f.id,
+            Membership::Prefecture {
+                prefecture, area, ..
+            } => *prefecture == f.prefecture && area_covers(area, f.municipality),
+            Membership::Delegate {
+                prefecture,
+                facility_ids,
+            } => *prefecture == f.prefecture && facility_ids.contains(&f.id),
+        })
+    }
+
+    /// May approve applications and confirm reports for the facility (prefecture reviewers and
+    /// admins in whose area it lies; the operator).
+    pub fn reviews_facility(&self, f: &FacilityScope) -> bool {
+        self.memberships.iter().any(|m| match m {
+            Membership::Operator => true,
+            Membership::Prefecture {
+                prefecture,
+                level,
+                area,
+            } => {
+                *level != StaffLevel::ReadOnly
+                    && *prefecture == f.prefecture
+                    && area_covers(area, f.municipality)
+            }
+            Membership::Facility { .. } | Membership::Delegate { .. } => false,
+        })
+    }
+
+    /// May manage the facility's users (its own admins; prefecture admins; the operator).
+    pub fn manages_facility_users(&self, f: &FacilityScope) -> bool {
+        self.memberships.iter().any(|m| match m {
+            Membership::Operator => true,
+            Membership::Facility { facility_id, admin } => *admin && *facility_id == f.id,
+            Membership::Prefecture {
+                prefecture,
+                level,
+                area,
+            } => {
+                *level == StaffLevel::Admin
+                    && *prefecture == f.prefecture
+                    && area_covers(area, f.municipality)
+            }
+            Membership::Delegate { .. } => false,
+        })
+    }
+
+    /// The prefectures whose staff lists (applications, mail log) this user may open; `None`
+    /// means all of them (the operator).
+    pub fn staff_prefectures(&self) -> Option<Vec<PrefectureCode>> {
+        if self.is_operator() {
+            return None;
+        }
+        let mut out: Vec<PrefectureCode> = self
+            .memberships
+            .iter()
+            .filter_map(|m| match m {
+                Membership::Prefecture { prefecture, .. } => Some(*prefecture),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+}
+
+fn area_covers(area: &Area, municipality: MunicipalityCode) -> bool {
+    match area {
+        Area::Whole => true,
+        Area::Municipalities(list) => list.contains(&municipality),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facility(id: i64, pref: &str, muni: &str) -> FacilityScope {
+        FacilityScope {
+            id,
+            prefecture: PrefectureCode::parse(pref).unwrap(),
+            municipality: MunicipalityCode::parse(muni).unwrap(),
+        }
+    }
+
+    fn access(m: Membership) -> Access {
+        Access {
+            memberships: vec![m],
+        }
+    }
+
+    #[test]
+    fn each_role_sees_its_scope_only() {
+        let kanazawa = facility(1, "17", "172014");
+        let nanao = facility(2, "17", "172022");
+        let tokyo = facility(3, "13", "131016");
+        let ishikawa = PrefectureCode::parse("17").unwrap();
+
+        let own = access(Membership::Facility {
+            facility_id: 1,
+            admin: false,
+        });
+        assert!(own.sees_facility(&kanazawa));
+        assert!(!own.sees_facility(&nanao));
+        assert!(!own.reviews_facility(&kanazawa));
+        assert!(!own.manages_facility_users(&kanazawa));
+
+        let reviewer = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::Reviewer,
+            area: Area::Whole,
+        });
+        assert!(reviewer.sees_facility(&kanazawa) && reviewer.sees_facility(&nanao));
+        assert!(!reviewer.sees_facility(&tokyo));
+        assert!(reviewer.reviews_facility(&nanao));
+        assert!(!reviewer.manages_facility_users(&nanao));
+        assert_eq!(reviewer.staff_prefectures(), Some(vec![ishikawa]));
+
+        let hokenjo = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::ReadOnly,
+            area: Area::Municipalities(vec![MunicipalityCode::parse("172022").unwrap()]),
+        });
+        assert!(hokenjo.sees_facility(&nanao));
+        assert!(!hokenjo.sees_facility(&kanazawa));
+        assert!(!hokenjo.reviews_facility(&nanao));
+
+        let delegate = access(Membership::Delegate {
+            prefecture: ishikawa,
+            facility_ids: vec![2, 3],
+        });
+        assert!(delegate.sees_facility(&nanao));
+        assert!(!delegate.sees_facility(&kanazawa));
+        assert!(
+            !delegate.sees_facility(&tokyo),
+            "listed, but another prefecture"
+        );
+        assert_eq!(delegate.staff_prefectures(), Some(vec![]));
+
+        let operator = access(Membership::Operator);
+        assert!(operator.sees_facility(&tokyo) && operator.reviews_facility(&tokyo));
+        assert_eq!(operator.staff_prefectures(), None);
+
+        assert!(!Access::default().sees_facility(&kanazawa));
+    }
+
+    #[test]
+    fn facility_admins_manage_their_own_users() {
+        let admin = access(Membership::Facility {
+            facility_id: 1,
+            admin: true,
+        });
+        assert!(admin.manages_facility_users(&facility(1, "17", "172014")));
+        assert!(!admin.manages_facility_users(&facility(2, "17", "172014")));
+    }
+}
