@@ -305,7 +305,7 @@ async fn allocate_ids(
     }
 }
 
-fn duplicate_or(e: sea_orm::DbErr, table: &str) -> StoreError {
+pub(crate) fn duplicate_or(e: sea_orm::DbErr, table: &str) -> StoreError {
     let msg = e.to_string();
     if msg.contains("UNIQUE constraint") || msg.contains("duplicate key") {
         StoreError::Duplicate(format!("{table}: {msg}"))

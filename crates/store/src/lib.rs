@@ -4,6 +4,7 @@
 //! (`migrations/sqlite`, `migrations/postgres`, checked to stay in step), and repositories that
 //! take and return domain types so nothing above this crate sees a table.
 
+pub mod account;
 mod entity;
 mod error;
 pub mod facility;
@@ -20,6 +21,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use account::{
+    AuditEvent, AuditRecord, AuditRepo, NewUser, SessionRepo, TokenPurpose, TokenRepo, TokenState,
+    User, UserId, UserRepo,
+};
 pub use error::StoreError;
 pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSummary};
 pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
@@ -263,6 +268,22 @@ impl Store {
 
     pub fn facilities(&self) -> FacilityRepo<'_> {
         FacilityRepo::new(self)
+    }
+
+    pub fn users(&self) -> UserRepo<'_> {
+        UserRepo::new(self)
+    }
+
+    pub fn tokens(&self) -> TokenRepo<'_> {
+        TokenRepo::new(self)
+    }
+
+    pub fn sessions(&self) -> SessionRepo<'_> {
+        SessionRepo::new(self)
+    }
+
+    pub fn audit(&self) -> AuditRepo<'_> {
+        AuditRepo::new(self)
     }
 
     pub fn mails(&self) -> MailRepo<'_> {

@@ -1,7 +1,12 @@
 //! sea-orm entities: the table shapes. Nothing outside `store` sees them; repositories convert to
 //! and from domain types.
 
+pub mod app_user;
+pub mod audit_event;
+pub mod auth_token;
 pub mod facility;
 pub mod facility_insurance_code;
 pub mod job;
 pub mod mail;
+pub mod membership;
+pub mod session;

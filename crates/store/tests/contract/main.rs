@@ -2,6 +2,7 @@
 //! `TEIKYO_TEST_DATABASE_URL` is set. A custom harness (libtest-mimic) so the run can say how many
 //! PostgreSQL tests executed — CI fails when that number is 0.
 
+mod account;
 mod facility;
 mod fixtures;
 mod jobs;
@@ -45,6 +46,12 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         mail::mail_log_filters_and_prefecture_scope,
         mail::a_settled_mail_is_not_marked_sending,
         mail::empty_related_parts_are_none_on_both_paths,
+        account::users_are_found_by_what_people_type,
+        account::ten_wrong_passwords_lock_the_account,
+        account::tokens_work_once,
+        account::memberships_round_trip_as_access,
+        account::sessions_end_when_idle_or_old,
+        account::audit_events_are_listed_in_scope,
     ]
 }
 
