@@ -1,0 +1,10 @@
+//! Account services over the store: password hashing (argon2id), single-use tokens, and login
+//! with lockout. The web layer calls these; they hold no HTTP types.
+
+mod login;
+mod password;
+mod token;
+
+pub use login::{LoginError, LoginOutcome, login, set_password};
+pub use password::{hash_password, verify_password};
+pub use token::{NewToken, TOKEN_LEN, hash_token, new_token};
