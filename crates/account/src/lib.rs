@@ -6,5 +6,7 @@ mod password;
 mod token;
 
 pub use login::{LoginError, LoginOutcome, login, set_password};
-pub use password::{hash_password, verify_password};
+pub use password::{
+    hash_password, hash_password_blocking, verify_password, verify_password_blocking,
+};
 pub use token::{NewToken, TOKEN_LEN, hash_token, new_token};

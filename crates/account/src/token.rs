@@ -8,12 +8,22 @@ use sha2::{Digest, Sha256};
 pub const TOKEN_LEN: usize = 16;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewToken {
     /// Goes into the link; never stored.
     pub plain: String,
     /// Goes into the database.
     pub hash: String,
+}
+
+/// Written by hand: the plain token is a credential and must not reach a log line.
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewToken")
+            .field("plain", &"<redacted>")
+            .field("hash", &self.hash)
+            .finish()
+    }
 }
 
 pub fn new_token() -> NewToken {
@@ -53,6 +63,7 @@ mod tests {
         assert_ne!(a.plain, b.plain);
         assert_eq!(a.hash, hash_token(&a.plain));
         assert_eq!(a.hash.len(), 64);
+        assert!(!format!("{a:?}").contains(&a.plain));
         assert_eq!(
             hash_token("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

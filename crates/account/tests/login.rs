@@ -57,6 +57,7 @@ async fn full_width_upper_case_logs_in_and_failures_look_alike() -> anyhow::Resu
         assert_eq!(
             actions,
             [
+                "account.login_unknown",
                 "account.login_failed",
                 "account.login",
                 "account.password_set",
@@ -88,7 +89,14 @@ async fn ten_wrong_passwords_lock_and_say_until_when() -> anyhow::Result<()> {
             panic!("not locked: {e:?}");
         };
         assert!(e.to_string().contains("までログインできません"), "{e}");
-        assert!(e.to_string().contains("時"), "{e}");
+        // 「11月21日 18時35分まで」: the date and time in Japan
+        let jst = until.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap());
+        let when = jst.format("%-m月%-d日 %-H時%M分").to_string();
+        assert!(
+            e.to_string()
+                .contains(&format!("{when}までログインできません")),
+            "{e}"
+        );
         // the right password does not help while locked
         let e = login(&db.store, "lockme01", "Teikyo2026", now)
             .await

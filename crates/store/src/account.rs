@@ -119,14 +119,15 @@ impl<'a> UserRepo<'a> {
             .transpose()
     }
 
-    /// Users registered with this address, in any letter case (「ユーザ名をお忘れですか？」).
+    /// Users registered with this address, in any ASCII letter case (「ユーザ名をお忘れですか？」;
+    /// `lower()` is ASCII-only on SQLite, so both sides fold ASCII only).
     pub async fn find_by_email(&self, email: &str) -> Result<Vec<User>, StoreError> {
         app_user::Entity::find()
             .filter(
                 Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(
                     app_user::Column::Email,
                 )))
-                .eq(email.trim().to_lowercase()),
+                .eq(email.trim().to_ascii_lowercase()),
             )
             .order_by_asc(app_user::Column::Id)
             .all(self.conn)
@@ -151,41 +152,84 @@ impl<'a> UserRepo<'a> {
         Ok(())
     }
 
-    /// Counts a wrong password; the [`MAX_FAILED_LOGINS`]th in a row locks the account until
-    /// `now + LOCKOUT`. Returns the lock's end if the account is now locked. One UPDATE, so that
-    /// parallel guesses cannot slip past the count.
-    pub async fn record_failed_login(
+    /// Reserves one password check before it runs: counts it as a failure in advance, in one
+    /// conditional UPDATE, so that parallel guesses share the same [`MAX_FAILED_LOGINS`] — the
+    /// 11th concurrent guess is refused before its password is even looked at. `false`: locked, or
+    /// the remaining attempts are all in flight.
+    pub async fn reserve_login_attempt(
         &self,
         id: UserId,
         now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        app_user::Entity::update_many()
+    ) -> Result<bool, StoreError> {
+        let max = i32::try_from(MAX_FAILED_LOGINS).unwrap_or(i32::MAX);
+        let res = app_user::Entity::update_many()
             .col_expr(
                 app_user::Column::FailedLogins,
                 Expr::col(app_user::Column::FailedLogins).add(1),
             )
             .col_expr(app_user::Column::UpdatedAt, now.into())
             .filter(app_user::Column::Id.eq(id.0))
+            .filter(app_user::Column::FailedLogins.lt(max))
+            .filter(
+                app_user::Column::LockedUntil
+                    .is_null()
+                    .or(app_user::Column::LockedUntil.lte(now)),
+            )
             .exec(self.conn)
             .await?;
-        let until = now + LOCKOUT;
-        let threshold = i32::try_from(MAX_FAILED_LOGINS).unwrap_or(i32::MAX);
+        Ok(res.rows_affected == 1)
+    }
+
+    /// The reserved check failed: once [`MAX_FAILED_LOGINS`] failures are counted the account
+    /// locks until `now + LOCKOUT` and the count starts again. Returns the lock's end if locked.
+    pub async fn record_failed_login(
+        &self,
+        id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let max = i32::try_from(MAX_FAILED_LOGINS).unwrap_or(i32::MAX);
         app_user::Entity::update_many()
-            .col_expr(app_user::Column::LockedUntil, Some(until).into())
+            .col_expr(app_user::Column::LockedUntil, Some(now + LOCKOUT).into())
             .col_expr(app_user::Column::FailedLogins, 0.into())
+            .col_expr(app_user::Column::UpdatedAt, now.into())
             .filter(app_user::Column::Id.eq(id.0))
-            .filter(app_user::Column::FailedLogins.gte(threshold))
+            .filter(app_user::Column::FailedLogins.gte(max))
+            .filter(
+                app_user::Column::LockedUntil
+                    .is_null()
+                    .or(app_user::Column::LockedUntil.lte(now)),
+            )
             .exec(self.conn)
             .await?;
         Ok(self.get(id).await?.and_then(|u| u.locked_at(now)))
     }
 
-    /// A successful login: the failure count starts again.
-    pub async fn record_login(&self, id: UserId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        app_user::Entity::update_many()
+    /// The reserved check succeeded: the count starts again — unless a parallel guess locked the
+    /// account meanwhile, in which case the login is refused too (`false`).
+    pub async fn record_login(&self, id: UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let res = app_user::Entity::update_many()
             .col_expr(app_user::Column::FailedLogins, 0.into())
             .col_expr(app_user::Column::LastLoginAt, Some(now).into())
             .col_expr(app_user::Column::UpdatedAt, now.into())
+            .filter(app_user::Column::Id.eq(id.0))
+            .filter(
+                app_user::Column::LockedUntil
+                    .is_null()
+                    .or(app_user::Column::LockedUntil.lte(now)),
+            )
+            .exec(self.conn)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Support tools: stop or resume a user (利用停止).
+    pub async fn set_active(&self, id: UserId, active: bool) -> Result<(), StoreError> {
+        app_user::Entity::update_many()
+            .col_expr(
+                app_user::Column::Status,
+                if active { "active" } else { "disabled" }.into(),
+            )
+            .col_expr(app_user::Column::UpdatedAt, Utc::now().into())
             .filter(app_user::Column::Id.eq(id.0))
             .exec(self.conn)
             .await?;
@@ -544,7 +588,9 @@ impl<'a> SessionRepo<'a> {
     }
 
     /// The session's user if it is neither past its absolute end nor idle longer than `idle`;
-    /// marks it seen. An ended session is deleted.
+    /// marks it seen. An ended session is deleted. The mark is written at most once a minute
+    /// (SQLite has one writer) and only while the session still exists and is valid, so a
+    /// `revoke_all` in between wins.
     pub async fn touch(
         &self,
         id_hash: &str,
@@ -561,12 +607,17 @@ impl<'a> SessionRepo<'a> {
             self.revoke(id_hash).await?;
             return Ok(None);
         }
-        session::Entity::update_many()
+        if now - s.last_seen_at < Duration::minutes(1) {
+            return Ok(Some(UserId(s.user_id)));
+        }
+        let res = session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, now.into())
             .filter(session::Column::IdHash.eq(id_hash))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .filter(session::Column::LastSeenAt.gt(now - idle))
             .exec(self.conn)
             .await?;
-        Ok(Some(UserId(s.user_id)))
+        Ok((res.rows_affected == 1).then_some(UserId(s.user_id)))
     }
 
     pub async fn revoke(&self, id_hash: &str) -> Result<(), StoreError> {

@@ -48,9 +48,14 @@ pub async fn ten_wrong_passwords_lock_the_account(store: Store) -> anyhow::Resul
     let id = users.create(&new_user("locked01", "a@example.jp")).await?;
     let now = Utc::now();
     for n in 1..10 {
+        ensure!(
+            users.reserve_login_attempt(id, now).await?,
+            "attempt {n} refused"
+        );
         let lock = users.record_failed_login(id, now).await?;
         ensure!(lock.is_none(), "locked after {n}");
     }
+    ensure!(users.reserve_login_attempt(id, now).await?);
     let Some(until) = users.record_failed_login(id, now).await? else {
         bail!("not locked after 10");
     };
@@ -58,13 +63,51 @@ pub async fn ten_wrong_passwords_lock_the_account(store: Store) -> anyhow::Resul
     let u = users.get(id).await?.unwrap();
     ensure!(u.locked_at(now) == Some(until));
     ensure!(
+        !users.reserve_login_attempt(id, now).await?,
+        "no check while locked"
+    );
+    ensure!(!users.record_login(id, now).await?, "no login while locked");
+    ensure!(
         u.locked_at(until + Duration::seconds(1)).is_none(),
         "the lock ends"
     );
     // a success starts the count again
-    users.record_login(id, until + Duration::seconds(1)).await?;
+    let after = until + Duration::seconds(1);
+    ensure!(users.reserve_login_attempt(id, after).await?);
+    ensure!(users.record_login(id, after).await?);
     let u = users.get(id).await?.unwrap();
     ensure!(u.failed_logins == 0 && u.last_login_at.is_some());
+    Ok(())
+}
+
+/// Guesses sent at once share the ten attempts: the 11th is refused before it is checked.
+pub async fn parallel_guesses_share_the_attempts(store: Store) -> anyhow::Result<()> {
+    let users = store.users();
+    let id = users.create(&new_user("burst001", "b@example.jp")).await?;
+    let now = Utc::now();
+    for n in 1..=10 {
+        ensure!(
+            users.reserve_login_attempt(id, now).await?,
+            "attempt {n} refused"
+        );
+    }
+    ensure!(
+        !users.reserve_login_attempt(id, now).await?,
+        "an 11th check while ten are in flight"
+    );
+    // the first of them to fail locks the account; a correct one finishing later is refused
+    ensure!(users.record_failed_login(id, now).await?.is_some());
+    ensure!(!users.record_login(id, now).await?);
+    Ok(())
+}
+
+pub async fn disabled_users_are_marked(store: Store) -> anyhow::Result<()> {
+    let users = store.users();
+    let id = users.create(&new_user("stopped1", "c@example.jp")).await?;
+    users.set_active(id, false).await?;
+    ensure!(!users.get(id).await?.unwrap().active);
+    users.set_active(id, true).await?;
+    ensure!(users.get(id).await?.unwrap().active);
     Ok(())
 }
 
@@ -242,12 +285,18 @@ pub async fn sessions_end_when_idle_or_old(store: Store) -> anyhow::Result<()> {
             .await?
             == Some(id)
     );
-    // kept alive by use until the absolute end
-    let mut t = now;
-    while t < now + Duration::hours(11) {
+    // kept alive by use until a minute before the absolute end, then gone at it however
+    // recently it was used
+    let last = now + absolute - Duration::minutes(1);
+    let mut t = now + Duration::minutes(29);
+    while t + Duration::minutes(25) < last {
         t += Duration::minutes(25);
         ensure!(sessions.touch("s1", t, idle).await? == Some(id), "at {t}");
     }
+    ensure!(
+        sessions.touch("s1", last, idle).await? == Some(id),
+        "a minute before the end"
+    );
     ensure!(
         sessions.touch("s1", now + absolute, idle).await?.is_none(),
         "absolute end"

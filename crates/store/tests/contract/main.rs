@@ -48,6 +48,8 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         mail::empty_related_parts_are_none_on_both_paths,
         account::users_are_found_by_what_people_type,
         account::ten_wrong_passwords_lock_the_account,
+        account::parallel_guesses_share_the_attempts,
+        account::disabled_users_are_marked,
         account::tokens_work_once,
         account::memberships_round_trip_as_access,
         account::sessions_end_when_idle_or_old,
