@@ -5,7 +5,9 @@ mod login;
 mod password;
 mod token;
 
-pub use login::{LoginError, LoginOutcome, login, set_password};
+pub use login::{
+    LinkError, LoginError, LoginOutcome, login, set_password, set_password_with_token,
+};
 pub use password::{
     hash_password, hash_password_blocking, verify_password, verify_password_blocking,
 };

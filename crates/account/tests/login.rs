@@ -140,3 +140,85 @@ async fn a_new_password_follows_the_rule_and_ends_sessions() -> anyhow::Result<(
     }
     Ok(())
 }
+
+/// A setup link: a password that breaks the rule does not use it up; it then works once, and a
+/// second use says when it was used (the seeds' group-mailbox case).
+#[tokio::test]
+async fn a_setup_link_sets_a_password_once() -> anyhow::Result<()> {
+    use teikyo_account::{LinkError, set_password_with_token};
+    use teikyo_store::TokenPurpose;
+    for backend in backends() {
+        let db = TestDb::new(backend).await?;
+        let id = user(&db.store, "link0001").await;
+        let now = Utc::now();
+        let token = new_token();
+        db.store
+            .tokens()
+            .issue(
+                &token.hash,
+                TokenPurpose::PasswordSetup,
+                Some(id),
+                None,
+                now,
+                Duration::hours(72),
+            )
+            .await?;
+        let e = set_password_with_token(
+            &db.store,
+            &token.plain,
+            TokenPurpose::PasswordSetup,
+            "weak",
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), "account.password.rule", "{e}");
+        let set = set_password_with_token(
+            &db.store,
+            &token.plain,
+            TokenPurpose::PasswordSetup,
+            "Teikyo2026",
+            now,
+        )
+        .await?;
+        assert_eq!(set, id);
+        assert_eq!(
+            login(&db.store, "link0001", "Teikyo2026", now).await?.user,
+            id
+        );
+        let again = set_password_with_token(
+            &db.store,
+            &token.plain,
+            TokenPurpose::PasswordSetup,
+            "Other2026x",
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(again, LinkError::Used(_)), "{again:?}");
+        assert!(again.to_string().contains("使用済みです"), "{again}");
+        let e = set_password_with_token(
+            &db.store,
+            "nonsense",
+            TokenPurpose::PasswordSetup,
+            "Teikyo2026",
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), "account.link.unknown");
+        // the reset purpose does not accept a setup token
+        let e = set_password_with_token(
+            &db.store,
+            &token.plain,
+            TokenPurpose::PasswordReset,
+            "Teikyo2026",
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), "account.link.unknown");
+        db.cleanup().await?;
+    }
+    Ok(())
+}
