@@ -80,37 +80,28 @@ pub async fn login(
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<LoginOutcome, LoginError> {
-    let audit = store.audit();
     let Ok(login_id) = LoginId::parse(typed_login_id) else {
         burn_time(password).await;
         return Err(LoginError::Invalid);
+    };
+    let audit = store.audit();
+    let audit = &audit;
+    let note = |actor: Option<UserId>, action: &'static str| {
+        let e = event(actor, action, login_id.as_str());
+        async move { audit.record(&e, now).await }
     };
     let users = store.users();
     let Some(user) = users.find_by_login_id(&login_id).await? else {
         // The same argon2 work and a write, like a known user's failure: neither the answer nor
         // its timing tells whether the name exists.
         burn_time(password).await;
-        audit
-            .record(
-                &event(None, "account.login_unknown", login_id.as_str()),
-                now,
-            )
-            .await?;
+        note(None, "account.login_unknown").await?;
         return Err(LoginError::Invalid);
     };
     // Counted before the check, so parallel guesses share the ten attempts.
     if !users.reserve_login_attempt(user.id, now).await? {
         burn_time(password).await;
-        audit
-            .record(
-                &event(
-                    Some(user.id),
-                    "account.login_refused_locked",
-                    login_id.as_str(),
-                ),
-                now,
-            )
-            .await?;
+        note(Some(user.id), "account.login_refused_locked").await?;
         return Err(
             match users.get(user.id).await?.and_then(|u| u.locked_at(now)) {
                 Some(until) => LoginError::Locked { until },
@@ -132,21 +123,14 @@ pub async fn login(
         } else {
             "account.login_failed"
         };
-        audit
-            .record(&event(Some(user.id), action, login_id.as_str()), now)
-            .await?;
+        note(Some(user.id), action).await?;
         return Err(match lock {
             Some(until) => LoginError::Locked { until },
             None => LoginError::Invalid,
         });
     }
     if !user.active {
-        audit
-            .record(
-                &event(Some(user.id), "account.login_disabled", login_id.as_str()),
-                now,
-            )
-            .await?;
+        note(Some(user.id), "account.login_disabled").await?;
         return Err(LoginError::Disabled);
     }
     if !users.record_login(user.id, now).await? {
@@ -158,12 +142,7 @@ pub async fn login(
             .unwrap_or(now);
         return Err(LoginError::Locked { until });
     }
-    audit
-        .record(
-            &event(Some(user.id), "account.login", login_id.as_str()),
-            now,
-        )
-        .await?;
+    note(Some(user.id), "account.login").await?;
     Ok(LoginOutcome { user: user.id })
 }
 

@@ -230,23 +230,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn mail_config(config: &Config) -> teikyo_mail::MailConfig {
+    teikyo_mail::MailConfig {
+        from_address: config.mail.from_address.clone(),
+        sender_name: config.mail.sender_name.clone(),
+        bounce_domain: config.mail.bounce_domain.clone(),
+    }
+}
+
 /// The mail templates of this deployment, checked now: a template naming a field its mail does
 /// not have stops the start instead of a send weeks later.
 pub fn mail_templates(
     config: &Config,
 ) -> anyhow::Result<std::sync::Arc<teikyo_mail::MailTemplates>> {
-    let domain = config
-        .mail
-        .bounce_domain
-        .clone()
-        .or_else(|| {
-            config
-                .mail
-                .from_address
-                .rsplit_once('@')
-                .map(|(_, d)| d.to_owned())
-        })
-        .unwrap_or_else(|| "localhost".into());
+    let domain = mail_config(config).domain().to_owned();
     let templates = teikyo_mail::MailTemplates::load(teikyo_mail::TemplateSettings {
         sender_name: config.mail.sender_name.clone(),
         site_url: config.public_url.clone(),
@@ -256,7 +253,7 @@ pub fn mail_templates(
     })
     .map_err(|e| {
         anyhow::anyhow!(
-            "メールテンプレートに誤りがあるため起動できません。{e}（{}）",
+            "メールテンプレートに誤りがあるため起動できません。{e}（{}）該当のファイルを直すか、設定 mail.templates_dir を外してから起動してください。",
             e.code()
         )
     })?;
@@ -274,14 +271,7 @@ pub fn mail_templates(
 fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::Worker> {
     let transport = teikyo_mail::Transport::from_config(&config.mail.transport)
         .map_err(|e| anyhow::anyhow!("メールの送信設定が正しくありません: {e}"))?;
-    let mailer = teikyo_mail::Mailer::new(
-        transport,
-        teikyo_mail::MailConfig {
-            from_address: config.mail.from_address.clone(),
-            sender_name: config.mail.sender_name.clone(),
-            bounce_domain: config.mail.bounce_domain.clone(),
-        },
-    );
+    let mailer = teikyo_mail::Mailer::new(transport, mail_config(config));
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "teikyo".into());
     let id = format!("{host}-{}", std::process::id());
     let worker_config = teikyo_worker::WorkerConfig {

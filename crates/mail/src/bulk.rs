@@ -16,7 +16,7 @@ pub enum BulkError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("メールの作成が中断されました: {0}")]
+    #[error("メールの作成が中断されたため、何も送信していません。もう一度お試しください: {0}")]
     Interrupted(String),
 }
 
@@ -36,10 +36,7 @@ fn render_step<C: MailContent>(
 ) -> Result<Vec<NewMail>, TemplateError> {
     items
         .iter()
-        .map(|o| {
-            let related = o.related.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-            templates.compose(&o.to, &o.content, related, o.facility_id)
-        })
+        .map(|o| templates.compose_outgoing(o))
         .collect()
 }
 

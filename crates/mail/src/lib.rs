@@ -41,6 +41,16 @@ pub struct MailConfig {
     pub bounce_domain: Option<String>,
 }
 
+impl MailConfig {
+    /// The domain of return paths and Message-IDs: `bounce_domain`, else the From domain.
+    pub fn domain(&self) -> &str {
+        self.bounce_domain
+            .as_deref()
+            .or_else(|| self.from_address.rsplit_once('@').map(|(_, d)| d))
+            .unwrap_or("localhost")
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("メールアドレス {0} の形式が正しくありません。")]
@@ -90,11 +100,7 @@ impl Mailer {
     }
 
     fn domain(&self) -> &str {
-        self.config
-            .bounce_domain
-            .as_deref()
-            .or_else(|| self.config.from_address.rsplit_once('@').map(|(_, d)| d))
-            .unwrap_or("localhost")
+        self.config.domain()
     }
 
     /// The VERP return path of a mail: a bounce names the mail it is about.

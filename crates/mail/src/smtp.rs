@@ -101,7 +101,7 @@ impl Manager {
                 if s.tls == TlsMode::StartTls {
                     if !conn.can_starttls() {
                         return Err(ConnectError::transient(format!(
-                            "{} は STARTTLS に対応していません。",
+                            "メールサーバ {} は STARTTLS に対応していません。設定 mail.transport.tls を見直してください（ポート465なら tls）。",
                             s.host
                         )));
                     }
@@ -129,7 +129,12 @@ impl managed::Manager for Manager {
     async fn create(&self) -> Result<AsyncSmtpConnection, ConnectError> {
         tokio::time::timeout(self.settings.timeout, self.connect())
             .await
-            .map_err(|_| ConnectError::transient("接続がタイムアウトしました。"))?
+            .map_err(|_| {
+                ConnectError::transient(format!(
+                    "メールサーバ {}:{} への接続がタイムアウトしました。サーバの稼働と設定 mail.transport を確認してください（送信は後で再試行します）。",
+                    self.settings.host, self.settings.port
+                ))
+            })?
     }
 
     async fn recycle(
@@ -216,7 +221,7 @@ impl SmtpPool {
                     permanent: false,
                     server_down: true,
                     reply: format!(
-                        "{} 秒以内にサーバから応答がありませんでした。",
+                        "{} 秒以内にメールサーバから応答がありませんでした（後で再試行します）。",
                         self.timeout.as_secs()
                     ),
                 })

@@ -245,6 +245,15 @@ impl MailTemplates {
         })
     }
 
+    /// [`Self::compose`] for one item of a bulk send.
+    pub fn compose_outgoing<C: MailContent>(
+        &self,
+        o: &Outgoing<C>,
+    ) -> Result<NewMail, TemplateError> {
+        let related = o.related.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+        self.compose(&o.to, &o.content, related, o.facility_id)
+    }
+
     /// Renders a bulk send on every core; the order of `items` is kept.
     pub fn compose_many<C: MailContent + Sync>(
         &self,
@@ -260,11 +269,7 @@ impl MailTemplates {
                 .map(|part| {
                     scope.spawn(move || {
                         part.iter()
-                            .map(|o| {
-                                let related =
-                                    o.related.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-                                self.compose(&o.to, &o.content, related, o.facility_id)
-                            })
+                            .map(|o| self.compose_outgoing(o))
                             .collect::<Result<Vec<_>, _>>()
                     })
                 })

@@ -68,6 +68,17 @@ pub const MAX_FAILED_LOGINS: u32 = 10;
 /// morning; the message says until when.
 pub const LOCKOUT: Duration = Duration::minutes(15);
 
+/// Rows whose lock (if any) has ended by `now`.
+fn unlocked(now: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(app_user::Column::LockedUntil.is_null())
+        .add(app_user::Column::LockedUntil.lte(now))
+}
+
+fn max_failed() -> i32 {
+    i32::try_from(MAX_FAILED_LOGINS).unwrap_or(i32::MAX)
+}
+
 pub struct UserRepo<'a> {
     conn: &'a DatabaseConnection,
 }
@@ -161,7 +172,6 @@ impl<'a> UserRepo<'a> {
         id: UserId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let max = i32::try_from(MAX_FAILED_LOGINS).unwrap_or(i32::MAX);
         let res = app_user::Entity::update_many()
             .col_expr(
                 app_user::Column::FailedLogins,
@@ -169,12 +179,8 @@ impl<'a> UserRepo<'a> {
             )
             .col_expr(app_user::Column::UpdatedAt, now.into())
             .filter(app_user::Column::Id.eq(id.0))
-            .filter(app_user::Column::FailedLogins.lt(max))
-            .filter(
-                app_user::Column::LockedUntil
-                    .is_null()
-                    .or(app_user::Column::LockedUntil.lte(now)),
-            )
+            .filter(app_user::Column::FailedLogins.lt(max_failed()))
+            .filter(unlocked(now))
             .exec(self.conn)
             .await?;
         Ok(res.rows_affected == 1)
@@ -187,18 +193,13 @@ impl<'a> UserRepo<'a> {
         id: UserId,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let max = i32::try_from(MAX_FAILED_LOGINS).unwrap_or(i32::MAX);
         app_user::Entity::update_many()
             .col_expr(app_user::Column::LockedUntil, Some(now + LOCKOUT).into())
             .col_expr(app_user::Column::FailedLogins, 0.into())
             .col_expr(app_user::Column::UpdatedAt, now.into())
             .filter(app_user::Column::Id.eq(id.0))
-            .filter(app_user::Column::FailedLogins.gte(max))
-            .filter(
-                app_user::Column::LockedUntil
-                    .is_null()
-                    .or(app_user::Column::LockedUntil.lte(now)),
-            )
+            .filter(app_user::Column::FailedLogins.gte(max_failed()))
+            .filter(unlocked(now))
             .exec(self.conn)
             .await?;
         Ok(self.get(id).await?.and_then(|u| u.locked_at(now)))
@@ -212,11 +213,7 @@ impl<'a> UserRepo<'a> {
             .col_expr(app_user::Column::LastLoginAt, Some(now).into())
             .col_expr(app_user::Column::UpdatedAt, now.into())
             .filter(app_user::Column::Id.eq(id.0))
-            .filter(
-                app_user::Column::LockedUntil
-                    .is_null()
-                    .or(app_user::Column::LockedUntil.lte(now)),
-            )
+            .filter(unlocked(now))
             .exec(self.conn)
             .await?;
         Ok(res.rows_affected == 1)

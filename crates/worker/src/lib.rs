@@ -212,13 +212,10 @@ impl Worker {
         // lanes are in the middle of (they would stay leased, their mails 送信中).
         let lanes = (0..self.config.concurrency.max(1)).map(|_| async {
             let mut n = 0usize;
-            loop {
-                match self.run_once().await {
-                    Ok(Some(_)) => n += 1,
-                    Ok(None) => return Ok(n),
-                    Err(e) => return Err(e),
-                }
+            while self.run_once().await?.is_some() {
+                n += 1;
             }
+            Ok::<usize, StoreError>(n)
         });
         let mut total = 0;
         let mut first_error = None;
