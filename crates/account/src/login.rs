@@ -235,3 +235,27 @@ pub async fn set_password_with_token(
         TokenState::Expired(at) => Err(LinkError::Expired(at)),
     }
 }
+
+/// The GET of a password setup or reset link: whose link it is, or why it cannot be used. Does
+/// not use the link (mail scanners open links too; S0 Q3).
+pub async fn inspect_link(
+    store: &Store,
+    plain_token: &str,
+    purpose: TokenPurpose,
+    now: DateTime<Utc>,
+) -> Result<UserId, LinkError> {
+    let hash = crate::token::hash_token(plain_token);
+    match store
+        .tokens()
+        .state(&hash, purpose, now)
+        .await
+        .map_err(LoginError::from)?
+    {
+        TokenState::Valid {
+            user: Some(user), ..
+        } => Ok(user),
+        TokenState::Valid { user: None, .. } | TokenState::Unknown => Err(LinkError::Unknown),
+        TokenState::Used(at) => Err(LinkError::Used(at)),
+        TokenState::Expired(at) => Err(LinkError::Expired(at)),
+    }
+}

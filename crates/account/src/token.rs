@@ -27,10 +27,16 @@ impl std::fmt::Debug for NewToken {
 }
 
 pub fn new_token() -> NewToken {
+    new_token_of(TOKEN_LEN)
+}
+
+/// A token of `len` characters; session ids are longer than mailed tokens (they never have to
+/// fit on a line, and live for hours).
+pub fn new_token_of(len: usize) -> NewToken {
     let mut rng = rand::rng();
     let limit = 256 - 256 % ALPHABET.len();
-    let mut plain = String::with_capacity(TOKEN_LEN);
-    while plain.len() < TOKEN_LEN {
+    let mut plain = String::with_capacity(len);
+    while plain.len() < len {
         let mut byte = [0u8; 1];
         rng.fill_bytes(&mut byte);
         // Rejection keeps every character equally likely.

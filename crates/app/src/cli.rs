@@ -192,7 +192,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker(args) => {
             let store = connect(&config).await?;
             store.migrate().await?;
-            mail_templates(&config)?;
             let worker = build_worker(&config, store)?;
             if args.once {
                 let n = worker.drain().await?;
@@ -267,8 +266,10 @@ pub fn mail_templates(
     Ok(std::sync::Arc::new(templates))
 }
 
-/// The job worker with every handler this build has (today: mail delivery).
+/// The job worker with every handler this build has: mail delivery, and the password and user
+/// name recovery requests (which render mails, hence the templates).
 fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::Worker> {
+    let templates = mail_templates(config)?;
     let transport = teikyo_mail::Transport::from_config(&config.mail.transport)
         .map_err(|e| anyhow::anyhow!("メールの送信設定が正しくありません: {e}"))?;
     let mailer = teikyo_mail::Mailer::new(transport, mail_config(config));
@@ -279,8 +280,12 @@ fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::
         concurrency: config.worker.concurrency.max(1),
         ..Default::default()
     };
-    Ok(teikyo_worker::Worker::new(store, id, worker_config)
-        .with_handler(std::sync::Arc::new(mailer)))
+    let mut worker = teikyo_worker::Worker::new(store, id, worker_config)
+        .with_handler(std::sync::Arc::new(mailer));
+    for handler in teikyo_account::recovery::Recovery::new(templates).handlers() {
+        worker = worker.with_handler(handler);
+    }
+    Ok(worker)
 }
 
 async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> {
@@ -293,6 +298,11 @@ async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> 
         request_timeout_secs: config.web.request_timeout_secs,
         demo,
         bounce_token: config.mail.bounce_token.clone(),
+        secure_cookies: config.web.secure_cookies,
+        session: teikyo_account::SessionPolicy {
+            idle: chrono::Duration::minutes(config.web.session_idle_minutes.max(1)),
+            absolute: chrono::Duration::hours(config.web.session_absolute_hours.max(1)),
+        },
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = if config.worker.in_process {
@@ -374,14 +384,22 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     for (kind, n) in counts {
         println!("  {}: {} 施設", kind.name(), n);
     }
-    println!("デモ用ログイン: まだありません（アカウント機能は今後の版で追加されます）。");
+    let logins = crate::demo_users::create(&store).await?;
+    println!(
+        "デモ用ログイン（{}/login、パスワードはすべて {}）:",
+        config.public_url,
+        crate::demo_users::PASSWORD
+    );
+    for l in &logins {
+        println!("  {}: {}（{}）", l.role, l.login_id, l.scope);
+    }
     println!(
         "デモが送るメールは {}/ に .eml ファイルとして保存され、{}/demo/outbox で読めます（見本として {queued} 通を送信します）。",
         outbox.display(),
         config.public_url
     );
     println!(
-        "メールの送信記録（送信完了・不達）: {}/mail/log",
+        "メールの送信記録（送信完了・不達。運用者か都道府県の審査担当でログインしてご覧ください）: {}/mail/log",
         config.public_url
     );
     if args.no_serve {

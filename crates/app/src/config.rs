@@ -134,13 +134,24 @@ pub enum LogFormat {
 pub struct WebSection {
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
+    /// `Secure` session and CSRF cookies. Leave on: browsers accept them on https and on
+    /// `http://127.0.0.1`/`localhost`.
+    pub secure_cookies: bool,
+    /// A session ends after this many minutes without a request…
+    pub session_idle_minutes: i64,
+    /// …and this many hours after login, whatever happens.
+    pub session_absolute_hours: i64,
 }
 
 impl Default for WebSection {
     fn default() -> Self {
+        let session = teikyo_account::SessionPolicy::default();
         Self {
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
+            secure_cookies: true,
+            session_idle_minutes: session.idle.num_minutes(),
+            session_absolute_hours: session.absolute.num_hours(),
         }
     }
 }

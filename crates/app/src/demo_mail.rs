@@ -5,9 +5,9 @@
 use chrono::NaiveDate;
 use std::sync::Arc;
 use teikyo_mail::catalogue::{
-    AccountReady, ApplicationReceived, ApplicationRejected, ExistingUserConfirmation,
-    PasswordReset, PeriodicReportNotice, PeriodicReportReminder, PreIssuanceCheck,
-    VerificationCode,
+    AccountReady, ApplicationReceived, ApplicationRejected, EmailChangeConfirmation, EmailChanged,
+    ExistingUserConfirmation, LoginIdReminder, PasswordChanged, PasswordReset,
+    PeriodicReportNotice, PeriodicReportReminder, PreIssuanceCheck, VerificationCode,
 };
 use teikyo_mail::{MailContent, MailTemplates, Outgoing, queue_bulk};
 use teikyo_store::{FacilityFilter, NewMail, Store};
@@ -117,6 +117,35 @@ fn samples(t: &MailTemplates) -> anyhow::Result<Vec<NewMail>> {
             related,
             None,
         )?,
+        t.compose(
+            to,
+            &LoginIdReminder {
+                login_url: t.link("/login"),
+                reset_url: t.link("/password/forgot"),
+                ..LoginIdReminder::sample()
+            },
+            related,
+            None,
+        )?,
+        t.compose(
+            to,
+            &PasswordChanged {
+                reset_url: t.link("/password/forgot"),
+                ..PasswordChanged::sample()
+            },
+            related,
+            None,
+        )?,
+        t.compose(
+            to,
+            &EmailChangeConfirmation {
+                confirm_url: t.link("/e/Wd5hN7kPs3Tq"),
+                ..EmailChangeConfirmation::sample()
+            },
+            related,
+            None,
+        )?,
+        t.compose(to, &EmailChanged::sample(), related, None)?,
         t.compose(
             to,
             &PeriodicReportReminder {

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod config;
 mod demo_mail;
+mod demo_users;
 mod import;
 mod layout;
 mod mail_cmd;

@@ -495,7 +495,7 @@ fn demo_queues_mail_of_every_kind() {
     });
     let kinds: std::collections::HashSet<&str> =
         mails.iter().map(|m| m.template.as_str()).collect();
-    assert_eq!(kinds.len(), 9, "{kinds:?}");
+    assert_eq!(kinds.len(), teikyo_mail::MailKind::ALL.len(), "{kinds:?}");
     let notices = mails
         .iter()
         .filter(|m| m.template == "periodic_report_notice")

@@ -25,6 +25,17 @@ pub enum MailKind {
     ExistingUserConfirmation,
     /// パスワードリセットのご案内.
     PasswordReset,
+    /// ユーザ名のお知らせ: the login IDs registered with an address, asked for through
+    /// 「ユーザ名をお忘れですか？」 (§3.13: no need to ask the prefecture).
+    LoginIdReminder,
+    /// パスワード設定のお知らせ: a password was set or reset (§3.13, the group mailbox where a
+    /// colleague set it).
+    PasswordChanged,
+    /// メールアドレス変更の確認: sent to the new address; the change takes effect only when its
+    /// link is opened and confirmed.
+    EmailChangeConfirmation,
+    /// メールアドレス変更のお知らせ: sent to the old address once a change took effect.
+    EmailChanged,
     /// 定期報告案内メール.
     PeriodicReportNotice,
     /// 定期報告督促メール.
@@ -32,7 +43,7 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 9] = [
+    pub const ALL: [MailKind; 13] = [
         Self::VerificationCode,
         Self::ApplicationReceived,
         Self::ApplicationRejected,
@@ -40,6 +51,10 @@ impl MailKind {
         Self::AccountReady,
         Self::ExistingUserConfirmation,
         Self::PasswordReset,
+        Self::LoginIdReminder,
+        Self::PasswordChanged,
+        Self::EmailChangeConfirmation,
+        Self::EmailChanged,
         Self::PeriodicReportNotice,
         Self::PeriodicReportReminder,
     ];
@@ -54,6 +69,10 @@ impl MailKind {
             Self::AccountReady => "account_ready",
             Self::ExistingUserConfirmation => "existing_user_confirmation",
             Self::PasswordReset => "password_reset",
+            Self::LoginIdReminder => "login_id_reminder",
+            Self::PasswordChanged => "password_changed",
+            Self::EmailChangeConfirmation => "email_change_confirmation",
+            Self::EmailChanged => "email_changed",
             Self::PeriodicReportNotice => "periodic_report_notice",
             Self::PeriodicReportReminder => "periodic_report_reminder",
         }
@@ -69,6 +88,10 @@ impl MailKind {
             Self::AccountReady => "利用案内メール",
             Self::ExistingUserConfirmation => "既存のご利用者確認依頼メール",
             Self::PasswordReset => "パスワードリセット案内",
+            Self::LoginIdReminder => "ユーザ名のお知らせ",
+            Self::PasswordChanged => "パスワード設定のお知らせ",
+            Self::EmailChangeConfirmation => "メールアドレス変更の確認",
+            Self::EmailChanged => "メールアドレス変更のお知らせ",
             Self::PeriodicReportNotice => "定期報告案内メール",
             Self::PeriodicReportReminder => "定期報告督促メール",
         }
@@ -78,12 +101,17 @@ impl MailKind {
         Self::ALL.into_iter().find(|k| k.id() == id)
     }
 
-    /// The body holds something that opens an account (a code, a setup or reset link): staff
-    /// reading the mail log must not see it, or the log becomes a way into facilities' accounts.
+    /// The body holds something that opens an account (a code, a setup or reset link, a link
+    /// that moves the account's mail to another address): staff reading the mail log must not
+    /// see it, or the log becomes a way into facilities' accounts. Login IDs alone are not
+    /// secret; the 「パスワードをお忘れですか？」 link in a mail is the public page, not a token.
     pub fn carries_secret(self) -> bool {
         matches!(
             self,
-            Self::VerificationCode | Self::AccountReady | Self::PasswordReset
+            Self::VerificationCode
+                | Self::AccountReady
+                | Self::PasswordReset
+                | Self::EmailChangeConfirmation
         )
     }
 
@@ -101,6 +129,10 @@ impl MailKind {
             Self::AccountReady => json::<AccountReady>(),
             Self::ExistingUserConfirmation => json::<ExistingUserConfirmation>(),
             Self::PasswordReset => json::<PasswordReset>(),
+            Self::LoginIdReminder => json::<LoginIdReminder>(),
+            Self::PasswordChanged => json::<PasswordChanged>(),
+            Self::EmailChangeConfirmation => json::<EmailChangeConfirmation>(),
+            Self::EmailChanged => json::<EmailChanged>(),
             Self::PeriodicReportNotice => json::<PeriodicReportNotice>(),
             Self::PeriodicReportReminder => json::<PeriodicReportReminder>(),
         }
@@ -175,6 +207,46 @@ pub struct PasswordReset {
     pub login_id: String,
     pub reset_url: String,
     pub expires_minutes: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginIdReminder {
+    pub facility_name: String,
+    /// Every login ID of the facility registered with the address the mail goes to, at least
+    /// one (a shared mailbox can hold several); do not send the mail for none.
+    pub login_ids: Vec<String>,
+    pub login_url: String,
+    /// The 「パスワードをお忘れですか？」 page (not a reset token: the mail carries no secret).
+    pub reset_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PasswordChanged {
+    pub login_id: String,
+    /// When, in Japan time, already written out by the caller, e.g. 「11月21日 18時35分」.
+    pub changed_at: String,
+    /// The 「パスワードをお忘れですか？」 page, for a reader who did not set the password.
+    pub reset_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailChangeConfirmation {
+    pub login_id: String,
+    /// Single-use link; opening it shows a confirm page, and only confirming there changes
+    /// the address.
+    pub confirm_url: String,
+    pub expires_hours: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailChanged {
+    pub login_id: String,
+    /// The new address, partly hidden by the caller, e.g. `ta***@clinic.example.jp`: the old
+    /// mailbox may no longer be the user's.
+    pub new_address_masked: String,
+    /// The prefecture changed it on the facility's request (§3.7), rather than the user
+    /// confirming it from the new address.
+    pub changed_by_prefecture: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -290,6 +362,52 @@ impl MailContent for PasswordReset {
             login_id: "k7m2x9qp".into(),
             reset_url: "https://teikyo.example.jp/r/Zt8wLm4Qx6Bn".into(),
             expires_minutes: 60,
+        }
+    }
+}
+
+impl MailContent for LoginIdReminder {
+    const KIND: MailKind = MailKind::LoginIdReminder;
+    fn sample() -> Self {
+        Self {
+            facility_name: SAMPLE_FACILITY.into(),
+            // Two users share the clinic's mailbox: the sample shows the list.
+            login_ids: vec!["k7m2x9qp".into(), "h3t8v6wa".into()],
+            login_url: "https://teikyo.example.jp/login".into(),
+            reset_url: "https://teikyo.example.jp/password/forgot".into(),
+        }
+    }
+}
+
+impl MailContent for PasswordChanged {
+    const KIND: MailKind = MailKind::PasswordChanged;
+    fn sample() -> Self {
+        Self {
+            login_id: "k7m2x9qp".into(),
+            changed_at: "11月21日 18時35分".into(),
+            reset_url: "https://teikyo.example.jp/password/forgot".into(),
+        }
+    }
+}
+
+impl MailContent for EmailChangeConfirmation {
+    const KIND: MailKind = MailKind::EmailChangeConfirmation;
+    fn sample() -> Self {
+        Self {
+            login_id: "k7m2x9qp".into(),
+            confirm_url: "https://teikyo.example.jp/e/Wd5hN7kPs3Tq".into(),
+            expires_hours: 24,
+        }
+    }
+}
+
+impl MailContent for EmailChanged {
+    const KIND: MailKind = MailKind::EmailChanged;
+    fn sample() -> Self {
+        Self {
+            login_id: "k7m2x9qp".into(),
+            new_address_masked: "ta***@clinic.example.jp".into(),
+            changed_by_prefecture: false,
         }
     }
 }

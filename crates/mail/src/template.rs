@@ -20,8 +20,12 @@ pub const COMMON_FIELDS: [&str; 3] = ["sender_name", "site_url", "contact"];
 /// Text included at the end of every body: what to do with a mail one did not expect.
 const FOOTER: &str = "_footer.txt";
 
+/// Set by a body before it includes the footer (`{% set security_notice = true %}`): a notice
+/// that someone changed the account must not end with 「破棄してください」.
+const FOOTER_SWITCHES: [&str; 1] = ["security_notice"];
+
 /// Shipped templates: (directory, subject, body).
-const DEFAULTS: [(MailKind, &str, &str); 9] = [
+const DEFAULTS: [(MailKind, &str, &str); 13] = [
     (
         MailKind::VerificationCode,
         include_str!("../templates/verification_code/subject.txt"),
@@ -56,6 +60,26 @@ const DEFAULTS: [(MailKind, &str, &str); 9] = [
         MailKind::PasswordReset,
         include_str!("../templates/password_reset/subject.txt"),
         include_str!("../templates/password_reset/body.txt"),
+    ),
+    (
+        MailKind::LoginIdReminder,
+        include_str!("../templates/login_id_reminder/subject.txt"),
+        include_str!("../templates/login_id_reminder/body.txt"),
+    ),
+    (
+        MailKind::PasswordChanged,
+        include_str!("../templates/password_changed/subject.txt"),
+        include_str!("../templates/password_changed/body.txt"),
+    ),
+    (
+        MailKind::EmailChangeConfirmation,
+        include_str!("../templates/email_change_confirmation/subject.txt"),
+        include_str!("../templates/email_change_confirmation/body.txt"),
+    ),
+    (
+        MailKind::EmailChanged,
+        include_str!("../templates/email_changed/subject.txt"),
+        include_str!("../templates/email_changed/body.txt"),
     ),
     (
         MailKind::PeriodicReportNotice,
@@ -331,7 +355,11 @@ impl MailTemplates {
     /// Names only the fields of the mail's content and the common ones, then renders the sample.
     fn check(&self, kind: MailKind) -> Result<(), TemplateError> {
         let sample = kind.sample();
-        let mut allowed: BTreeSet<String> = COMMON_FIELDS.iter().map(|s| s.to_string()).collect();
+        let mut allowed: BTreeSet<String> = COMMON_FIELDS
+            .iter()
+            .chain(FOOTER_SWITCHES.iter())
+            .map(|s| s.to_string())
+            .collect();
         if let Some(obj) = sample.as_object() {
             allowed.extend(obj.keys().cloned());
         }

@@ -2,7 +2,9 @@
 //! wrap, and the 【sender】 subject pattern.
 
 use std::path::Path;
-use teikyo_mail::catalogue::{AccountReady, PeriodicReportReminder};
+use teikyo_mail::catalogue::{
+    AccountReady, EmailChanged, LoginIdReminder, PasswordChanged, PeriodicReportReminder,
+};
 use teikyo_mail::{MAX_LINK_CHARS, MailContent, MailKind, MailTemplates, TemplateSettings};
 
 fn settings(dir: Option<&Path>) -> TemplateSettings {
@@ -37,11 +39,18 @@ fn every_shipped_mail_renders_with_sender_contact_and_unexpected_text() {
             r.subject
         );
         assert!(!r.subject.contains('\n'));
-        assert!(
-            r.body_text.contains("お心当たりのない場合"),
-            "{}",
-            kind.id()
-        );
+        // Every mail says what to do if it was not expected; a notice that the account changed
+        // must not say 「破棄してください」.
+        if matches!(kind, MailKind::PasswordChanged | MailKind::EmailChanged) {
+            assert!(r.body_text.contains("破棄せず"), "{}", kind.id());
+            assert!(!r.body_text.contains("破棄してください"), "{}", kind.id());
+        } else {
+            assert!(
+                r.body_text.contains("お心当たりのない場合"),
+                "{}",
+                kind.id()
+            );
+        }
         assert!(r.body_text.contains("奈良県 医療政策課 0742-00-0000"));
         assert!(!r.body_text.contains("{{") && !r.body_text.contains("{%"));
         insta::assert_snapshot!(
@@ -236,4 +245,93 @@ fn a_line_break_in_a_value_is_folded_in_the_subject() {
         r.subject,
         "【奈良県医療情報システム】令和7年度 定期報告のお願い（期限 2026年1月31日（土））"
     );
+}
+
+#[test]
+fn every_kind_has_its_own_id_and_parses_back() {
+    let ids: std::collections::HashSet<&str> = MailKind::ALL.iter().map(|k| k.id()).collect();
+    assert_eq!(ids.len(), MailKind::ALL.len());
+    for kind in MailKind::ALL {
+        assert_eq!(MailKind::parse(kind.id()), Some(kind));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("templates")
+            .join(kind.id());
+        assert!(dir.join("subject.txt").is_file(), "{}", kind.id());
+        assert!(dir.join("body.txt").is_file(), "{}", kind.id());
+    }
+}
+
+#[test]
+fn only_mails_with_a_code_or_token_link_are_secret() {
+    let secret: Vec<&str> = MailKind::ALL
+        .into_iter()
+        .filter(|k| k.carries_secret())
+        .map(|k| k.id())
+        .collect();
+    assert_eq!(
+        secret,
+        [
+            "verification_code",
+            "account_ready",
+            "password_reset",
+            "email_change_confirmation"
+        ]
+    );
+}
+
+#[test]
+fn a_login_id_reminder_lists_the_ids_and_no_password() {
+    let t = MailTemplates::load(settings(None)).unwrap();
+    let two = t.render(&LoginIdReminder::sample()).unwrap().body_text;
+    assert!(
+        two.contains("ユーザ名: k7m2x9qp\nユーザ名: h3t8v6wa\n\n"),
+        "{two}"
+    );
+    assert!(two.contains("複数のユーザが登録されています"), "{two}");
+    let one = t
+        .render(&LoginIdReminder {
+            login_ids: vec!["k7m2x9qp".into()],
+            ..LoginIdReminder::sample()
+        })
+        .unwrap()
+        .body_text;
+    assert!(
+        one.contains("お知らせします。\n\nユーザ名: k7m2x9qp\n\n次のページから"),
+        "{one}"
+    );
+    assert!(!one.contains("複数"), "{one}");
+    for body in [&one, &two] {
+        assert!(body.contains("このメールにパスワードは記載していません。"));
+        assert!(body.contains("このメールを無視してください。"));
+    }
+}
+
+#[test]
+fn change_notices_say_who_changed_and_what_to_do_if_it_was_not_you() {
+    let t = MailTemplates::load(settings(None)).unwrap();
+    let by_user = t.render(&EmailChanged::sample()).unwrap().body_text;
+    let by_prefecture = t
+        .render(&EmailChanged {
+            changed_by_prefecture: true,
+            ..EmailChanged::sample()
+        })
+        .unwrap()
+        .body_text;
+    assert!(by_user.contains("変更後のメールアドレスでの確認を経て"));
+    assert!(
+        by_prefecture.contains(
+            "変更されました。\nこの変更は、貴機関からのご依頼に基づき、都道府県が行いました。\n\n"
+        ),
+        "{by_prefecture}"
+    );
+    assert!(by_user.contains("変更後のメールアドレス: ta***@clinic.example.jp"));
+    let password = t.render(&PasswordChanged::sample()).unwrap().body_text;
+    assert!(password.contains("設定日時: 11月21日 18時35分"));
+    for body in [&by_user, &by_prefecture, &password] {
+        assert!(body.contains("このメールを破棄せず、ただちに"), "{body}");
+        assert!(
+            body.contains("下記のお問い合わせ先までご連絡ください。"),
+            "{body}"
+        );
+    }
 }

@@ -8,8 +8,8 @@ use crate::{Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use teikyo_domain::account::{Access, Area, LoginId, Membership, StaffLevel};
 use teikyo_domain::{MunicipalityCode, PrefectureCode};
@@ -469,6 +469,10 @@ impl<'a> TokenRepo<'a> {
 
     /// Stores the hash of a new token. Earlier unused tokens of the same purpose for the user
     /// are withdrawn: only the newest link works (a re-issued setup link replaces the lost one).
+    ///
+    /// Inserted first, then every unused token but the newest (by creation time, ties by hash)
+    /// is withdrawn: whichever of two racing issues withdraws last sees both tokens, so exactly
+    /// one stays usable.
     pub async fn issue(
         &self,
         hash: &str,
@@ -478,16 +482,6 @@ impl<'a> TokenRepo<'a> {
         now: DateTime<Utc>,
         valid_for: Duration,
     ) -> Result<(), StoreError> {
-        if let Some(user) = user {
-            auth_token::Entity::update_many()
-                .col_expr(auth_token::Column::ExpiresAt, now.into())
-                .filter(auth_token::Column::UserId.eq(user.0))
-                .filter(auth_token::Column::Purpose.eq(purpose.id()))
-                .filter(auth_token::Column::UsedAt.is_null())
-                .filter(auth_token::Column::ExpiresAt.gt(now))
-                .exec(self.conn)
-                .await?;
-        }
         auth_token::Entity::insert(auth_token::ActiveModel {
             hash: Set(hash.to_owned()),
             purpose: Set(purpose.id().to_owned()),
@@ -500,7 +494,49 @@ impl<'a> TokenRepo<'a> {
         .exec(self.conn)
         .await
         .map_err(|e| crate::facility::duplicate_or(e, "auth_token"))?;
+        if let Some(user) = user {
+            let unused = || {
+                sea_orm::Condition::all()
+                    .add(auth_token::Column::UserId.eq(user.0))
+                    .add(auth_token::Column::Purpose.eq(purpose.id()))
+                    .add(auth_token::Column::UsedAt.is_null())
+                    .add(auth_token::Column::ExpiresAt.gt(now))
+            };
+            let newest: Option<String> = auth_token::Entity::find()
+                .select_only()
+                .column(auth_token::Column::Hash)
+                .filter(unused())
+                .order_by_desc(auth_token::Column::CreatedAt)
+                .order_by_desc(auth_token::Column::Hash)
+                .into_tuple()
+                .one(self.conn)
+                .await?;
+            if let Some(newest) = newest {
+                auth_token::Entity::update_many()
+                    .col_expr(auth_token::Column::ExpiresAt, now.into())
+                    .filter(unused())
+                    .filter(auth_token::Column::Hash.ne(newest))
+                    .exec(self.conn)
+                    .await?;
+            }
+        }
         Ok(())
+    }
+
+    /// How many tokens of `purpose` were issued for `user` since `since` (limits how many reset
+    /// mails one person can be sent).
+    pub async fn count_issued_since(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+        since: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(auth_token::Entity::find()
+            .filter(auth_token::Column::UserId.eq(user.0))
+            .filter(auth_token::Column::Purpose.eq(purpose.id()))
+            .filter(auth_token::Column::CreatedAt.gte(since))
+            .count(self.conn)
+            .await?)
     }
 
     /// Looks at a token without using it (the GET of a link shows a confirm page).

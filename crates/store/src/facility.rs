@@ -188,6 +188,21 @@ impl<'a> FacilityRepo<'a> {
         self.hydrate(models).await
     }
 
+    /// Facilities with a 機関コード, in any prefecture and of any kind: the code is only unique
+    /// within (prefecture, kind), so callers narrow further (e.g. by a registered e-mail).
+    pub async fn find_by_facility_code(
+        &self,
+        code: &FacilityCode,
+    ) -> Result<Vec<Facility>, StoreError> {
+        let models = facility::Entity::find()
+            .filter(facility::Column::FacilityCode.eq(code.as_str()))
+            .order_by_asc(facility::Column::Id)
+            .limit(100)
+            .all(self.store.conn())
+            .await?;
+        self.hydrate(models).await
+    }
+
     pub async fn list(
         &self,
         filter: &FacilityFilter,

@@ -14,6 +14,12 @@ pub struct WebConfig {
     /// with an empty one) the endpoint does not exist, so a deployment that did not set it up
     /// cannot be fed forged bounces.
     pub bounce_token: Option<String>,
+    /// Mark the session and CSRF cookies `Secure` (and give them the `__Host-` prefix). On by
+    /// default; browsers accept it on `http://127.0.0.1` and `localhost`, so only a deployment
+    /// served over plain HTTP under another name needs it off (and should not exist).
+    pub secure_cookies: bool,
+    /// When sessions end (idle, absolute).
+    pub session: teikyo_account::SessionPolicy,
 }
 
 impl WebConfig {
@@ -44,6 +50,8 @@ impl Default for WebConfig {
             request_timeout_secs: Self::DEFAULT_REQUEST_TIMEOUT_SECS,
             demo: false,
             bounce_token: None,
+            secure_cookies: true,
+            session: teikyo_account::SessionPolicy::default(),
         }
     }
 }
@@ -60,6 +68,8 @@ impl std::fmt::Debug for WebConfig {
                 "bounce_token",
                 &self.bounce_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session", &self.session)
             .finish()
     }
 }

@@ -14,6 +14,10 @@ use crate::middleware::error_pages::{ErrorPage, PageKind};
 pub enum WebError {
     #[error("no page at this path")]
     NotFound,
+    #[error("the signed-in user may not use this page")]
+    Forbidden,
+    #[error("the CSRF token was missing or wrong")]
+    CsrfRefused,
     #[error("the request could not be understood: {0}")]
     BadRequest(String),
     #[error("the database is not available: {0}")]
@@ -32,6 +36,8 @@ impl WebError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "web.not_found",
+            Self::Forbidden => "web.forbidden",
+            Self::CsrfRefused => "web.csrf",
             Self::BadRequest(_) => "web.bad_request",
             Self::Unavailable(_) => "web.unavailable",
             Self::Store(_) => "web.store",
@@ -44,6 +50,7 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden | Self::CsrfRefused => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Template(_) | Self::Internal(_) | Self::Serve(_) => {
@@ -55,6 +62,8 @@ impl WebError {
     fn page(&self) -> PageKind {
         match self {
             Self::NotFound => PageKind::NotFound,
+            Self::Forbidden => PageKind::Forbidden,
+            Self::CsrfRefused => PageKind::CsrfRefused,
             Self::BadRequest(_) => PageKind::BadRequest,
             Self::Unavailable(_) => PageKind::Unavailable,
             Self::Store(_) | Self::Template(_) | Self::Internal(_) | Self::Serve(_) => {

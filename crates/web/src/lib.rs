@@ -17,47 +17,34 @@
 
 mod api;
 mod assets;
+pub mod auth;
 mod config;
 mod error;
 mod html;
 mod middleware;
 mod probes;
+mod routes;
 mod serve;
 mod state;
 mod viewer;
 
 use axum::Router;
-use axum::routing::get;
 
+pub use auth::Rule;
 pub use config::WebConfig;
 pub use error::WebError;
 pub use middleware::metrics::metrics_handle;
+pub use routes::{RouteInfo, route_table};
 pub use serve::{serve, shutdown_signal};
 pub use state::AppState;
 
-/// The whole application: pages, probes and static assets, wrapped in the middleware stack.
+/// The whole application: pages, probes and static assets (see `routes`), wrapped in the
+/// middleware stack.
 pub fn router(state: AppState) -> Router {
     let config = state.config().clone();
-    let mut routes = Router::new()
-        .route("/", get(html::public::landing))
-        .route("/about/data", get(html::public::data_credits))
-        .route("/healthz", get(probes::healthz))
-        .route("/readyz", get(probes::readyz))
-        .route("/metrics", get(probes::metrics))
-        .route("/static/{file}", get(assets::serve_asset));
-    // Not routed at all outside the demo, rather than refused: without accounts nothing could
-    // restrict who reads them.
-    if config.demo {
-        routes = routes.merge(html::mail::demo_routes());
-    }
-    match config.usable_bounce_token() {
-        Some(token) => routes = routes.merge(api::bounces::routes(token)),
-        None if config.bounce_token.is_some() => {
-            tracing::warn!("bounce_token is blank; POST /mail/bounces is not served");
-        }
-        None => {}
-    }
-    let routes = routes.fallback(html::errors::not_found).with_state(state);
+    let routes = routes::routes(&state)
+        .fallback(html::errors::not_found)
+        .with_state(state);
     with_middleware(routes, &config)
 }
 

@@ -286,8 +286,12 @@ async fn landing_page_introduces_the_service_to_each_audience() {
     ] {
         assert!(html.contains(expected), "missing {expected}:\n{html}");
     }
-    // Features that are not built are not links.
-    assert!(!html.contains("href=\"/login\""), "{html}");
+    // Built features are links; features that are not built are not.
+    assert!(
+        html.contains("<a class=\"feature-name\" href=\"/login\">ログイン</a>"),
+        "{html}"
+    );
+    assert!(!html.contains("href=\"/reports"), "{html}");
 }
 
 #[tokio::test]

@@ -5,13 +5,18 @@ use std::future::Future;
 
 use axum::Router;
 use axum::body::Body;
+use axum::http::HeaderValue;
+use axum::http::header::COOKIE;
 use axum::http::{Request, Response, StatusCode};
 use chrono::{Duration, Utc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use teikyo_domain::account::{Area, Membership, StaffLevel};
 use teikyo_domain::{
     FacilityCode, FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
 };
 use teikyo_store::{Backend, MailId, MailStatus, NewMail, Store};
 use teikyo_testkit::db::{TestDb, backends};
+use teikyo_testkit::web::{create_user, session_cookie};
 use teikyo_web::{AppState, WebConfig};
 use tower::ServiceExt;
 
@@ -47,8 +52,26 @@ fn with_token() -> WebConfig {
     }
 }
 
-fn app(store: &Store, config: WebConfig) -> Router {
-    teikyo_web::router(AppState::new(store.clone(), config))
+/// The application as the operator sees it: every request carries a session of a new operator.
+async fn app(store: &Store, config: WebConfig) -> Router {
+    signed_in_as(store, config, &[Membership::Operator]).await
+}
+
+/// The application with every request carrying a session of a new user with `memberships`.
+async fn signed_in_as(store: &Store, config: WebConfig, memberships: &[Membership]) -> Router {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let login = format!("viewer{}", N.fetch_add(1, Ordering::Relaxed));
+    let user = create_user(store, &login, memberships).await;
+    let cookie = HeaderValue::from_str(&session_cookie(store, &config, user).await).unwrap();
+    teikyo_web::router(AppState::new(store.clone(), config)).layer(axum::middleware::map_request(
+        move |mut req: Request<Body>| {
+            let cookie = cookie.clone();
+            async move {
+                req.headers_mut().insert(COOKIE, cookie);
+                req
+            }
+        },
+    ))
 }
 
 async fn send(app: &Router, req: Request<Body>) -> Response<Body> {
@@ -205,7 +228,7 @@ fn count(html: &str, needle: &str) -> usize {
 async fn outbox_lists_the_demo_mails_newest_first() {
     on_each_backend(|store| async move {
         let a = arrange(&store).await;
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
         let (status, html) = get(&app, "/demo/outbox").await;
         assert_eq!(status, StatusCode::OK);
         for expected in [
@@ -257,7 +280,7 @@ async fn outbox_shows_a_mail_with_its_body_and_clickable_links() {
             .mark(id, MailStatus::Delivered, "250 2.0.0 Ok: queued as 4F2A1")
             .await
             .unwrap();
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
         let (status, html) = get(&app, &format!("/demo/outbox/{id}")).await;
         assert_eq!(status, StatusCode::OK);
         for expected in [
@@ -302,7 +325,7 @@ async fn outbox_pages_by_fifty() {
             .collect();
         tx.queue_mails(mails, &mut |_| {}).await.unwrap();
         tx.commit().await.unwrap();
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
 
         let (_, first) = get(&app, "/demo/outbox").await;
         assert_eq!(count(&first, "href=\"/demo/outbox/"), 50, "{first}");
@@ -328,7 +351,7 @@ async fn outbox_pages_by_fifty() {
 #[tokio::test]
 async fn outbox_unknown_mail_is_the_404_page() {
     on_each_backend(|store| async move {
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
         for path in ["/demo/outbox/999999", "/demo/outbox/abc", "/demo/outbox/0"] {
             let (status, html) = get(&app, path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -342,17 +365,90 @@ async fn outbox_unknown_mail_is_the_404_page() {
 async fn demo_pages_are_not_routed_outside_the_demo() {
     on_each_backend(|store| async move {
         let a = arrange(&store).await;
-        let app = app(&store, WebConfig::default());
+        let app = app(&store, WebConfig::default()).await;
         for path in [
             "/demo/outbox".to_owned(),
             format!("/demo/outbox/{}", a.ishikawa_mail),
-            "/mail/log".to_owned(),
-            format!("/mail/log/{}", a.ishikawa_mail),
         ] {
             let (status, html) = get(&app, &path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert!(!html.contains("kanazawa@"), "{path}: {html}");
         }
+        // The log is not a demo page any more: it is there for signed-in staff.
+        let (status, _) = get(&app, "/mail/log").await;
+        assert_eq!(status, StatusCode::OK);
+        // …and not for anyone else.
+        let anonymous = teikyo_web::router(AppState::new(store.clone(), WebConfig::default()));
+        let res = send(
+            &anonymous,
+            Request::get("/mail/log").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            res.headers()["location"].to_str().unwrap(),
+            "/login?next=%2Fmail%2Flog"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn prefecture_staff_see_their_prefecture_only_and_cannot_choose_another() {
+    on_each_backend(|store| async move {
+        let a = arrange(&store).await;
+        let nara = signed_in_as(
+            &store,
+            WebConfig::default(),
+            &[Membership::Prefecture {
+                prefecture: PrefectureCode::parse("29").unwrap(),
+                level: StaffLevel::ReadOnly,
+                area: Area::Whole,
+            }],
+        )
+        .await;
+        // Without a scope: their own prefecture.
+        let (status, html) = get(&nara, "/mail/log").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("現在の表示範囲：<strong>奈良県（29）</strong>"),
+            "{html}"
+        );
+        assert!(!html.contains("kanazawa@"), "{html}");
+        assert!(
+            !html.contains("すべての都道府県"),
+            "no operator scope offered: {html}"
+        );
+        assert!(
+            !html.contains("17 石川県"),
+            "no other prefecture offered: {html}"
+        );
+        // Asking for another scope is refused, on the list and on a detail page.
+        for path in [
+            "/mail/log?scope=17".to_owned(),
+            "/mail/log?scope=all".to_owned(),
+            format!("/mail/log/{}?scope=17", a.ishikawa_mail),
+        ] {
+            let (status, html) = get(&nara, &path).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+            assert!(!html.contains("kanazawa@"), "{path}: {html}");
+        }
+        // A facility's user has no mail log at all.
+        let clinic = signed_in_as(
+            &store,
+            WebConfig::default(),
+            &[Membership::Facility {
+                facility_id: a.ishikawa,
+                admin: true,
+            }],
+        )
+        .await;
+        let (status, html) = get(&clinic, "/mail/log").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(
+            html.contains("このページを表示する権限がありません"),
+            "{html}"
+        );
     })
     .await;
 }
@@ -360,11 +456,11 @@ async fn demo_pages_are_not_routed_outside_the_demo() {
 #[tokio::test]
 async fn the_demo_landing_page_points_to_its_mail_pages() {
     on_each_backend(|store| async move {
-        let (status, html) = get(&app(&store, demo()), "/").await;
+        let (status, html) = get(&app(&store, demo()).await, "/").await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("<a href=\"/demo/outbox\">"), "{html}");
         assert!(html.contains("<a href=\"/mail/log\">"));
-        let (_, html) = get(&app(&store, WebConfig::default()), "/").await;
+        let (_, html) = get(&app(&store, WebConfig::default()).await, "/").await;
         assert!(!html.contains("/demo/outbox"));
         assert!(!html.contains("デモ環境"));
     })
@@ -374,14 +470,14 @@ async fn the_demo_landing_page_points_to_its_mail_pages() {
 // ---- mail log ----
 
 #[tokio::test]
-async fn mail_log_says_its_scope_is_a_placeholder() {
+async fn mail_log_says_whose_mail_it_shows() {
     on_each_backend(|store| async move {
         arrange(&store).await;
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
         let (status, html) = get(&app, "/mail/log").await;
         assert_eq!(status, StatusCode::OK);
         for expected in [
-            "デモ表示：ログイン機能の実装前のため、表示範囲を選んで確認できます。本番ではログインした利用者の権限で表示範囲が決まります。",
+            "表示されるのは、ログインしている利用者の権限の範囲のメールです。",
             "現在の表示範囲：<strong>すべての都道府県（運用者）</strong>",
             "<label for=\"f-recipient\">宛先</label>",
             "<label for=\"f-kind\">種類</label>",
@@ -406,7 +502,7 @@ async fn mail_log_says_its_scope_is_a_placeholder() {
 async fn mail_log_filters_by_status_kind_and_recipient() {
     on_each_backend(|store| async move {
         let a = arrange(&store).await;
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
         let link = |id: MailId| format!("href=\"/mail/log/{id}?scope=all\"");
 
         let (status, html) = get(&app, "/mail/log?status=bounced").await;
@@ -457,7 +553,7 @@ async fn mail_log_filters_by_status_kind_and_recipient() {
 async fn mail_log_period_is_inclusive_days_in_japan() {
     on_each_backend(|store| async move {
         let a = arrange(&store).await;
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
         let day = |offset: i64| {
             (Utc::now() + Duration::hours(9) + Duration::days(offset))
                 .format("%Y-%m-%d")
@@ -487,7 +583,7 @@ async fn mail_log_period_is_inclusive_days_in_japan() {
 async fn prefecture_scope_hides_other_prefectures_mail() {
     on_each_backend(|store| async move {
         let a = arrange(&store).await;
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
 
         let (status, html) = get(&app, "/mail/log?scope=29").await;
         assert_eq!(status, StatusCode::OK);
@@ -543,7 +639,7 @@ async fn prefecture_scope_hides_other_prefectures_mail() {
             "送信日時",
             "メール送信記録へ戻る",
             "href=\"/mail/log?scope=17\"",
-            "デモ表示：",
+            "表示されるのは、ログインしている利用者の権限の範囲のメールです。",
         ] {
             assert!(html.contains(expected), "missing {expected}:\n{html}");
         }
@@ -555,7 +651,7 @@ async fn prefecture_scope_hides_other_prefectures_mail() {
 async fn bad_filter_input_gets_japanese_messages_not_an_error_page() {
     on_each_backend(|store| async move {
         arrange(&store).await;
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
         let (status, html) = get(
             &app,
             "/mail/log?scope=99&kind=spam&status=lost&facility_id=abc&date_from=2026-13-01&date_to=2026-02-30&page=x",
@@ -661,7 +757,7 @@ async fn json(res: Response<Body>) -> serde_json::Value {
 async fn bounce_endpoint_refuses_missing_and_wrong_tokens() {
     on_each_backend(|store| async move {
         let a = arrange(&store).await;
-        let app = app(&store, with_token());
+        let app = app(&store, with_token()).await;
         let mail = store.mails().get(a.ishikawa_mail).await.unwrap().unwrap();
         for token in [None, Some("wrong"), Some(&TOKEN[..TOKEN.len() - 1])] {
             let res = send(&app, post_bounce(token, dsn(mail.id, &mail.message_id))).await;
@@ -703,7 +799,7 @@ async fn bounce_endpoint_does_not_exist_without_a_token() {
                 ..WebConfig::default()
             },
         ] {
-            let app = app(&store, config);
+            let app = app(&store, config).await;
             let res = send(&app, post_bounce(Some(TOKEN), "x")).await;
             assert_eq!(res.status(), StatusCode::NOT_FOUND);
             // and the empty token of a blank configuration opens nothing either
@@ -718,7 +814,7 @@ async fn bounce_endpoint_does_not_exist_without_a_token() {
 async fn a_dsn_turns_a_delivered_mail_into_bounced() {
     on_each_backend(|store| async move {
         let a = arrange(&store).await;
-        let app = app(&store, with_token());
+        let app = app(&store, with_token()).await;
         let mail = store.mails().get(a.ishikawa_mail).await.unwrap().unwrap();
         assert_eq!(mail.status, MailStatus::Delivered);
 
@@ -772,7 +868,7 @@ async fn a_dsn_turns_a_delivered_mail_into_bounced() {
 #[tokio::test]
 async fn a_body_that_is_not_a_dsn_is_accepted_and_ignored() {
     on_each_backend(|store| async move {
-        let app = app(&store, with_token());
+        let app = app(&store, with_token()).await;
         let res = send(
             &app,
             post_bounce(Some(TOKEN), "Subject: hello\r\n\r\nただのメールです。\r\n"),
@@ -814,7 +910,7 @@ async fn the_log_withholds_codes_and_account_links_the_outbox_shows() {
             },
         )
         .await;
-        let app = app(&store, demo());
+        let app = app(&store, demo()).await;
         let (status, html) = get(&app, &format!("/mail/log/{secret}")).await;
         assert_eq!(status, StatusCode::OK);
         assert!(!html.contains("SECRETTOKEN123"), "{html}");

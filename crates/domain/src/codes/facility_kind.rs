@@ -21,6 +21,29 @@ pub enum Program {
     PharmacyFunction,
 }
 
+impl Program {
+    pub const ALL: [Program; 2] = [Program::MedicalFunction, Program::PharmacyFunction];
+
+    /// The 制度's name as the home screen's buttons show it (DOMAIN §3.8).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MedicalFunction => "医療機能情報提供制度",
+            Self::PharmacyFunction => "薬局機能情報提供制度",
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::MedicalFunction => "medical",
+            Self::PharmacyFunction => "pharmacy",
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.id() == id)
+    }
+}
+
 impl FacilityKind {
     pub const ALL: [FacilityKind; 5] = [
         FacilityKind::Hospital,

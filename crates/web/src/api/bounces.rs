@@ -8,14 +8,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::Router;
+
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{MethodRouter, post};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use teikyo_mail::bounce::{BounceError, BounceOutcome};
@@ -25,11 +25,10 @@ use crate::state::AppState;
 
 /// The route, behind the bearer-token check. The check runs as a layer so that a request without
 /// the token is refused before its body is read.
-pub(crate) fn routes(token: &str) -> Router<AppState> {
+/// `POST /mail/bounces`, behind the bearer token.
+pub(crate) fn handler(token: &str) -> MethodRouter<AppState> {
     let token: Arc<[u8]> = Arc::from(token.as_bytes());
-    Router::new()
-        .route("/mail/bounces", post(receive))
-        .route_layer(axum::middleware::from_fn_with_state(token, require_token))
+    post(receive).route_layer(axum::middleware::from_fn_with_state(token, require_token))
 }
 
 async fn require_token(State(token): State<Arc<[u8]>>, req: Request, next: Next) -> Response {

@@ -1,6 +1,7 @@
 //! Server-rendered pages. Each page is an askama template extending `base.html`, the shared
 //! layout (skip link, header, footer); views per audience will get their own modules here.
 
+pub(crate) mod account;
 pub(crate) mod credits;
 pub(crate) mod errors;
 pub(crate) mod mail;

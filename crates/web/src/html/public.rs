@@ -56,8 +56,8 @@ pub(crate) const AUDIENCES: &[Audience] = &[
             },
             Feature {
                 name: "ログイン",
-                description: "発行されたアカウントでログインしていただけます。",
-                availability: Availability::Preparing,
+                description: "発行されたアカウントでログインしていただけます。ユーザー名やパスワードをお忘れの場合も、ログイン画面から手続きできます。",
+                availability: Availability::Ready { href: "/login" },
             },
             Feature {
                 name: "新規・定期・随時報告の入力と提出",

@@ -16,6 +16,8 @@ use crate::middleware::request_id;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PageKind {
     NotFound,
+    Forbidden,
+    CsrfRefused,
     MethodNotAllowed,
     BadRequest,
     PayloadTooLarge,
@@ -28,6 +30,7 @@ impl PageKind {
     fn from_status(status: StatusCode) -> Self {
         match status {
             StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::FORBIDDEN => Self::Forbidden,
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::REQUEST_TIMEOUT
@@ -42,6 +45,8 @@ impl PageKind {
     pub(crate) fn heading(self) -> &'static str {
         match self {
             Self::NotFound => "ページが見つかりません",
+            Self::Forbidden => "このページを表示する権限がありません",
+            Self::CsrfRefused => "画面の有効期限が切れました",
             Self::MethodNotAllowed => "この操作は受け付けておりません",
             Self::BadRequest => "送信された内容を処理できませんでした",
             Self::PayloadTooLarge => "送信されたデータが大きすぎます",
@@ -54,6 +59,8 @@ impl PageKind {
     pub(crate) fn code(self) -> &'static str {
         match self {
             Self::NotFound => "web.not_found",
+            Self::Forbidden => "web.forbidden",
+            Self::CsrfRefused => "web.csrf",
             Self::MethodNotAllowed => "web.method_not_allowed",
             Self::BadRequest => "web.bad_request",
             Self::PayloadTooLarge => "web.payload_too_large",

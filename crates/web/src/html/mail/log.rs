@@ -14,6 +14,7 @@ use teikyo_store::{Mail, MailFilter, MailId, MailStatus, Store, StoreError};
 use super::filter::{FieldErrors, FilterForm, LogQuery, PAGE_SIZE, offset};
 use super::query::{Params, href};
 use super::{MailDetailPage, MailRow, MailView, Pager};
+use crate::auth::{Principal, SignedIn};
 use crate::error::WebError;
 use crate::html::{Chrome, render};
 use crate::state::AppState;
@@ -21,9 +22,9 @@ use crate::viewer::Viewer;
 
 const LIST_PATH: &str = "/mail/log";
 
-/// Shown on every mail log page while the scope is chosen by hand: it is a stand-in for login.
-pub(crate) const SCOPE_NOTICE: &str = "デモ表示：ログイン機能の実装前のため、表示範囲を選んで確認できます。\
-    本番ではログインした利用者の権限で表示範囲が決まります。";
+/// Shown on every mail log page: whose mails the page can show.
+pub(crate) const SCOPE_NOTICE: &str = "表示されるのは、ログインしている利用者の権限の範囲のメールです。\
+    都道府県の職員の方には、管内の医療機関・薬局に関するメールが表示されます。";
 
 #[derive(Debug, Clone)]
 pub(crate) struct SelectOption {
@@ -48,14 +49,20 @@ fn options(
         .collect()
 }
 
-/// `all` (blank counts as `all`, see `Viewer::from_scope`) and the 47 prefectures.
-fn scope_options(current: &str) -> Vec<SelectOption> {
-    let current = match current.trim() {
-        "" => "all",
-        other => other,
+/// The scopes the signed-in user may choose: for the operator `all` and the 47 prefectures, for
+/// prefecture staff their own prefecture(s).
+fn scope_options(current: &str, who: &Principal) -> Vec<SelectOption> {
+    let current = current.trim();
+    let prefectures: Vec<teikyo_domain::PrefectureCode> = match who.access.staff_prefectures() {
+        None => teikyo_domain::PrefectureCode::all().collect(),
+        Some(list) => list,
     };
-    std::iter::once(("all".to_owned(), "すべての都道府県（運用者）".to_owned()))
-        .chain(teikyo_domain::PrefectureCode::all().map(|p| {
+    let all = who
+        .access
+        .is_operator()
+        .then(|| ("all".to_owned(), "すべての都道府県（運用者）".to_owned()));
+    all.into_iter()
+        .chain(prefectures.into_iter().map(|p| {
             let code = p.as_str();
             let label = format!("{code} {}", p.name());
             (code, label)
@@ -93,12 +100,52 @@ struct MailLogPage {
     results: Option<Results>,
 }
 
+/// The scope a signed-in user gets when the link names none: everything for the operator, their
+/// (first) prefecture for staff.
+fn default_scope(who: &Principal) -> String {
+    match who.access.staff_prefectures() {
+        None => "all".to_owned(),
+        Some(list) => list.first().map(|p| p.as_str()).unwrap_or_default(),
+    }
+}
+
+/// The viewer a `scope` names, if the signed-in user may take that view.
+fn permitted(scope: &str, who: &Principal) -> Result<Option<Viewer>, WebError> {
+    let Some(viewer) = Viewer::from_scope(scope) else {
+        return Ok(None);
+    };
+    let ok = match (&viewer, who.access.staff_prefectures()) {
+        (_, None) => true,
+        (Viewer::Operator, Some(_)) => false,
+        (Viewer::Prefecture(code), Some(list)) => list.iter().any(|p| p.as_str() == *code),
+    };
+    if ok {
+        Ok(Some(viewer))
+    } else {
+        Err(WebError::Forbidden)
+    }
+}
+
+fn scoped_params(pairs: Vec<(String, String)>, who: &Principal) -> Params {
+    let mut pairs = pairs;
+    if !pairs
+        .iter()
+        .any(|(k, v)| k == "scope" && !v.trim().is_empty())
+    {
+        pairs.retain(|(k, _)| k != "scope");
+        pairs.push(("scope".to_owned(), default_scope(who)));
+    }
+    Params::new(pairs)
+}
+
 pub(crate) async fn list(
     State(state): State<AppState>,
+    SignedIn(who): SignedIn,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let params = Params::new(pairs);
+    let params = scoped_params(pairs, &who);
     let form = FilterForm::from_params(&params);
+    permitted(&form.scope, &who)?;
     match form.parse(params.get("page")) {
         Ok(query) => {
             let results = search(state.store(), &form, &query).await?;
@@ -107,6 +154,7 @@ pub(crate) async fn list(
                 Some(&query.viewer),
                 FieldErrors::default(),
                 Some(results),
+                &who,
             );
             Ok((StatusCode::OK, render(&page)?).into_response())
         }
@@ -114,7 +162,7 @@ pub(crate) async fn list(
         Err(errors) => {
             // The scope may still be fine: keep it for the page's notice and its links.
             let viewer = Viewer::from_scope(&form.scope);
-            let page = MailLogPage::new(form, viewer.as_ref(), errors, None);
+            let page = MailLogPage::new(form, viewer.as_ref(), errors, None, &who);
             Ok((StatusCode::BAD_REQUEST, render(&page)?).into_response())
         }
     }
@@ -127,13 +175,14 @@ impl MailLogPage {
         viewer: Option<&Viewer>,
         errors: FieldErrors,
         results: Option<Results>,
+        who: &Principal,
     ) -> Self {
         Self {
             chrome: Chrome::new(),
             title: "メール送信記録",
             notice: SCOPE_NOTICE,
             scope_label: viewer.map(Viewer::describe),
-            scope_options: scope_options(&form.scope),
+            scope_options: scope_options(&form.scope, who),
             clear_href: href(LIST_PATH, &[("scope", viewer.map_or("", Viewer::scope))]),
             kind_options: options(
                 &form.kind,
@@ -191,11 +240,12 @@ async fn search(store: &Store, form: &FilterForm, query: &LogQuery) -> Result<Re
 
 pub(crate) async fn detail(
     State(state): State<AppState>,
+    SignedIn(who): SignedIn,
     Path(id): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
-    let params = Params::new(pairs);
-    let viewer = Viewer::from_scope(params.get("scope"))
+    let params = scoped_params(pairs, &who);
+    let viewer = permitted(params.get("scope"), &who)?
         .ok_or_else(|| WebError::BadRequest("scope is not a prefecture code".into()))?;
     let id = super::parse_id(&id).ok_or(WebError::NotFound)?;
     // Another prefecture's mail is "not found", not "forbidden": its existence is not ours to tell.

@@ -1,8 +1,8 @@
 //! Mail pages: the demo's outbox (read the mail the demo sent without a mail server) and the mail
 //! log (送信完了 or 不達, for the operator and, within their prefecture, for prefecture staff).
 //!
-//! Both are only routed in demo mode for now: there are no accounts yet, so nothing could restrict
-//! who reads them (see `crate::viewer`).
+//! The outbox is only routed in demo mode; the log needs a signed-in operator or prefecture
+//! staff, whose access decides the scope (see `crate::viewer`).
 
 pub(crate) mod filter;
 pub(crate) mod log;
@@ -10,14 +10,11 @@ pub(crate) mod outbox;
 pub(crate) mod query;
 pub(crate) mod text;
 
-use axum::Router;
-use axum::routing::get;
 use chrono::{DateTime, FixedOffset, Utc};
 use teikyo_mail::MailKind;
 use teikyo_store::{Mail, MailFilter, MailId, MailStatus, Store, StoreError};
 
 use crate::html::Chrome;
-use crate::state::AppState;
 use text::LinkedText;
 
 /// Japan Standard Time. Japan has kept no daylight saving time since 1951, so a fixed offset is
@@ -26,15 +23,6 @@ pub(crate) const TOKYO: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
     Some(offset) => offset,
     None => panic!("+09:00 is a valid offset"),
 };
-
-/// The demo-only routes: the outbox and, until login exists, the mail log with a chosen scope.
-pub(crate) fn demo_routes() -> Router<AppState> {
-    Router::new()
-        .route("/demo/outbox", get(outbox::list))
-        .route("/demo/outbox/{id}", get(outbox::detail))
-        .route("/mail/log", get(log::list))
-        .route("/mail/log/{id}", get(log::detail))
-}
 
 /// `2026-11-21 09:15`, in Japan.
 pub(crate) fn tokyo_time(t: DateTime<Utc>) -> String {

@@ -1,0 +1,84 @@
+//! The demo's accounts, printed at start so that a new user can sign in at once: a facility's
+//! user, a reviewer of that facility's prefecture, and the operator. All share one password that
+//! meets the seeds' rule; a real deployment creates none of them.
+
+use teikyo_domain::FacilityKind;
+use teikyo_domain::account::{Area, LoginId, Membership, StaffLevel};
+use teikyo_store::{FacilityFilter, NewUser, Store};
+
+/// The demo password: 8 characters or more, upper case, lower case and digits.
+pub const PASSWORD: &str = "Teikyo2026";
+
+pub struct DemoLogin {
+    pub role: &'static str,
+    pub login_id: String,
+    pub scope: String,
+}
+
+fn user(login_id: &str, family: &str, given: &str, department: &str) -> anyhow::Result<NewUser> {
+    Ok(NewUser {
+        login_id: LoginId::parse(login_id)?,
+        email: format!("{login_id}@demo.example.jp"),
+        family_name: family.into(),
+        given_name: given.into(),
+        phone: Some("03-0000-0000".into()),
+        extension: None,
+        fax: None,
+        department: Some(department.into()),
+    })
+}
+
+/// Creates the three demo accounts over the imported facilities.
+pub async fn create(store: &Store) -> anyhow::Result<Vec<DemoLogin>> {
+    let facility = store
+        .facilities()
+        .list(&FacilityFilter::default(), 500, 0)
+        .await?
+        .into_iter()
+        .find(|f| f.record.kind == FacilityKind::Clinic)
+        .ok_or_else(|| anyhow::anyhow!("デモデータに診療所がありません"))?;
+    let prefecture = facility.record.prefecture;
+    let hash = teikyo_account::hash_password(PASSWORD.to_owned())
+        .await
+        .map_err(|e| anyhow::anyhow!("パスワードのハッシュ化に失敗しました: {e}"))?;
+    let users = store.users();
+    let accounts = [
+        (
+            user("demo-clinic", "医療", "花子", "事務部")?,
+            Membership::Facility {
+                facility_id: facility.id.0,
+                admin: true,
+            },
+            "医療機関の利用者",
+            facility.record.names.official.clone(),
+        ),
+        (
+            user("demo-pref", "県庁", "太郎", "医療政策課")?,
+            Membership::Prefecture {
+                prefecture,
+                level: StaffLevel::Reviewer,
+                area: Area::Whole,
+            },
+            "都道府県の審査担当",
+            prefecture.name().to_owned(),
+        ),
+        (
+            user("demo-operator", "運用", "次郎", "運用窓口")?,
+            Membership::Operator,
+            "運用者",
+            "全国".to_owned(),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (new, membership, role, scope) in accounts {
+        let id = users.create(&new).await?;
+        users.set_password_hash(id, &hash).await?;
+        users.add_membership(id, &membership).await?;
+        out.push(DemoLogin {
+            role,
+            login_id: new.login_id.as_str().to_owned(),
+            scope,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,322 @@
+//! Driving the application over HTTP like a browser does, without a browser: a cookie jar, the
+//! CSRF token of the last form page, redirects reported (not followed) so tests can check them.
+//! Also ready-made accounts: a user with memberships and a known password, or a signed-in
+//! session for it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{Request, StatusCode};
+use chrono::Utc;
+use teikyo_domain::account::{LoginId, Membership};
+use teikyo_store::{NewUser, Store, UserId};
+use teikyo_web::WebConfig;
+use tower::ServiceExt;
+
+/// The password every test account gets (meets the seeds' rule).
+pub const PASSWORD: &str = "Passw0rdTest";
+
+/// Creates an active user with `memberships` and [`PASSWORD`].
+pub async fn create_user(store: &Store, login_id: &str, memberships: &[Membership]) -> UserId {
+    let users = store.users();
+    let id = users
+        .create(&NewUser {
+            login_id: LoginId::parse(login_id).expect("test login id"),
+            email: format!("{login_id}@test.example.jp"),
+            family_name: "試験".into(),
+            given_name: login_id.into(),
+            phone: None,
+            extension: None,
+            fax: None,
+            department: None,
+        })
+        .await
+        .expect("creating a test user");
+    // One argon2 run per test binary: matrix tests create hundreds of users.
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let hash = HASH
+        .get_or_init(|| async {
+            teikyo_account::hash_password(PASSWORD.to_owned())
+                .await
+                .expect("hashing")
+        })
+        .await;
+    users.set_password_hash(id, hash).await.expect("password");
+    for m in memberships {
+        users.add_membership(id, m).await.expect("membership");
+    }
+    id
+}
+
+/// A `Cookie` header value holding a new session of `user`.
+pub async fn session_cookie(store: &Store, config: &WebConfig, user: UserId) -> String {
+    let token = teikyo_account::session::start(store, user, Utc::now(), config.session)
+        .await
+        .expect("starting a session");
+    format!(
+        "{}={}",
+        teikyo_web::auth::session_cookie_name(config),
+        token.plain
+    )
+}
+
+/// One answer.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the first `<input name="{name}" value="…">`, entities undone for `&amp;`.
+    pub fn input(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].replace("&amp;", "&"))
+    }
+}
+
+/// A browser without a screen.
+pub struct Client {
+    app: Router,
+    jar: BTreeMap<String, String>,
+    /// The CSRF token of the last page that had a form.
+    csrf: Option<String>,
+}
+
+impl Client {
+    pub fn new(app: Router) -> Self {
+        Self {
+            app,
+            jar: BTreeMap::new(),
+            csrf: None,
+        }
+    }
+
+    /// Sets a cookie as if the server had (e.g. from [`session_cookie`]).
+    pub fn set_cookie(&mut self, pair: &str) {
+        if let Some((k, v)) = pair.split_once('=') {
+            self.jar.insert(k.to_owned(), v.to_owned());
+        }
+    }
+
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.jar.contains_key(name)
+    }
+
+    pub fn forget_csrf(&mut self) {
+        self.csrf = None;
+    }
+
+    pub fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: Request<Body>) -> Page {
+        let res = self.app.clone().oneshot(req).await.expect("router answers");
+        for value in res.headers().get_all(SET_COOKIE) {
+            let Ok(text) = value.to_str() else { continue };
+            let Ok(c) = cookie::Cookie::parse_encoded(text.to_owned()) else {
+                continue;
+            };
+            let removal = c.max_age().is_some_and(|a| a.is_zero()) || c.value().is_empty();
+            if removal {
+                self.jar.remove(c.name());
+            } else {
+                self.jar.insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+        let status = res.status();
+        let location = res
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let page = Page {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        if let Some(token) = page.input("_csrf") {
+            self.csrf = Some(token);
+        }
+        page
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let req = Request::get(path)
+            .header(COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// POSTs a form with the CSRF token of the last form page (if any).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        let token = self.csrf.clone();
+        if let Some(t) = &token {
+            all.push(("_csrf", t));
+        }
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs exactly `fields` (no token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = encode(fields);
+        let req = Request::post(path)
+            .header(COOKIE, self.cookie_header())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// Opens the login page and signs in; returns the answer to the POST.
+    pub async fn login(&mut self, login_id: &str, password: &str) -> Page {
+        self.get("/login").await;
+        self.post("/login", &[("login_id", login_id), ("password", password)])
+            .await
+    }
+}
+
+fn encode(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+/// A mail as the recipient reads it.
+#[derive(Debug, Clone)]
+pub struct ReadMail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl ReadMail {
+    /// The first link in the body that starts with `prefix` (e.g. `https://teikyo.test/r/`),
+    /// as a path on this site.
+    pub fn link(&self, prefix: &str) -> Option<String> {
+        let start = self.body.find(prefix)?;
+        let rest = &self.body[start..];
+        let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        let url = &rest[..end];
+        Some(url.strip_prefix(SITE_URL).unwrap_or(url).to_owned())
+    }
+}
+
+/// The site URL the test mails link to.
+pub const SITE_URL: &str = "https://teikyo.test";
+
+/// The application with its worker and an in-memory mail transport: what a story test needs.
+pub struct Site {
+    pub store: Store,
+    pub config: WebConfig,
+    pub router: Router,
+    pub templates: Arc<teikyo_mail::MailTemplates>,
+    outbox: teikyo_mail::MemoryOutbox,
+    worker: teikyo_worker::Worker,
+}
+
+impl Site {
+    pub async fn new(store: Store, config: WebConfig) -> Self {
+        let templates = Arc::new(
+            teikyo_mail::MailTemplates::load(teikyo_mail::TemplateSettings {
+                sender_name: "Teikyo事務局".into(),
+                site_url: SITE_URL.into(),
+                contact: "Teikyo事務局 03-0000-0000".into(),
+                message_id_domain: "teikyo.test".into(),
+                dir: None,
+            })
+            .expect("the shipped templates load"),
+        );
+        let outbox = teikyo_mail::MemoryOutbox::default();
+        let mailer = teikyo_mail::Mailer::new(
+            teikyo_mail::Transport::Memory(outbox.clone()),
+            teikyo_mail::MailConfig {
+                from_address: "info@teikyo.test".into(),
+                sender_name: "Teikyo事務局".into(),
+                bounce_domain: None,
+            },
+        );
+        let mut worker = teikyo_worker::Worker::new(
+            store.clone(),
+            "test-worker",
+            teikyo_worker::WorkerConfig::default(),
+        )
+        .with_handler(Arc::new(mailer));
+        for h in teikyo_account::recovery::Recovery::new(templates.clone()).handlers() {
+            worker = worker.with_handler(h);
+        }
+        let router = teikyo_web::router(teikyo_web::AppState::new(store.clone(), config.clone()));
+        Self {
+            store,
+            config,
+            router,
+            templates,
+            outbox,
+            worker,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(self.router.clone())
+    }
+
+    /// Runs every job that is due (recovery requests, then the mails they queued).
+    pub async fn run_jobs(&self) -> usize {
+        self.worker.drain().await.expect("jobs run")
+    }
+
+    /// Every mail delivered so far, decoded.
+    pub fn mails(&self) -> Vec<ReadMail> {
+        self.outbox
+            .sent()
+            .iter()
+            .map(|m| {
+                let parsed = mailparse::parse_mail(&m.raw).expect("a parseable mail");
+                let subject = parsed
+                    .headers
+                    .iter()
+                    .find(|h| h.get_key_ref().eq_ignore_ascii_case("subject"))
+                    .map(|h| h.get_value())
+                    .unwrap_or_default();
+                let body = if parsed.subparts.is_empty() {
+                    parsed.get_body().unwrap_or_default()
+                } else {
+                    parsed.subparts[0].get_body().unwrap_or_default()
+                };
+                ReadMail {
+                    to: m.to.clone(),
+                    subject,
+                    body,
+                }
+            })
+            .collect()
+    }
+
+    /// Mails delivered to `address`.
+    pub fn mails_to(&self, address: &str) -> Vec<ReadMail> {
+        self.mails()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == address))
+            .collect()
+    }
+}

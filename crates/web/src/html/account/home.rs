@@ -1,0 +1,148 @@
+//! ホーム: instead of G-MIS's 接続先選択 popup (S0 Q19), one page with a button per 制度 the
+//! user may report under, and the staff's tools. A user without a permission is told so and
+//! what to do, on the button itself (DOMAIN §3.1).
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use serde::Deserialize;
+use teikyo_domain::Program;
+use teikyo_domain::account::Membership;
+use teikyo_store::FacilityId;
+
+use crate::auth::{Csrf, SignedIn};
+use crate::error::WebError;
+use crate::html::{Chrome, render};
+use crate::state::AppState;
+
+#[derive(Debug)]
+struct ProgramButton {
+    name: &'static str,
+    permitted: bool,
+}
+
+#[derive(Debug)]
+struct FacilityCard {
+    name: String,
+    kind: &'static str,
+    prefecture: &'static str,
+    admin: bool,
+    programs: Vec<ProgramButton>,
+}
+
+#[derive(Debug)]
+struct StaffTool {
+    name: &'static str,
+    description: &'static str,
+    href: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    title: &'static str,
+    csrf: String,
+    name: String,
+    login_id: String,
+    notice: Option<&'static str>,
+    facilities: Vec<FacilityCard>,
+    staff_heading: String,
+    staff: Vec<StaffTool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct HomeQuery {
+    done: Option<String>,
+}
+
+const STAFF_TOOLS: &[StaffTool] = &[
+    StaffTool {
+        name: "メール送信記録",
+        description: "医療機関・薬局へ送信したメールが「送信完了」か「不達」かを確認できます。",
+        href: Some("/mail/log"),
+    },
+    StaffTool {
+        name: "ユーザ登録申請の承認",
+        description: "医療機関・薬局からのアカウント申請を確認し、承認または却下します。",
+        href: None,
+    },
+    StaffTool {
+        name: "報告の確認",
+        description: "提出された報告を確認し、確認完了とします。",
+        href: None,
+    },
+];
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    Csrf(csrf): Csrf,
+    Query(q): Query<HomeQuery>,
+) -> Result<Html<String>, WebError> {
+    let mut facilities = Vec::new();
+    for m in &who.access.memberships {
+        let Membership::Facility { facility_id, admin } = m else {
+            continue;
+        };
+        let Some(f) = state
+            .store()
+            .facilities()
+            .get(FacilityId(*facility_id))
+            .await?
+        else {
+            continue;
+        };
+        // Until per-制度 permissions are stored (issuance), a facility's user may report under
+        // the 制度 of its kind, and only that one.
+        let own = f.record.kind.program();
+        facilities.push(FacilityCard {
+            name: f.record.names.official.clone(),
+            kind: f.record.kind.name(),
+            prefecture: f.record.prefecture.name(),
+            admin: *admin,
+            programs: Program::ALL
+                .into_iter()
+                .filter(|p| *p == own)
+                .map(|p| ProgramButton {
+                    name: p.name(),
+                    permitted: true,
+                })
+                .collect(),
+        });
+    }
+    let staff_heading = match who.access.staff_prefectures() {
+        None => "運用者のメニュー".to_owned(),
+        Some(list) if !list.is_empty() => format!(
+            "{}のメニュー",
+            list.iter().map(|p| p.name()).collect::<Vec<_>>().join("・")
+        ),
+        Some(_) => String::new(),
+    };
+    let staff = if who.is_staff() {
+        STAFF_TOOLS
+            .iter()
+            .map(|t| StaffTool {
+                name: t.name,
+                description: t.description,
+                href: t.href,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    render(&HomePage {
+        chrome: Chrome::new(),
+        title: "ホーム",
+        csrf,
+        name: format!("{} {}", who.user.family_name, who.user.given_name),
+        login_id: who.user.login_id.as_str().to_owned(),
+        notice: match q.done.as_deref() {
+            Some("password") => Some("パスワードを設定しました。"),
+            _ => None,
+        },
+        facilities,
+        staff_heading,
+        staff,
+    })
+}

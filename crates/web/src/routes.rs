@@ -1,0 +1,181 @@
+//! Every route of the application, each with its [`Rule`]. The router is built from this list
+//! only, so the list is complete by construction; the authorisation matrix test
+//! (`tests/authz.rs`) walks [`route_table`] and fails for a route it has no expectation for.
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
+
+use crate::auth::{Guarded, Rule, guard};
+use crate::config::WebConfig;
+use crate::html::{account, mail, public};
+use crate::state::AppState;
+use crate::{api, assets, probes};
+
+/// One route as the matrix test sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub method: Method,
+    /// As routed, with `{param}` placeholders.
+    pub path: &'static str,
+    pub rule: Rule,
+}
+
+struct Entry {
+    info: RouteInfo,
+    handler: MethodRouter<AppState>,
+}
+
+fn entry(method: Method, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Entry {
+    Entry {
+        info: RouteInfo { method, path, rule },
+        handler,
+    }
+}
+
+fn entries(config: &WebConfig) -> Vec<Entry> {
+    use Method as M;
+    use Rule as R;
+    let mut list = vec![
+        entry(M::GET, "/", R::Public, get(public::landing)),
+        entry(M::GET, "/about/data", R::Public, get(public::data_credits)),
+        entry(M::GET, "/healthz", R::Machine, get(probes::healthz)),
+        entry(M::GET, "/readyz", R::Machine, get(probes::readyz)),
+        entry(M::GET, "/metrics", R::Machine, get(probes::metrics)),
+        entry(
+            M::GET,
+            "/static/{file}",
+            R::Machine,
+            get(assets::serve_asset),
+        ),
+        // Login and home (DOMAIN §3.8).
+        entry(M::GET, "/login", R::Public, get(account::login::form)),
+        entry(M::POST, "/login", R::Public, post(account::login::submit)),
+        entry(
+            M::POST,
+            "/logout",
+            R::SignedIn,
+            post(account::login::logout),
+        ),
+        entry(
+            M::POST,
+            "/logout/everywhere",
+            R::SignedIn,
+            post(account::login::logout_everywhere),
+        ),
+        entry(M::GET, "/home", R::SignedIn, get(account::home::page)),
+        // Passwords and user names (DOMAIN §3.9).
+        entry(
+            M::GET,
+            "/password/forgot",
+            R::Public,
+            get(account::recovery::forgot_form),
+        ),
+        entry(
+            M::POST,
+            "/password/forgot",
+            R::Public,
+            post(account::recovery::forgot_submit),
+        ),
+        entry(
+            M::GET,
+            "/password/sent",
+            R::Public,
+            get(account::recovery::sent),
+        ),
+        entry(
+            M::POST,
+            "/password/resend",
+            R::Public,
+            post(account::recovery::resend),
+        ),
+        entry(
+            M::GET,
+            "/r/{token}",
+            R::Public,
+            get(account::link::reset_form),
+        ),
+        entry(
+            M::POST,
+            "/r/{token}",
+            R::Public,
+            post(account::link::reset_submit),
+        ),
+        entry(
+            M::GET,
+            "/s/{token}",
+            R::Public,
+            get(account::link::setup_form),
+        ),
+        entry(
+            M::POST,
+            "/s/{token}",
+            R::Public,
+            post(account::link::setup_submit),
+        ),
+        entry(
+            M::GET,
+            "/login-id/forgot",
+            R::Public,
+            get(account::recovery::login_id_form),
+        ),
+        entry(
+            M::POST,
+            "/login-id/forgot",
+            R::Public,
+            post(account::recovery::login_id_submit),
+        ),
+        // Mail log (DOMAIN §3.7): the scope comes from the signed-in user.
+        entry(M::GET, "/mail/log", R::Staff, get(mail::log::list)),
+        entry(M::GET, "/mail/log/{id}", R::Staff, get(mail::log::detail)),
+    ];
+    // Not routed at all outside the demo: the outbox shows every mail to anyone.
+    if config.demo {
+        list.push(entry(
+            M::GET,
+            "/demo/outbox",
+            R::Public,
+            get(mail::outbox::list),
+        ));
+        list.push(entry(
+            M::GET,
+            "/demo/outbox/{id}",
+            R::Public,
+            get(mail::outbox::detail),
+        ));
+    }
+    match config.usable_bounce_token() {
+        Some(token) => list.push(entry(
+            M::POST,
+            "/mail/bounces",
+            R::Bearer,
+            api::bounces::handler(token),
+        )),
+        None if config.bounce_token.is_some() => {
+            tracing::warn!("bounce_token is blank; POST /mail/bounces is not served");
+        }
+        None => {}
+    }
+    list
+}
+
+/// The routes this configuration serves, with their rules.
+pub fn route_table(config: &WebConfig) -> Vec<RouteInfo> {
+    entries(config).into_iter().map(|e| e.info).collect()
+}
+
+/// The routes, each behind the guard of its rule.
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for e in entries(state.config()) {
+        let guarded = Guarded {
+            state: state.clone(),
+            rule: e.info.rule,
+        };
+        let handler = e
+            .handler
+            .route_layer(axum::middleware::from_fn_with_state(guarded, guard));
+        router = router.route(e.info.path, handler);
+    }
+    router
+}

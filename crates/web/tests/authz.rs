@@ -1,0 +1,333 @@
+//! The authorisation matrix: every route the router serves, requested by every kind of user —
+//! anonymous, facility A's and facility B's users, reviewers of prefecture X (17) and Y (29), a
+//! delegate for facility A, the operator — with the expected outcome for each. The route list
+//! comes from `teikyo_web::route_table`, the same list the router is built from: a new route
+//! without a row here fails this test.
+//!
+//! Every state-changing route is also posted without a CSRF token, by everyone: refused.
+
+use std::collections::BTreeMap;
+
+use axum::http::{Method, StatusCode};
+use teikyo_domain::account::{Area, Membership, StaffLevel};
+use teikyo_domain::{
+    FacilityCode, FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
+};
+use teikyo_store::{Backend, NewMail, Store};
+use teikyo_testkit::db::{TestDb, backends};
+use teikyo_testkit::web::{Client, Page, create_user, session_cookie};
+use teikyo_web::{AppState, Rule, WebConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    Anonymous,
+    FacilityA,
+    FacilityB,
+    PrefectureX,
+    PrefectureY,
+    DelegateA,
+    Operator,
+}
+
+const ROLES: [Role; 7] = [
+    Role::Anonymous,
+    Role::FacilityA,
+    Role::FacilityB,
+    Role::PrefectureX,
+    Role::PrefectureY,
+    Role::DelegateA,
+    Role::Operator,
+];
+
+/// What a request must end in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// 200.
+    Ok,
+    /// 303 to the login page (with `next` for a GET).
+    SignIn,
+    /// 303 somewhere else.
+    Redirect(&'static str),
+    Forbidden,
+    NotFound,
+    /// 401: a machine endpoint without its bearer token.
+    Unauthorized,
+}
+
+fn staff(role: Role) -> bool {
+    matches!(role, Role::PrefectureX | Role::PrefectureY | Role::Operator)
+}
+
+/// The table. `mail` is a mail about facility A (prefecture X).
+fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
+    use Outcome as O;
+    let anon = role == Role::Anonymous;
+    let signed_in_or_login = |ok: Outcome| if anon { O::SignIn } else { ok };
+    Some(match (method.as_str(), path) {
+        ("GET", "/" | "/about/data" | "/healthz" | "/readyz" | "/metrics" | "/static/{file}") => {
+            O::Ok
+        }
+        ("GET", "/login") => {
+            if anon {
+                O::Ok
+            } else {
+                O::Redirect("/home")
+            }
+        }
+        // An empty login form: the page again, with the message.
+        ("POST", "/login") => O::Ok,
+        ("POST", "/logout") => signed_in_or_login(O::Redirect("/login?done=logout")),
+        ("POST", "/logout/everywhere") => signed_in_or_login(O::Redirect("/login?done=everywhere")),
+        ("GET", "/home") => signed_in_or_login(O::Ok),
+        ("GET", "/password/forgot" | "/password/sent" | "/login-id/forgot") => O::Ok,
+        // Empty forms: the form again with its message, or back to it.
+        ("POST", "/password/forgot" | "/login-id/forgot") => O::Ok,
+        ("POST", "/password/resend") => O::Redirect("/password/forgot"),
+        // A token that does not exist: the page that says so, for anyone.
+        ("GET" | "POST", "/r/{token}" | "/s/{token}") => O::Ok,
+        ("GET", "/mail/log") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Ok,
+            _ => O::Forbidden,
+        },
+        ("GET", "/mail/log/{id}") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Ok,
+            // In Y's default scope, X's mail does not exist.
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        ("GET", "/demo/outbox" | "/demo/outbox/{id}") => O::Ok,
+        ("POST", "/mail/bounces") => O::Unauthorized,
+        _ => return None,
+    })
+}
+
+struct World {
+    store: Store,
+    config: WebConfig,
+    memberships: BTreeMap<Role, Vec<Membership>>,
+    mail: i64,
+    stylesheet: String,
+}
+
+async fn facility(store: &Store, prefecture: &str, municipality: &str, code: &str) -> i64 {
+    let record = FacilityRecord {
+        kind: FacilityKind::Hospital,
+        prefecture: PrefectureCode::parse(prefecture).unwrap(),
+        municipality: MunicipalityCode::parse(municipality).unwrap(),
+        facility_code: Some(FacilityCode::parse(code).unwrap()),
+        insurance_codes: vec![],
+        names: FacilityNames {
+            official: format!("試験病院{code}"),
+            official_kana: "シケン".into(),
+            short: None,
+            short_kana: None,
+            english: None,
+        },
+        postal_code: None,
+        address: format!(
+            "{}試験町1番1号",
+            PrefectureCode::parse(prefecture).unwrap().name()
+        ),
+        coordinates: None,
+        homepage: None,
+        opened_on: None,
+        suspended_on: None,
+        abolished_on: None,
+    };
+    store.facilities().insert(&record).await.unwrap().0
+}
+
+async fn world(store: Store) -> World {
+    let config = WebConfig {
+        demo: true,
+        bounce_token: Some("matrix-bounce-token-0123456789".into()),
+        ..WebConfig::default()
+    };
+    let a = facility(&store, "17", "17201", "1700000001").await;
+    let b = facility(&store, "29", "29201", "2900000001").await;
+    let tx = store.begin().await.unwrap();
+    let mail = tx
+        .queue_mail(&NewMail {
+            template: "account_ready".into(),
+            to: "a@hospital.example.jp".into(),
+            subject: "試験".into(),
+            body_text: "試験".into(),
+            message_id: "<matrix@teikyo.test>".into(),
+            related: None,
+            facility_id: Some(a),
+        })
+        .await
+        .unwrap()
+        .0;
+    tx.commit().await.unwrap();
+    let reviewer = |p: &str| Membership::Prefecture {
+        prefecture: PrefectureCode::parse(p).unwrap(),
+        level: StaffLevel::Reviewer,
+        area: Area::Whole,
+    };
+    let memberships = BTreeMap::from([
+        (Role::Anonymous, vec![]),
+        (
+            Role::FacilityA,
+            vec![Membership::Facility {
+                facility_id: a,
+                admin: true,
+            }],
+        ),
+        (
+            Role::FacilityB,
+            vec![Membership::Facility {
+                facility_id: b,
+                admin: true,
+            }],
+        ),
+        (Role::PrefectureX, vec![reviewer("17")]),
+        (Role::PrefectureY, vec![reviewer("29")]),
+        (
+            Role::DelegateA,
+            vec![Membership::Delegate {
+                prefecture: PrefectureCode::parse("17").unwrap(),
+                facility_ids: vec![a],
+            }],
+        ),
+        (Role::Operator, vec![Membership::Operator]),
+    ]);
+    let mut landing = Client::new(router(&store, &config));
+    let page = landing.get("/").await;
+    let start = page.body.find("href=\"/static/").unwrap() + 6;
+    let end = page.body[start..].find('"').unwrap() + start;
+    World {
+        stylesheet: page.body[start..end].to_owned(),
+        store,
+        config,
+        memberships,
+        mail,
+    }
+}
+
+fn router(store: &Store, config: &WebConfig) -> axum::Router {
+    teikyo_web::router(AppState::new(store.clone(), config.clone()))
+}
+
+/// A client for `role` with a fresh session (so a logout in one check does not end the next)
+/// and the CSRF token of a form page.
+async fn client_for(w: &World, role: Role, n: usize) -> Client {
+    let mut c = Client::new(router(&w.store, &w.config));
+    if role != Role::Anonymous {
+        let user = create_user(&w.store, &format!("matrix{n:04}"), &w.memberships[&role]).await;
+        c.set_cookie(&session_cookie(&w.store, &w.config, user).await);
+        c.get("/home").await;
+    } else {
+        c.get("/login").await;
+    }
+    assert!(c.csrf().is_some(), "{role:?} has a form token");
+    c
+}
+
+fn concrete(path: &str, w: &World) -> String {
+    path.replace("{file}", w.stylesheet.trim_start_matches("/static/"))
+        .replace("{token}", "AAAAAAAAAAAAAAAA")
+        .replace("{id}", &w.mail.to_string())
+}
+
+fn outcome_of(page: &Page) -> String {
+    format!("{} {:?}", page.status, page.location)
+}
+
+fn matches(page: &Page, expected: &Outcome) -> bool {
+    match expected {
+        Outcome::Ok => page.status == StatusCode::OK,
+        Outcome::SignIn => {
+            page.status == StatusCode::SEE_OTHER
+                && page
+                    .location
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("/login") && !l.contains("done="))
+        }
+        Outcome::Redirect(to) => {
+            page.status == StatusCode::SEE_OTHER && page.location.as_deref() == Some(*to)
+        }
+        Outcome::Forbidden => page.status == StatusCode::FORBIDDEN,
+        Outcome::NotFound => page.status == StatusCode::NOT_FOUND,
+        Outcome::Unauthorized => page.status == StatusCode::UNAUTHORIZED,
+    }
+}
+
+#[tokio::test]
+async fn every_route_for_every_role() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await.unwrap();
+        let w = world(db.store.clone()).await;
+        let routes = teikyo_web::route_table(&w.config);
+        let mut missing = Vec::new();
+        let mut wrong = Vec::new();
+        let mut n = 0;
+        for route in &routes {
+            for role in ROLES {
+                let Some(want) = expected(&route.method, route.path, role) else {
+                    missing.push(format!("{} {}", route.method, route.path));
+                    break;
+                };
+                n += 1;
+                let mut c = client_for(&w, role, n).await;
+                let path = concrete(route.path, &w);
+                let page = match route.method {
+                    Method::GET => c.get(&path).await,
+                    Method::POST => c.post(&path, &[]).await,
+                    ref m => panic!("no check for method {m}"),
+                };
+                if !matches(&page, &want) {
+                    wrong.push(format!(
+                        "{} {path} as {role:?}: expected {want:?}, got {}",
+                        route.method,
+                        outcome_of(&page)
+                    ));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "routes without a row in the authorisation matrix: {missing:?}"
+        );
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        assert!(routes.len() >= 20, "the table lists the routes: {routes:?}");
+        if backend == Backend::Postgres {
+            println!("PostgreSQL: passed");
+        }
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn every_state_change_without_a_csrf_token_is_refused() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let w = world(db.store.clone()).await;
+    let mut checked = 0;
+    for route in teikyo_web::route_table(&w.config) {
+        if route.method == Method::GET || route.rule == Rule::Bearer {
+            continue;
+        }
+        for role in ROLES {
+            checked += 1;
+            let mut c = client_for(&w, role, 1000 + checked).await;
+            let path = concrete(route.path, &w);
+            let page = c
+                .post_raw(&path, &[("login_id", "x"), ("password", "y")])
+                .await;
+            assert_eq!(
+                page.status,
+                StatusCode::FORBIDDEN,
+                "{} {path} as {role:?} without a token",
+                route.method
+            );
+            assert!(
+                page.body.contains("画面の有効期限が切れました"),
+                "{}",
+                page.body
+            );
+        }
+    }
+    assert!(checked >= 7 * 8, "every POST route was tried: {checked}");
+}
