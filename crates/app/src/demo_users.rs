@@ -48,6 +48,7 @@ pub async fn create(store: &Store) -> anyhow::Result<Vec<DemoLogin>> {
             Membership::Facility {
                 facility_id: facility.id.0,
                 admin: true,
+                programs: vec![teikyo_domain::Program::MedicalFunction],
             },
             "医療機関の利用者",
             facility.record.names.official.clone(),

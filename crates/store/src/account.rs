@@ -12,7 +12,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 use teikyo_domain::account::{Access, Area, LoginId, Membership, StaffLevel};
-use teikyo_domain::{MunicipalityCode, PrefectureCode};
+use teikyo_domain::{MunicipalityCode, PrefectureCode, Program};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId(pub i64);
@@ -285,14 +285,26 @@ fn membership_rows(
         prefecture_code: Set(None),
         level: Set(None),
         municipalities: Set(None),
+        programs: Set(None),
         created_at: Set(now),
         ..Default::default()
     };
     match m {
-        Membership::Facility { facility_id, admin } => {
+        Membership::Facility {
+            facility_id,
+            admin,
+            programs,
+        } => {
             let mut r = row("facility");
             r.facility_id = Set(Some(*facility_id));
             r.level = Set(Some(if *admin { "admin" } else { "member" }.to_owned()));
+            r.programs = Set(Some(
+                programs
+                    .iter()
+                    .map(|p| p.id())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ));
             vec![r]
         }
         Membership::Prefecture {
@@ -349,6 +361,14 @@ fn memberships_from(rows: Vec<membership::Model>) -> Result<Vec<Membership>, Sto
                     .facility_id
                     .ok_or_else(|| corrupt("facility_id", "missing".into()))?,
                 admin: r.level.as_deref() == Some("admin"),
+                programs: r
+                    .programs
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Program::parse(p).ok_or_else(|| corrupt("programs", p.to_owned())))
+                    .collect::<Result<_, _>>()?,
             }),
             "prefecture" => {
                 let level = r

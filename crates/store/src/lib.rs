@@ -10,6 +10,7 @@ mod error;
 pub mod facility;
 pub mod jobs;
 pub mod mail;
+pub mod registration;
 
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
@@ -29,6 +30,7 @@ pub use error::StoreError;
 pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSummary};
 pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
 pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
+pub use registration::{Registration, RegistrationFilter, RegistrationId, RegistrationRepo};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -284,6 +286,10 @@ impl Store {
 
     pub fn audit(&self) -> AuditRepo<'_> {
         AuditRepo::new(self)
+    }
+
+    pub fn registrations(&self) -> RegistrationRepo<'_> {
+        RegistrationRepo::new(self)
     }
 
     pub fn mails(&self) -> MailRepo<'_> {

@@ -61,6 +61,7 @@ fn member_of(facility_id: i64) -> Membership {
     Membership::Facility {
         facility_id,
         admin: true,
+        programs: vec![teikyo_domain::Program::MedicalFunction],
     }
 }
 

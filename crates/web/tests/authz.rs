@@ -174,6 +174,7 @@ async fn world(store: Store) -> World {
             vec![Membership::Facility {
                 facility_id: a,
                 admin: true,
+                programs: vec![teikyo_domain::Program::MedicalFunction],
             }],
         ),
         (
@@ -181,6 +182,7 @@ async fn world(store: Store) -> World {
             vec![Membership::Facility {
                 facility_id: b,
                 admin: true,
+                programs: vec![teikyo_domain::Program::MedicalFunction],
             }],
         ),
         (Role::PrefectureX, vec![reviewer("17")]),

@@ -4,6 +4,11 @@
 //! Without it this test prints `BROWSER TEST NOT RUN: …` and passes, unless
 //! `TEIKYO_REQUIRE_BROWSER=1`.
 
+use fantoccini::Locator;
+use teikyo_domain::account::Membership;
+use teikyo_domain::{
+    FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
+};
 use teikyo_store::{MailStatus, NewMail};
 use teikyo_testkit::app::TestApp;
 use teikyo_testkit::browser::{self, Browser};
@@ -127,6 +132,8 @@ async fn mail_pages_pass_axe_and_fit_360px() {
         "demo-outbox-mail",
     )
     .await;
+    // The log needs a signed-in operator: through the real login form.
+    sign_in(&browser, &app, "browserop", &[Membership::Operator]).await;
     check_page(&browser, &app, "/mail/log", "mail-log").await;
     check_page(
         &browser,
@@ -143,6 +150,89 @@ async fn mail_pages_pass_axe_and_fit_360px() {
     )
     .await;
 
+    browser.close().await.unwrap();
+}
+
+/// Signs in through the login form as a new user with `memberships`, and checks it landed home.
+async fn sign_in(browser: &Browser, app: &TestApp, login_id: &str, memberships: &[Membership]) {
+    teikyo_testkit::web::create_user(app.store(), login_id, memberships).await;
+    browser.goto(&app.url("/login")).await.unwrap();
+    let c = browser.client();
+    c.find(Locator::Css("#f-login-id"))
+        .await
+        .unwrap()
+        .send_keys(&login_id.to_uppercase())
+        .await
+        .unwrap();
+    c.find(Locator::Css("#f-password"))
+        .await
+        .unwrap()
+        .send_keys(teikyo_testkit::web::PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.stack-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    assert!(url.path() == "/home", "signed in and home: {url}");
+}
+
+/// The account pages a facility clerk meets, on a phone: login, the two 「お忘れですか？」 pages,
+/// the 「メールの確認」 page, a used link, and the home screen after login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_pass_axe_and_fit_360px() {
+    let Some(browser) = Browser::launch_or_skip().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    check_page(&browser, &app, "/login", "login").await;
+    check_page(&browser, &app, "/password/forgot", "password-forgot").await;
+    check_page(&browser, &app, "/password/sent?id=abc123", "password-sent").await;
+    check_page(
+        &browser,
+        &app,
+        "/r/AAAAAAAAAAAAAAAA",
+        "password-link-unknown",
+    )
+    .await;
+    check_page(&browser, &app, "/login-id/forgot", "login-id-forgot").await;
+    let facility = FacilityRecord {
+        kind: FacilityKind::Clinic,
+        prefecture: PrefectureCode::parse("17").unwrap(),
+        municipality: MunicipalityCode::parse("17201").unwrap(),
+        facility_code: None,
+        insurance_codes: vec![],
+        names: FacilityNames {
+            official: "医療法人社団提供会 さくら内科・小児科クリニック".into(),
+            official_kana: "サクラナイカショウニカクリニック".into(),
+            short: None,
+            short_kana: None,
+            english: None,
+        },
+        postal_code: None,
+        address: "石川県金沢市広坂1丁目1番1号".into(),
+        coordinates: None,
+        homepage: None,
+        opened_on: None,
+        suspended_on: None,
+        abolished_on: None,
+    };
+    let id = app.store().facilities().insert(&facility).await.unwrap().0;
+    sign_in(
+        &browser,
+        &app,
+        "browserclinic",
+        &[Membership::Facility {
+            facility_id: id,
+            admin: true,
+            programs: vec![teikyo_domain::Program::MedicalFunction],
+        }],
+    )
+    .await;
+    check_page(&browser, &app, "/home", "home-facility").await;
     browser.close().await.unwrap();
 }
 

@@ -440,6 +440,7 @@ async fn prefecture_staff_see_their_prefecture_only_and_cannot_choose_another() 
             &[Membership::Facility {
                 facility_id: a.ishikawa,
                 admin: true,
+                programs: vec![teikyo_domain::Program::MedicalFunction],
             }],
         )
         .await;

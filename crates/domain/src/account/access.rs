@@ -1,7 +1,7 @@
 //! Who may see what (DOMAIN.md §2.5). A user holds memberships; scope checks take the facts of
 //! the facility in question, so that they need no database.
 
-use crate::{MunicipalityCode, PrefectureCode};
+use crate::{MunicipalityCode, PrefectureCode, Program};
 
 /// What a scope check needs to know about a facility.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,13 @@ pub enum Area {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Membership {
     /// A user of one facility; `admin` may invite and remove the facility's other users.
-    Facility { facility_id: i64, admin: bool },
+    /// `programs`: the 制度 the user may report under for it (DOMAIN §3.1: a right granted per
+    /// 制度; an account from another survey may have none).
+    Facility {
+        facility_id: i64,
+        admin: bool,
+        programs: Vec<Program>,
+    },
     /// Prefecture or 保健所 staff.
     Prefecture {
         prefecture: PrefectureCode,
@@ -81,6 +87,26 @@ pub struct Access {
 impl Access {
     pub fn is_operator(&self) -> bool {
         self.memberships.contains(&Membership::Operator)
+    }
+
+    /// The 制度 the user may report under for a facility (empty: none, or not the facility's user).
+    pub fn programs_for(&self, facility_id: i64) -> Vec<Program> {
+        let mut out: Vec<Program> = self
+            .memberships
+            .iter()
+            .filter_map(|m| match m {
+                Membership::Facility {
+                    facility_id: id,
+                    programs,
+                    ..
+                } if *id == facility_id => Some(programs.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        out.sort_by_key(|p| p.id());
+        out.dedup();
+        out
     }
 
     /// May see the facility and its reports and mail.
@@ -120,7 +146,9 @@ impl Access {
     pub fn manages_facility_users(&self, f: &FacilityScope) -> bool {
         self.memberships.iter().any(|m| match m {
             Membership::Operator => true,
-            Membership::Facility { facility_id, admin } => *admin && *facility_id == f.id,
+            Membership::Facility {
+                facility_id, admin, ..
+            } => *admin && *facility_id == f.id,
             Membership::Prefecture {
                 prefecture,
                 level,
@@ -189,7 +217,10 @@ mod tests {
         let own = access(Membership::Facility {
             facility_id: 1,
             admin: false,
+            programs: vec![Program::MedicalFunction],
         });
+        assert_eq!(own.programs_for(1), vec![Program::MedicalFunction]);
+        assert!(own.programs_for(2).is_empty());
         assert!(own.sees_facility(&kanazawa));
         assert!(!own.sees_facility(&nanao));
         assert!(!own.reviews_facility(&kanazawa));
@@ -239,6 +270,7 @@ mod tests {
         let admin = access(Membership::Facility {
             facility_id: 1,
             admin: true,
+            programs: vec![],
         });
         assert!(admin.manages_facility_users(&facility(1, "17", "172014")));
         assert!(!admin.manages_facility_users(&facility(2, "17", "172014")));

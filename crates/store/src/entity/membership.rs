@@ -11,6 +11,7 @@ pub struct Model {
     pub prefecture_code: Option<String>,
     pub level: Option<String>,
     pub municipalities: Option<String>,
+    pub programs: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -9,4 +9,5 @@ pub mod facility_insurance_code;
 pub mod job;
 pub mod mail;
 pub mod membership;
+pub mod registration;
 pub mod session;

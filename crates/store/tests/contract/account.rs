@@ -228,6 +228,7 @@ pub async fn memberships_round_trip_as_access(store: Store) -> anyhow::Result<()
         Membership::Facility {
             facility_id: f1.0,
             admin: true,
+            programs: vec![teikyo_domain::Program::MedicalFunction],
         },
         Membership::Prefecture {
             prefecture: ishikawa,
@@ -252,6 +253,7 @@ pub async fn memberships_round_trip_as_access(store: Store) -> anyhow::Result<()
             &Membership::Facility {
                 facility_id: f1.0,
                 admin: false,
+                programs: vec![teikyo_domain::Program::MedicalFunction],
             },
         )
         .await?;

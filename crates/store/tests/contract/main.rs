@@ -7,6 +7,7 @@ mod facility;
 mod fixtures;
 mod jobs;
 mod mail;
+mod registration;
 mod schema;
 
 use futures::future::BoxFuture;
@@ -54,6 +55,7 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         account::memberships_round_trip_as_access,
         account::sessions_end_when_idle_or_old,
         account::audit_events_are_listed_in_scope,
+        registration::an_application_goes_from_address_to_decision,
     ]
 }
 

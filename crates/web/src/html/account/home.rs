@@ -82,7 +82,12 @@ pub(crate) async fn page(
 ) -> Result<Html<String>, WebError> {
     let mut facilities = Vec::new();
     for m in &who.access.memberships {
-        let Membership::Facility { facility_id, admin } = m else {
+        let Membership::Facility {
+            facility_id,
+            admin,
+            programs,
+        } = m
+        else {
             continue;
         };
         let Some(f) = state
@@ -93,20 +98,23 @@ pub(crate) async fn page(
         else {
             continue;
         };
-        // Until per-制度 permissions are stored (issuance), a facility's user may report under
-        // the 制度 of its kind, and only that one.
+        // The 制度 of the facility's kind always has a button: without the right, the button
+        // says so and what to do (DOMAIN §3.1), instead of failing after a click.
         let own = f.record.kind.program();
+        let mut shown: Vec<Program> = programs.clone();
+        if !shown.contains(&own) {
+            shown.insert(0, own);
+        }
         facilities.push(FacilityCard {
             name: f.record.names.official.clone(),
             kind: f.record.kind.name(),
             prefecture: f.record.prefecture.name(),
             admin: *admin,
-            programs: Program::ALL
+            programs: shown
                 .into_iter()
-                .filter(|p| *p == own)
                 .map(|p| ProgramButton {
                     name: p.name(),
-                    permitted: true,
+                    permitted: programs.contains(&p),
                 })
                 .collect(),
         });

@@ -1,0 +1,112 @@
+use anyhow::ensure;
+use chrono::{Duration, Utc};
+use teikyo_domain::PrefectureCode;
+use teikyo_domain::account::LoginId;
+use teikyo_domain::registration::{ApplicationForm, ApplicationStatus, IssuanceOutcome};
+use teikyo_store::{NewUser, RegistrationFilter, Store};
+
+fn form(name: &str) -> ApplicationForm {
+    ApplicationForm {
+        facility_name: name.into(),
+        kind: "2".into(),
+        prefecture: "17".into(),
+        ..ApplicationForm::default()
+    }
+}
+
+/// From the address to the decision: resume by address, code bookkeeping, the applicant's
+/// browser, the form kept as typed, one submission, one decision, the issuance outcome.
+pub async fn an_application_goes_from_address_to_decision(store: Store) -> anyhow::Result<()> {
+    let regs = store.registrations();
+    let now = Utc::now();
+    let id = regs.create("Tanto@Clinic.example.jp", now).await?;
+    let found = regs.unfinished_for("tanto@clinic.example.jp").await?;
+    ensure!(found.as_ref().map(|r| r.id) == Some(id), "{found:?}");
+    ensure!(found.map(|r| r.status) == Some(ApplicationStatus::Verifying));
+
+    regs.set_code(id, "hash1", now + Duration::minutes(30), now)
+        .await?;
+    ensure!(regs.count_code_attempt(id).await? == 1);
+    ensure!(regs.count_code_attempt(id).await? == 2);
+    regs.set_code(id, "hash2", now + Duration::minutes(30), now)
+        .await?;
+    let r = regs.get(id).await?.unwrap();
+    ensure!(r.code_attempts == 0 && r.codes_sent == 2, "{r:?}");
+    ensure!(r.code_hash.as_deref() == Some("hash2"));
+
+    regs.confirm_email(id, "browser-hash", now).await?;
+    let r = regs.by_applicant("browser-hash").await?.unwrap();
+    ensure!(
+        r.status == ApplicationStatus::Draft && r.code_hash.is_none(),
+        "{r:?}"
+    );
+    ensure!(r.email_verified_at.is_some());
+
+    let f = form("広坂クリニック");
+    let ishikawa = PrefectureCode::parse("17")?;
+    ensure!(regs.save_form(id, &f, Some(ishikawa), now).await?);
+    regs.consent(id, now).await?;
+    let number = regs.submit(id, now).await?.unwrap();
+    ensure!(number.to_string() == format!("API-{:08}", id.0));
+    ensure!(regs.submit(id, now).await?.is_none(), "submitted once");
+    ensure!(
+        !regs.save_form(id, &f, Some(ishikawa), now).await?,
+        "no edits after submission"
+    );
+    let r = regs.by_number(number).await?.unwrap();
+    ensure!(r.form == f && r.prefecture == Some(ishikawa), "{r:?}");
+    ensure!(
+        regs.unfinished_for("tanto@clinic.example.jp")
+            .await?
+            .is_none()
+    );
+
+    let reviewer = store
+        .users()
+        .create(&NewUser {
+            login_id: LoginId::parse("reviewer1")?,
+            email: "r@pref.example.jp".into(),
+            family_name: "県".into(),
+            given_name: "太郎".into(),
+            phone: None,
+            extension: None,
+            fax: None,
+            department: None,
+        })
+        .await?;
+    let waiting = RegistrationFilter {
+        prefectures: Some(vec![ishikawa]),
+        status: Some(ApplicationStatus::Submitted),
+    };
+    ensure!(regs.count(&waiting).await? == 1);
+    let elsewhere = RegistrationFilter {
+        prefectures: Some(vec![PrefectureCode::parse("29")?]),
+        status: None,
+    };
+    ensure!(regs.list(&elsewhere, 50, 0).await?.is_empty());
+    ensure!(
+        regs.decide(id, reviewer, false, Some("機関コード誤り"), now)
+            .await?
+    );
+    ensure!(
+        !regs.decide(id, reviewer, true, None, now).await?,
+        "decided once"
+    );
+    let r = regs.get(id).await?.unwrap();
+    ensure!(r.status == ApplicationStatus::Rejected, "{r:?}");
+    ensure!(r.reject_reason.as_deref() == Some("機関コード誤り"));
+
+    // 代理申請, approved, issued.
+    let (proxy, n2) = regs
+        .file_on_behalf(reviewer, "", &form("紙報告診療所"), ishikawa, now)
+        .await?;
+    ensure!(n2.0 == proxy.0);
+    ensure!(regs.decide(proxy, reviewer, true, None, now).await?);
+    regs.record_issuance(proxy, IssuanceOutcome::AlreadyPermitted, None, None, now)
+        .await?;
+    let r = regs.get(proxy).await?.unwrap();
+    ensure!(r.filed_by == Some(reviewer) && r.email.is_empty(), "{r:?}");
+    ensure!(r.outcome == Some(IssuanceOutcome::AlreadyPermitted));
+    ensure!(regs.count(&RegistrationFilter::default()).await? == 2);
+    Ok(())
+}
