@@ -5,6 +5,7 @@
 mod login;
 mod password;
 pub mod recovery;
+pub mod registration;
 pub mod session;
 mod token;
 

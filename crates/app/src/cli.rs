@@ -318,7 +318,11 @@ async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> 
     } else {
         None
     };
-    let state = teikyo_web::AppState::new(store, web.clone());
+    let registrations = teikyo_account::registration::Registrations::new(
+        teikyo_account::registration::Captcha::new(config.web.captcha_key.as_deref()),
+        mail_templates(config)?,
+    );
+    let state = teikyo_web::AppState::new(store, web.clone()).with_registrations(registrations);
     let app = teikyo_web::router(state);
     println!("Teikyo を http://{addr}/ で起動しました（Ctrl+C で停止します）。");
     teikyo_web::serve(listener, app, async move {

@@ -129,7 +129,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WebSection {
     pub body_limit_bytes: usize,
@@ -141,6 +141,26 @@ pub struct WebSection {
     pub session_idle_minutes: i64,
     /// …and this many hours after login, whatever happens.
     pub session_absolute_hours: i64,
+    /// Signs the 新規ユーザ登録申請 captcha challenges. Set the same value on every app node of
+    /// a deployment; unset, each process makes a random one (fine for one node).
+    pub captcha_key: Option<String>,
+}
+
+// By hand: the captcha key is a secret.
+impl std::fmt::Debug for WebSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSection")
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
+            .field(
+                "captcha_key",
+                &self.captcha_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Default for WebSection {
@@ -152,6 +172,7 @@ impl Default for WebSection {
             secure_cookies: true,
             session_idle_minutes: session.idle.num_minutes(),
             session_absolute_hours: session.absolute.num_hours(),
+            captcha_key: None,
         }
     }
 }

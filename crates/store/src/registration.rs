@@ -13,7 +13,7 @@ use teikyo_domain::registration::{
     ApplicationForm, ApplicationNumber, ApplicationStatus, IssuanceOutcome,
 };
 
-use crate::entity::registration;
+use crate::entity::{captcha_spent, registration};
 use crate::{Store, StoreError, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,6 +32,8 @@ pub struct Registration {
     pub code_attempts: u32,
     pub codes_sent: u32,
     pub code_sent_at: Option<DateTime<Utc>>,
+    /// SHA-256 of the applicant's browser cookie.
+    pub applicant_hash: Option<String>,
     pub form: ApplicationForm,
     pub consented_at: Option<DateTime<Utc>>,
     pub prefecture: Option<PrefectureCode>,
@@ -85,6 +87,7 @@ fn from_model(m: registration::Model) -> Result<Registration, StoreError> {
         code_attempts: u32::try_from(m.code_attempts).unwrap_or(0),
         codes_sent: u32::try_from(m.codes_sent).unwrap_or(0),
         code_sent_at: m.code_sent_at,
+        applicant_hash: m.applicant_hash,
         form: match m.form.as_deref() {
             Some(json) => serde_json::from_str(json).map_err(|e| corrupt("form", e.to_string()))?,
             None => ApplicationForm::default(),
@@ -189,6 +192,26 @@ impl<'a> RegistrationRepo<'a> {
         .exec(self.conn)
         .await?;
         Ok(RegistrationId(res.last_insert_id))
+    }
+
+    /// Binds a new application (before its address is confirmed) to the browser that started it.
+    pub async fn confirm_pending_browser(
+        &self,
+        id: RegistrationId,
+        applicant_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        registration::Entity::update_many()
+            .col_expr(
+                registration::Column::ApplicantHash,
+                Expr::value(applicant_hash),
+            )
+            .col_expr(registration::Column::UpdatedAt, Expr::value(now))
+            .filter(registration::Column::Id.eq(id.0))
+            .filter(registration::Column::Status.eq(ApplicationStatus::Verifying.id()))
+            .exec(self.conn)
+            .await?;
+        Ok(())
     }
 
     /// Stores a newly sent code (its hash), resetting the attempts; counts the send.
@@ -407,6 +430,84 @@ impl<'a> RegistrationRepo<'a> {
             .exec(self.conn)
             .await?;
         Ok(())
+    }
+
+    /// Marks a solved captcha as used; `false` if it was used before (a replay). Expired entries
+    /// are dropped on the way, so the table holds only live solutions.
+    pub async fn spend_captcha(
+        &self,
+        signature: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        captcha_spent::Entity::delete_many()
+            .filter(captcha_spent::Column::ExpiresAt.lt(now))
+            .exec(self.conn)
+            .await?;
+        let res = captcha_spent::Entity::insert(captcha_spent::ActiveModel {
+            signature: Set(signature.to_owned()),
+            expires_at: Set(expires_at),
+        })
+        .exec(self.conn)
+        .await;
+        match res.map_err(|e| crate::facility::duplicate_or(e, "captcha_spent")) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Duplicate(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Resuming (DOMAIN: an abandoned application continues from the verified address): the
+    /// newest other unfinished application of the same address hands its form and consent to
+    /// `id`, which has just confirmed the address, and is removed. Returns whether one was found.
+    pub async fn adopt_draft(
+        &self,
+        id: RegistrationId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let older = registration::Entity::find()
+            .filter(
+                Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(
+                    registration::Column::Email,
+                )))
+                .eq(email.trim().to_ascii_lowercase()),
+            )
+            .filter(registration::Column::Status.eq(ApplicationStatus::Draft.id()))
+            .filter(registration::Column::Id.ne(id.0))
+            .filter(registration::Column::Form.is_not_null())
+            .order_by_desc(registration::Column::UpdatedAt)
+            .one(self.conn)
+            .await?;
+        let Some(older) = older else {
+            return Ok(false);
+        };
+        registration::Entity::update_many()
+            .col_expr(registration::Column::Form, Expr::value(older.form.clone()))
+            .col_expr(
+                registration::Column::PrefectureCode,
+                Expr::value(older.prefecture_code.clone()),
+            )
+            .col_expr(
+                registration::Column::FacilityName,
+                Expr::value(older.facility_name.clone()),
+            )
+            .col_expr(registration::Column::UpdatedAt, Expr::value(now))
+            .filter(registration::Column::Id.eq(id.0))
+            .exec(self.conn)
+            .await?;
+        registration::Entity::delete_many()
+            .filter(
+                Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(
+                    registration::Column::Email,
+                )))
+                .eq(email.trim().to_ascii_lowercase()),
+            )
+            .filter(registration::Column::Status.is_in(["verifying", "draft"]))
+            .filter(registration::Column::Id.ne(id.0))
+            .exec(self.conn)
+            .await?;
+        Ok(true)
     }
 
     fn filtered(&self, f: &RegistrationFilter) -> sea_orm::Select<registration::Entity> {

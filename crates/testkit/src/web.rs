@@ -77,8 +77,18 @@ impl Page {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self.body.find(&marker)? + marker.len();
         let end = self.body[start..].find('"')? + start;
-        Some(self.body[start..end].replace("&amp;", "&"))
+        Some(unescape(&self.body[start..end]))
     }
+}
+
+/// Undoes askama's HTML escaping of an attribute value.
+pub fn unescape(s: &str) -> String {
+    s.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 /// A browser without a screen.
@@ -188,6 +198,33 @@ impl Client {
         self.send(req).await
     }
 
+    /// Solves the captcha of the last page that had one, as the page's script does.
+    pub fn solve_captcha(page: &Page) -> String {
+        let attr = |name: &str| {
+            let marker = format!("{name}=\"");
+            let start = page.body.find(&marker).expect("a captcha on the page") + marker.len();
+            let end = page.body[start..].find('"').expect("attribute end") + start;
+            unescape(&page.body[start..end])
+        };
+        let challenge = attr("data-captcha-challenge");
+        let salt = attr("data-captcha-salt");
+        let signature = attr("data-captcha-signature");
+        let max: u64 = attr("data-captcha-max").parse().expect("max number");
+        let number = altcha_lib_rs::solve_challenge(&challenge, &salt, None, Some(max), 0)
+            .expect("solvable");
+        let payload = altcha_lib_rs::Payload {
+            algorithm: altcha_lib_rs::algorithm::AltchaAlgorithm::Sha256,
+            challenge,
+            number,
+            salt,
+            signature,
+            took: None,
+        };
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .encode(serde_json::to_string(&payload).expect("payload json"))
+    }
+
     /// Opens the login page and signs in; returns the answer to the POST.
     pub async fn login(&mut self, login_id: &str, password: &str) -> Page {
         self.get("/login").await;
@@ -235,18 +272,33 @@ pub struct Site {
     worker: teikyo_worker::Worker,
 }
 
+/// The shipped mail templates with the test site's URL.
+pub fn test_templates() -> Arc<teikyo_mail::MailTemplates> {
+    Arc::new(
+        teikyo_mail::MailTemplates::load(teikyo_mail::TemplateSettings {
+            sender_name: "Teikyo事務局".into(),
+            site_url: SITE_URL.into(),
+            contact: "Teikyo事務局 03-0000-0000".into(),
+            message_id_domain: "teikyo.test".into(),
+            dir: None,
+        })
+        .expect("the shipped templates load"),
+    )
+}
+
+/// The registration service as the binary builds it, with a fixed captcha key.
+pub fn test_registrations(
+    templates: Arc<teikyo_mail::MailTemplates>,
+) -> teikyo_account::registration::Registrations {
+    teikyo_account::registration::Registrations::new(
+        teikyo_account::registration::Captcha::new(Some("test-captcha-key")),
+        templates,
+    )
+}
+
 impl Site {
     pub async fn new(store: Store, config: WebConfig) -> Self {
-        let templates = Arc::new(
-            teikyo_mail::MailTemplates::load(teikyo_mail::TemplateSettings {
-                sender_name: "Teikyo事務局".into(),
-                site_url: SITE_URL.into(),
-                contact: "Teikyo事務局 03-0000-0000".into(),
-                message_id_domain: "teikyo.test".into(),
-                dir: None,
-            })
-            .expect("the shipped templates load"),
-        );
+        let templates = test_templates();
         let outbox = teikyo_mail::MemoryOutbox::default();
         let mailer = teikyo_mail::Mailer::new(
             teikyo_mail::Transport::Memory(outbox.clone()),
@@ -265,7 +317,11 @@ impl Site {
         for h in teikyo_account::recovery::Recovery::new(templates.clone()).handlers() {
             worker = worker.with_handler(h);
         }
-        let router = teikyo_web::router(teikyo_web::AppState::new(store.clone(), config.clone()));
+        let registrations = test_registrations(templates.clone());
+        let router = teikyo_web::router(
+            teikyo_web::AppState::new(store.clone(), config.clone())
+                .with_registrations(registrations),
+        );
         Self {
             store,
             config,

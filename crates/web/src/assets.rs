@@ -29,11 +29,18 @@ const fn asset(name: &'static str, content_type: &'static str, bytes: &'static [
     }
 }
 
-static ASSETS: &[Asset] = &[asset(
-    "teikyo.css",
-    "text/css; charset=utf-8",
-    include_bytes!("../static/teikyo.css"),
-)];
+static ASSETS: &[Asset] = &[
+    asset(
+        "teikyo.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/teikyo.css"),
+    ),
+    asset(
+        "captcha.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/captcha.js"),
+    ),
+];
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "public, no-cache";
@@ -65,6 +72,15 @@ static STYLESHEET_HREF: LazyLock<String> = LazyLock::new(|| {
 /// The stylesheet URL for the layout, with its version.
 pub(crate) fn stylesheet_href() -> &'static str {
     STYLESHEET_HREF.as_str()
+}
+
+static CAPTCHA_HREF: LazyLock<String> = LazyLock::new(|| {
+    find("captcha.js").map_or_else(|| "/static/captcha.js".to_owned(), versioned_href)
+});
+
+/// The captcha solver, versioned like the stylesheet.
+pub(crate) fn captcha_script_href() -> &'static str {
+    CAPTCHA_HREF.as_str()
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
-use crate::html::{account, mail, public};
+use crate::html::{account, apply, mail, public};
 use crate::state::AppState;
 use crate::{api, assets, probes};
 
@@ -125,6 +125,28 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             R::Public,
             post(account::recovery::login_id_submit),
         ),
+        // 新規ユーザ登録申請 ②–⑨ (DOMAIN §3.3): public; the browser's apply cookie names the
+        // application.
+        entry(M::GET, "/apply", R::Public, get(apply::start_form)),
+        entry(M::POST, "/apply", R::Public, post(apply::start_submit)),
+        entry(M::GET, "/apply/confirm", R::Public, get(apply::confirm)),
+        entry(M::POST, "/apply/send", R::Public, post(apply::send_code)),
+        entry(M::GET, "/apply/code", R::Public, get(apply::code_form)),
+        entry(M::POST, "/apply/code", R::Public, post(apply::code_submit)),
+        entry(M::GET, "/apply/form", R::Public, get(apply::form)),
+        entry(M::POST, "/apply/form", R::Public, post(apply::form_submit)),
+        entry(M::GET, "/apply/terms", R::Public, get(apply::terms)),
+        entry(
+            M::POST,
+            "/apply/terms",
+            R::Public,
+            post(apply::terms_submit),
+        ),
+        entry(M::GET, "/apply/review", R::Public, get(apply::review)),
+        entry(M::POST, "/apply/submit", R::Public, post(apply::submit)),
+        entry(M::GET, "/apply/done", R::Public, get(apply::done)),
+        entry(M::GET, "/apply/download", R::Public, get(apply::download)),
+        entry(M::GET, "/apply/status", R::Public, get(apply::status)),
         // Mail log (DOMAIN §3.7): the scope comes from the signed-in user.
         entry(M::GET, "/mail/log", R::Staff, get(mail::log::list)),
         entry(M::GET, "/mail/log/{id}", R::Staff, get(mail::log::detail)),

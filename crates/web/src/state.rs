@@ -1,4 +1,5 @@
 use metrics_exporter_prometheus::PrometheusHandle;
+use teikyo_account::registration::Registrations;
 use teikyo_store::Store;
 
 use crate::config::WebConfig;
@@ -10,6 +11,7 @@ pub struct AppState {
     store: Store,
     metrics: PrometheusHandle,
     config: WebConfig,
+    registrations: Option<Registrations>,
 }
 
 impl AppState {
@@ -19,7 +21,19 @@ impl AppState {
             store,
             metrics: metrics_handle(),
             config,
+            registrations: None,
         }
+    }
+
+    /// Enables 新規ユーザ登録申請 (it sends mail, so it needs the templates). Without it the
+    /// application pages say that applications are not accepted here.
+    pub fn with_registrations(mut self, registrations: Registrations) -> Self {
+        self.registrations = Some(registrations);
+        self
+    }
+
+    pub fn registrations(&self) -> Option<&Registrations> {
+        self.registrations.as_ref()
     }
 
     pub fn store(&self) -> &Store {

@@ -16,7 +16,7 @@ use teikyo_domain::{
 use teikyo_store::{Backend, NewMail, Store};
 use teikyo_testkit::db::{TestDb, backends};
 use teikyo_testkit::web::{Client, Page, create_user, session_cookie};
-use teikyo_web::{AppState, Rule, WebConfig};
+use teikyo_web::{Rule, WebConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Role {
@@ -52,6 +52,8 @@ enum Outcome {
     NotFound,
     /// 401: a machine endpoint without its bearer token.
     Unauthorized,
+    /// 422: a form with mistakes, shown again.
+    Unprocessable,
 }
 
 fn staff(role: Role) -> bool {
@@ -98,12 +100,26 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             _ => O::Forbidden,
         },
         ("GET", "/demo/outbox" | "/demo/outbox/{id}") => O::Ok,
+        // 新規ユーザ登録申請: public; without an application of this browser every later step
+        // goes back to the start, whoever is signed in.
+        ("GET", "/apply" | "/apply/status") => O::Ok,
+        ("POST", "/apply") => O::Unprocessable,
+        (
+            "GET",
+            "/apply/confirm" | "/apply/code" | "/apply/form" | "/apply/terms" | "/apply/review"
+            | "/apply/done" | "/apply/download",
+        ) => O::Redirect("/apply"),
+        (
+            "POST",
+            "/apply/send" | "/apply/code" | "/apply/form" | "/apply/terms" | "/apply/submit",
+        ) => O::Redirect("/apply"),
         ("POST", "/mail/bounces") => O::Unauthorized,
         _ => return None,
     })
 }
 
 struct World {
+    router: axum::Router,
     store: Store,
     config: WebConfig,
     memberships: BTreeMap<Role, Vec<Membership>>,
@@ -196,11 +212,15 @@ async fn world(store: Store) -> World {
         ),
         (Role::Operator, vec![Membership::Operator]),
     ]);
-    let mut landing = Client::new(router(&store, &config));
+    let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
+        .await
+        .router;
+    let mut landing = Client::new(router.clone());
     let page = landing.get("/").await;
     let start = page.body.find("href=\"/static/").unwrap() + 6;
     let end = page.body[start..].find('"').unwrap() + start;
     World {
+        router,
         stylesheet: page.body[start..end].to_owned(),
         store,
         config,
@@ -209,14 +229,10 @@ async fn world(store: Store) -> World {
     }
 }
 
-fn router(store: &Store, config: &WebConfig) -> axum::Router {
-    teikyo_web::router(AppState::new(store.clone(), config.clone()))
-}
-
 /// A client for `role` with a fresh session (so a logout in one check does not end the next)
 /// and the CSRF token of a form page.
 async fn client_for(w: &World, role: Role, n: usize) -> Client {
-    let mut c = Client::new(router(&w.store, &w.config));
+    let mut c = Client::new(w.router.clone());
     if role != Role::Anonymous {
         let user = create_user(&w.store, &format!("matrix{n:04}"), &w.memberships[&role]).await;
         c.set_cookie(&session_cookie(&w.store, &w.config, user).await);
@@ -254,6 +270,7 @@ fn matches(page: &Page, expected: &Outcome) -> bool {
         Outcome::Forbidden => page.status == StatusCode::FORBIDDEN,
         Outcome::NotFound => page.status == StatusCode::NOT_FOUND,
         Outcome::Unauthorized => page.status == StatusCode::UNAUTHORIZED,
+        Outcome::Unprocessable => page.status == StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -331,5 +348,5 @@ async fn every_state_change_without_a_csrf_token_is_refused() {
             );
         }
     }
-    assert!(checked >= 7 * 8, "every POST route was tried: {checked}");
+    assert!(checked >= 7 * 14, "every POST route was tried: {checked}");
 }

@@ -153,6 +153,20 @@ async fn mail_pages_pass_axe_and_fit_360px() {
     browser.close().await.unwrap();
 }
 
+/// Waits (up to 10 s) until the browser has navigated to `path`: a click returns before the
+/// next page has loaded.
+async fn wait_for_path(c: &fantoccini::Client, path: &str) {
+    let mut url = c.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.path() == path {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        url = c.current_url().await.unwrap();
+    }
+    panic!("expected to arrive at {path}, still at {url}");
+}
+
 /// Signs in through the login form as a new user with `memberships`, and checks it landed home.
 async fn sign_in(browser: &Browser, app: &TestApp, login_id: &str, memberships: &[Membership]) {
     teikyo_testkit::web::create_user(app.store(), login_id, memberships).await;
@@ -176,8 +190,7 @@ async fn sign_in(browser: &Browser, app: &TestApp, login_id: &str, memberships: 
         .click()
         .await
         .unwrap();
-    let url = c.current_url().await.unwrap();
-    assert!(url.path() == "/home", "signed in and home: {url}");
+    wait_for_path(c, "/home").await;
 }
 
 /// The account pages a facility clerk meets, on a phone: login, the two 「お忘れですか？」 pages,
@@ -233,6 +246,58 @@ async fn account_pages_pass_axe_and_fit_360px() {
     )
     .await;
     check_page(&browser, &app, "/home", "home-facility").await;
+    browser.close().await.unwrap();
+}
+
+/// ② of the application in a real browser: the page's script solves the captcha and enables
+/// the button; the address is accepted and the next step shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_application_start_solves_its_captcha_in_the_browser() {
+    let Some(browser) = Browser::launch_or_skip().await else {
+        return;
+    };
+    let app = TestApp::spawn_router(|store| {
+        let registrations =
+            teikyo_testkit::web::test_registrations(teikyo_testkit::web::test_templates());
+        teikyo_web::router(
+            teikyo_web::AppState::new(store, WebConfig::default())
+                .with_registrations(registrations),
+        )
+    })
+    .await
+    .unwrap();
+    check_page(&browser, &app, "/apply", "apply-start").await;
+    let c = browser.client();
+    let mut solved = false;
+    for _ in 0..100 {
+        let status = c
+            .find(Locator::Css("[data-captcha-status]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if status.contains("確認できました") {
+            solved = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(solved, "the captcha was solved by the page's script");
+    c.find(Locator::Css("#f-email"))
+        .await
+        .unwrap()
+        .send_keys("browser@clinic.example.jp")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.stack-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(c, "/apply/confirm").await;
+    check_page(&browser, &app, "/apply/confirm", "apply-confirm").await;
     browser.close().await.unwrap();
 }
 

@@ -40,6 +40,13 @@ CREATE INDEX registration_email ON registration (lower(email), status);
 CREATE INDEX registration_review ON registration (prefecture_code, status, submitted_at);
 CREATE UNIQUE INDEX registration_applicant ON registration (applicant_hash);
 
+-- Solved captchas (ALTCHA signatures) until they expire: each solution works once, on any node.
+CREATE TABLE captcha_spent (
+    signature   TEXT PRIMARY KEY NOT NULL,
+    expires_at  TIMESTAMP NOT NULL
+);
+CREATE INDEX captcha_spent_expires ON captcha_spent (expires_at);
+
 -- Rights per 制度 (DOMAIN §3.1): a facility user may report under the listed programmes
 -- ('medical', 'pharmacy', comma-separated). Existing rows get their facility kind's programme.
 ALTER TABLE membership ADD COLUMN programs TEXT;

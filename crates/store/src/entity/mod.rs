@@ -4,6 +4,7 @@
 pub mod app_user;
 pub mod audit_event;
 pub mod auth_token;
+pub mod captcha_spent;
 pub mod facility;
 pub mod facility_insurance_code;
 pub mod job;

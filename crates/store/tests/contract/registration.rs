@@ -110,3 +110,53 @@ pub async fn an_application_goes_from_address_to_decision(store: Store) -> anyho
     ensure!(regs.count(&RegistrationFilter::default()).await? == 2);
     Ok(())
 }
+
+/// An abandoned form comes back when the address is confirmed again, in another browser.
+pub async fn an_abandoned_form_is_resumed_from_the_address(store: Store) -> anyhow::Result<()> {
+    let regs = store.registrations();
+    let now = Utc::now();
+    let first = regs.create("a@clinic.example.jp", now).await?;
+    regs.confirm_email(first, "browser-1", now).await?;
+    regs.save_form(
+        first,
+        &form("途中の申請"),
+        PrefectureCode::parse("17").ok(),
+        now,
+    )
+    .await?;
+    let second = regs.create("A@clinic.example.jp", now).await?;
+    regs.confirm_email(second, "browser-2", now).await?;
+    ensure!(regs.adopt_draft(second, "A@clinic.example.jp", now).await?);
+    let r = regs.get(second).await?.unwrap();
+    ensure!(r.form.facility_name == "途中の申請", "{r:?}");
+    ensure!(regs.get(first).await?.is_none(), "the old draft is gone");
+    ensure!(regs.by_applicant("browser-1").await?.is_none());
+    ensure!(!regs.adopt_draft(second, "a@clinic.example.jp", now).await?);
+    Ok(())
+}
+
+/// A solved captcha works once.
+pub async fn a_captcha_solution_is_spent_once(store: Store) -> anyhow::Result<()> {
+    let regs = store.registrations();
+    let now = Utc::now();
+    ensure!(
+        regs.spend_captcha("sig-1", now + Duration::minutes(5), now)
+            .await?
+    );
+    ensure!(
+        !regs
+            .spend_captcha("sig-1", now + Duration::minutes(5), now)
+            .await?
+    );
+    // Expired ones are cleared: the same signature (past its expiry) is no longer remembered,
+    // but its expiry already makes the solution invalid.
+    ensure!(
+        regs.spend_captcha("sig-2", now - Duration::minutes(1), now)
+            .await?
+    );
+    ensure!(
+        regs.spend_captcha("sig-2", now + Duration::minutes(5), now)
+            .await?
+    );
+    Ok(())
+}

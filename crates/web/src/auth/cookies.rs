@@ -16,6 +16,8 @@ const CSRF: &str = "teikyo_csrf";
 pub(crate) struct Names {
     pub(crate) session: &'static str,
     pub(crate) csrf: &'static str,
+    /// The applicant's browser during 新規ユーザ登録申請 (no account yet).
+    pub(crate) apply: &'static str,
     secure: bool,
 }
 
@@ -25,12 +27,14 @@ impl Names {
             Self {
                 session: "__Host-teikyo_session",
                 csrf: "__Host-teikyo_csrf",
+                apply: "__Host-teikyo_apply",
                 secure: true,
             }
         } else {
             Self {
                 session: SESSION,
                 csrf: CSRF,
+                apply: "teikyo_apply",
                 secure: false,
             }
         }
@@ -48,6 +52,10 @@ impl Names {
     /// A session cookie. No Max-Age: it ends with the browser, and the server ends it sooner.
     pub(crate) fn session_cookie(&self, plain: &str) -> HeaderValue {
         header(&self.build(self.session, plain.to_owned()))
+    }
+
+    pub(crate) fn apply_cookie(&self, plain: &str) -> HeaderValue {
+        header(&self.build(self.apply, plain.to_owned()))
     }
 
     pub(crate) fn csrf_cookie(&self, plain: &str) -> HeaderValue {

@@ -2,6 +2,7 @@
 //! layout (skip link, header, footer); views per audience will get their own modules here.
 
 pub(crate) mod account;
+pub(crate) mod apply;
 pub(crate) mod credits;
 pub(crate) mod errors;
 pub(crate) mod mail;

@@ -51,8 +51,8 @@ pub(crate) const AUDIENCES: &[Audience] = &[
         features: &[
             Feature {
                 name: "新規ユーザ登録申請",
-                description: "報告に使うアカウントの発行を、都道府県へ申請していただけます。",
-                availability: Availability::Preparing,
+                description: "報告に使うアカウントの発行を、都道府県へ申請していただけます。スマートフォンからも申請できます。",
+                availability: Availability::Ready { href: "/apply" },
             },
             Feature {
                 name: "ログイン",
