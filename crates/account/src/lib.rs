@@ -6,6 +6,7 @@ mod login;
 mod password;
 pub mod recovery;
 pub mod registration;
+pub mod review;
 pub mod session;
 mod token;
 

@@ -199,12 +199,27 @@ fn code_hash(id: RegistrationId, code: &str) -> String {
 #[derive(Clone)]
 pub struct Registrations {
     pub captcha: Captcha,
+    /// The prefecture's side: decisions and issuance.
+    pub review: crate::review::Review,
     templates: Arc<MailTemplates>,
 }
 
 impl Registrations {
+    /// Issues the 利用案内メール on the next business day; see [`Self::with_timing`].
     pub fn new(captcha: Captcha, templates: Arc<MailTemplates>) -> Self {
-        Self { captcha, templates }
+        Self {
+            captcha,
+            review: crate::review::Review::new(
+                templates.clone(),
+                crate::review::IssueTiming::NextBusinessDay,
+            ),
+            templates,
+        }
+    }
+
+    pub fn with_timing(mut self, timing: crate::review::IssueTiming) -> Self {
+        self.review.timing = timing;
+        self
     }
 
     /// ②: the address and the captcha. Returns the new application and the cookie value for

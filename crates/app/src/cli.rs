@@ -318,10 +318,16 @@ async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> 
     } else {
         None
     };
+    let timing = if demo || config.web.issue_immediately {
+        teikyo_account::review::IssueTiming::Immediately
+    } else {
+        teikyo_account::review::IssueTiming::NextBusinessDay
+    };
     let registrations = teikyo_account::registration::Registrations::new(
         teikyo_account::registration::Captcha::new(config.web.captcha_key.as_deref()),
         mail_templates(config)?,
-    );
+    )
+    .with_timing(timing);
     let state = teikyo_web::AppState::new(store, web.clone()).with_registrations(registrations);
     let app = teikyo_web::router(state);
     println!("Teikyo を http://{addr}/ で起動しました（Ctrl+C で停止します）。");

@@ -144,6 +144,9 @@ pub struct WebSection {
     /// Signs the 新規ユーザ登録申請 captcha challenges. Set the same value on every app node of
     /// a deployment; unset, each process makes a random one (fine for one node).
     pub captcha_key: Option<String>,
+    /// Send the 利用案内メール at approval instead of 9:00 on the next business day (the demo
+    /// always does).
+    pub issue_immediately: bool,
 }
 
 // By hand: the captcha key is a secret.
@@ -173,6 +176,7 @@ impl Default for WebSection {
             session_idle_minutes: session.idle.num_minutes(),
             session_absolute_hours: session.absolute.num_hours(),
             captcha_key: None,
+            issue_immediately: false,
         }
     }
 }

@@ -242,6 +242,44 @@ impl<'a> UserRepo<'a> {
         Ok(())
     }
 
+    /// Adds a 制度 to the user's membership of a facility (issuance, case ②: an existing account
+    /// without the right). Returns whether a membership of that facility was there to extend.
+    pub async fn grant_program(
+        &self,
+        user: UserId,
+        facility_id: i64,
+        program: Program,
+    ) -> Result<bool, StoreError> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user.0))
+            .filter(membership::Column::Kind.eq("facility"))
+            .filter(membership::Column::FacilityId.eq(facility_id))
+            .all(self.conn)
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(false);
+        };
+        let mut programs: Vec<&str> = row
+            .programs
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .collect();
+        if !programs.contains(&program.id()) {
+            programs.push(program.id());
+        }
+        membership::Entity::update_many()
+            .col_expr(
+                membership::Column::Programs,
+                Expr::value(programs.join(",")),
+            )
+            .filter(membership::Column::Id.eq(row.id))
+            .exec(self.conn)
+            .await?;
+        Ok(true)
+    }
+
     /// Everything the user may act for.
     pub async fn access(&self, user: UserId) -> Result<Access, StoreError> {
         let rows = membership::Entity::find()

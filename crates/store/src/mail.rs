@@ -176,16 +176,23 @@ fn escape_like(s: &str) -> String {
 impl Tx {
     /// Queues a mail with its delivery job, as part of this transaction.
     pub async fn queue_mail(&self, new: &NewMail) -> Result<MailId, StoreError> {
+        self.queue_mail_at(new, None).await
+    }
+
+    /// Queues a mail to be sent at `send_at` (`None`: now), e.g. the 利用案内メール on the next
+    /// business day. It stays 送信待ち until then.
+    pub async fn queue_mail_at(
+        &self,
+        new: &NewMail,
+        send_at: Option<DateTime<Utc>>,
+    ) -> Result<MailId, StoreError> {
         let res = mail::Entity::insert(active(new.clone(), Utc::now()))
             .exec(self.conn())
             .await?;
         let id = MailId(res.last_insert_id);
-        Jobs::new(self.conn(), self.backend())
-            .enqueue(&NewJob::new(
-                SEND_JOB,
-                serde_json::json!({ "mail_id": id.0 }),
-            ))
-            .await?;
+        let mut job = NewJob::new(SEND_JOB, serde_json::json!({ "mail_id": id.0 }));
+        job.run_at = send_at;
+        Jobs::new(self.conn(), self.backend()).enqueue(&job).await?;
         Ok(id)
     }
 }

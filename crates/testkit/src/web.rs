@@ -297,7 +297,21 @@ pub fn test_registrations(
 }
 
 impl Site {
+    /// The 利用案内メール goes out at once (as in the demo).
     pub async fn new(store: Store, config: WebConfig) -> Self {
+        Self::with_timing(
+            store,
+            config,
+            teikyo_account::review::IssueTiming::Immediately,
+        )
+        .await
+    }
+
+    pub async fn with_timing(
+        store: Store,
+        config: WebConfig,
+        timing: teikyo_account::review::IssueTiming,
+    ) -> Self {
         let templates = test_templates();
         let outbox = teikyo_mail::MemoryOutbox::default();
         let mailer = teikyo_mail::Mailer::new(
@@ -317,7 +331,7 @@ impl Site {
         for h in teikyo_account::recovery::Recovery::new(templates.clone()).handlers() {
             worker = worker.with_handler(h);
         }
-        let registrations = test_registrations(templates.clone());
+        let registrations = test_registrations(templates.clone()).with_timing(timing);
         let router = teikyo_web::router(
             teikyo_web::AppState::new(store.clone(), config.clone())
                 .with_registrations(registrations),

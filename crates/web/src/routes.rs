@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
-use crate::html::{account, apply, mail, public};
+use crate::html::{account, apply, mail, public, review};
 use crate::state::AppState;
 use crate::{api, assets, probes};
 
@@ -147,6 +147,38 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
         entry(M::GET, "/apply/done", R::Public, get(apply::done)),
         entry(M::GET, "/apply/download", R::Public, get(apply::download)),
         entry(M::GET, "/apply/status", R::Public, get(apply::status)),
+        // The prefecture's review and 代理申請 (DOMAIN §3.4–§3.6); scope in the handlers.
+        entry(M::GET, "/review/applications", R::Staff, get(review::list)),
+        entry(
+            M::GET,
+            "/review/applications/new",
+            R::Staff,
+            get(review::proxy_form),
+        ),
+        entry(
+            M::POST,
+            "/review/applications/new",
+            R::Staff,
+            post(review::proxy_submit),
+        ),
+        entry(
+            M::GET,
+            "/review/applications/{id}",
+            R::Staff,
+            get(review::detail),
+        ),
+        entry(
+            M::POST,
+            "/review/applications/{id}/approve",
+            R::Staff,
+            post(review::approve),
+        ),
+        entry(
+            M::POST,
+            "/review/applications/{id}/reject",
+            R::Staff,
+            post(review::reject),
+        ),
         // Mail log (DOMAIN §3.7): the scope comes from the signed-in user.
         entry(M::GET, "/mail/log", R::Staff, get(mail::log::list)),
         entry(M::GET, "/mail/log/{id}", R::Staff, get(mail::log::detail)),

@@ -54,6 +54,8 @@ enum Outcome {
     Unauthorized,
     /// 422: a form with mistakes, shown again.
     Unprocessable,
+    /// 200 for the first decision on the shared application, 422 (already decided) after.
+    Decided,
 }
 
 fn staff(role: Role) -> bool {
@@ -114,6 +116,37 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             "/apply/send" | "/apply/code" | "/apply/form" | "/apply/terms" | "/apply/submit",
         ) => O::Redirect("/apply"),
         ("POST", "/mail/bounces") => O::Unauthorized,
+        // Review: staff of the application's prefecture (X) and the operator; Y does not see
+        // X's application at all.
+        ("GET", "/review/applications") | ("GET", "/review/applications/new") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Ok,
+            _ => O::Forbidden,
+        },
+        ("POST", "/review/applications/new") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Unprocessable,
+            _ => O::Forbidden,
+        },
+        ("GET", "/review/applications/{id}") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Ok,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        ("POST", "/review/applications/{id}/approve") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Decided,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        // An empty reason: the page again with the message.
+        ("POST", "/review/applications/{id}/reject") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Unprocessable,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
         _ => return None,
     })
 }
@@ -124,6 +157,8 @@ struct World {
     config: WebConfig,
     memberships: BTreeMap<Role, Vec<Membership>>,
     mail: i64,
+    /// A submitted application from a facility of prefecture X.
+    application: i64,
     stylesheet: String,
 }
 
@@ -212,6 +247,7 @@ async fn world(store: Store) -> World {
         ),
         (Role::Operator, vec![Membership::Operator]),
     ]);
+    let application = submitted_application(&store).await;
     let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
         .await
         .router;
@@ -226,7 +262,39 @@ async fn world(store: Store) -> World {
         config,
         memberships,
         mail,
+        application,
     }
+}
+
+async fn submitted_application(store: &Store) -> i64 {
+    let regs = store.registrations();
+    let now = chrono::Utc::now();
+    let id = regs.create("matrix@clinic.example.jp", now).await.unwrap();
+    regs.confirm_pending_browser(id, "matrix-browser", now)
+        .await
+        .unwrap();
+    regs.confirm_email(id, "matrix-browser", now).await.unwrap();
+    let form = teikyo_domain::registration::ApplicationForm {
+        facility_name: "行列クリニック".into(),
+        kind: "2".into(),
+        discriminator: "none".into(),
+        phone: "076-220-2211".into(),
+        postal_code: "9200962".into(),
+        prefecture: "17".into(),
+        municipality: "172014".into(),
+        town: "広坂1丁目1番1号".into(),
+        department: "事務部".into(),
+        family_name: "金沢".into(),
+        given_name: "花子".into(),
+        department_phone: "076-220-2212".into(),
+        ..Default::default()
+    };
+    regs.save_form(id, &form, PrefectureCode::parse("17").ok(), now)
+        .await
+        .unwrap();
+    regs.consent(id, now).await.unwrap();
+    regs.submit(id, now).await.unwrap().unwrap();
+    id.0
 }
 
 /// A client for `role` with a fresh session (so a logout in one check does not end the next)
@@ -245,9 +313,14 @@ async fn client_for(w: &World, role: Role, n: usize) -> Client {
 }
 
 fn concrete(path: &str, w: &World) -> String {
+    let id = if path.starts_with("/review/") {
+        w.application
+    } else {
+        w.mail
+    };
     path.replace("{file}", w.stylesheet.trim_start_matches("/static/"))
         .replace("{token}", "AAAAAAAAAAAAAAAA")
-        .replace("{id}", &w.mail.to_string())
+        .replace("{id}", &id.to_string())
 }
 
 fn outcome_of(page: &Page) -> String {
@@ -271,6 +344,9 @@ fn matches(page: &Page, expected: &Outcome) -> bool {
         Outcome::NotFound => page.status == StatusCode::NOT_FOUND,
         Outcome::Unauthorized => page.status == StatusCode::UNAUTHORIZED,
         Outcome::Unprocessable => page.status == StatusCode::UNPROCESSABLE_ENTITY,
+        Outcome::Decided => {
+            page.status == StatusCode::OK || page.status == StatusCode::UNPROCESSABLE_ENTITY
+        }
     }
 }
 

@@ -366,8 +366,34 @@ pub(crate) struct FormPage {
     proxy: bool,
     submit_label: &'static str,
     notice: Option<&'static str>,
+    email_error: bool,
     errors: Vec<FieldError>,
     fields: Vec<FieldView>,
+}
+
+impl FormPage {
+    /// The same form for 代理申請 by prefecture staff (with an optional address).
+    pub(crate) fn proxy(
+        csrf: String,
+        email: &str,
+        form: &ApplicationForm,
+        errors: Vec<FieldError>,
+    ) -> Self {
+        Self {
+            chrome: Chrome::new(),
+            title: "代理申請",
+            steps: Vec::new(),
+            csrf,
+            email: email.to_owned(),
+            action: "/review/applications/new",
+            proxy: true,
+            submit_label: "代理申請する",
+            notice: None,
+            email_error: errors.iter().any(|e| e.field == "email"),
+            fields: field_views(form, &errors),
+            errors,
+        }
+    }
 }
 
 /// The fields of step ⑥, in the seeds' order, with their current values.
@@ -629,6 +655,7 @@ async fn form_page(
             proxy: false,
             submit_label: "次へ",
             notice,
+            email_error: false,
             fields: field_views(form, &errors),
             errors,
         })?,

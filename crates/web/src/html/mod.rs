@@ -7,6 +7,7 @@ pub(crate) mod credits;
 pub(crate) mod errors;
 pub(crate) mod mail;
 pub(crate) mod public;
+pub(crate) mod review;
 
 use askama::Template;
 use axum::response::Html;

@@ -63,9 +63,9 @@ const STAFF_TOOLS: &[StaffTool] = &[
         href: Some("/mail/log"),
     },
     StaffTool {
-        name: "ユーザ登録申請の承認",
-        description: "医療機関・薬局からのアカウント申請を確認し、承認または却下します。",
-        href: None,
+        name: "ユーザ登録申請の審査",
+        description: "医療機関・薬局からのアカウント申請を確認し、承認または却下します。代理申請もここから行えます。",
+        href: Some("/review/applications"),
     },
     StaffTool {
         name: "報告の確認",
