@@ -4,6 +4,7 @@
 
 mod login;
 mod password;
+pub mod profile;
 pub mod recovery;
 pub mod registration;
 pub mod review;

@@ -48,6 +48,11 @@ impl LoginError {
     }
 }
 
+/// 「11月21日 18時35分」 in Japan time (for other modules' messages).
+pub(crate) fn tokyo_pub(t: DateTime<Utc>) -> String {
+    tokyo(t)
+}
+
 /// 「11月21日 18時35分」 in Japan time.
 fn tokyo(t: DateTime<Utc>) -> String {
     let jst = FixedOffset::east_opt(9 * 3600).map(|o| t.with_timezone(&o));

@@ -217,6 +217,11 @@ impl Registrations {
         }
     }
 
+    /// The mail templates (for the account pages' own mails: address changes).
+    pub fn templates(&self) -> &Arc<MailTemplates> {
+        &self.templates
+    }
+
     pub fn with_timing(mut self, timing: crate::review::IssueTiming) -> Self {
         self.review.timing = timing;
         self

@@ -36,6 +36,17 @@ pub struct NewUser {
     pub department: Option<String>,
 }
 
+/// The editable part of ユーザ基礎情報.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Profile {
+    pub family_name: String,
+    pub given_name: String,
+    pub phone: Option<String>,
+    pub extension: Option<String>,
+    pub fax: Option<String>,
+    pub department: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
@@ -217,6 +228,33 @@ impl<'a> UserRepo<'a> {
             .exec(self.conn)
             .await?;
         Ok(res.rows_affected == 1)
+    }
+
+    /// ユーザ基礎情報 (DOMAIN §3.10) except the user name, which never changes, and the address,
+    /// which changes only through [`Self::set_email`] after a confirmation.
+    pub async fn update_profile(&self, id: UserId, p: &Profile) -> Result<(), StoreError> {
+        app_user::Entity::update_many()
+            .col_expr(app_user::Column::FamilyName, p.family_name.clone().into())
+            .col_expr(app_user::Column::GivenName, p.given_name.clone().into())
+            .col_expr(app_user::Column::Phone, p.phone.clone().into())
+            .col_expr(app_user::Column::Extension, p.extension.clone().into())
+            .col_expr(app_user::Column::Fax, p.fax.clone().into())
+            .col_expr(app_user::Column::Department, p.department.clone().into())
+            .col_expr(app_user::Column::UpdatedAt, Utc::now().into())
+            .filter(app_user::Column::Id.eq(id.0))
+            .exec(self.conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_email(&self, id: UserId, email: &str) -> Result<(), StoreError> {
+        app_user::Entity::update_many()
+            .col_expr(app_user::Column::Email, email.into())
+            .col_expr(app_user::Column::UpdatedAt, Utc::now().into())
+            .filter(app_user::Column::Id.eq(id.0))
+            .exec(self.conn)
+            .await?;
+        Ok(())
     }
 
     /// Support tools: stop or resume a user (利用停止).

@@ -64,6 +64,33 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             post(account::login::logout_everywhere),
         ),
         entry(M::GET, "/home", R::SignedIn, get(account::home::page)),
+        // ユーザ基礎情報 (DOMAIN §3.10); the address link works without a session (it proves
+        // the new mailbox; the token names the user).
+        entry(M::GET, "/account", R::SignedIn, get(account::profile::page)),
+        entry(
+            M::POST,
+            "/account",
+            R::SignedIn,
+            post(account::profile::save),
+        ),
+        entry(
+            M::POST,
+            "/account/email",
+            R::SignedIn,
+            post(account::profile::request_email),
+        ),
+        entry(
+            M::GET,
+            "/e/{token}",
+            R::Public,
+            get(account::profile::email_link),
+        ),
+        entry(
+            M::POST,
+            "/e/{token}",
+            R::Public,
+            post(account::profile::email_confirm),
+        ),
         // Passwords and user names (DOMAIN §3.9).
         entry(
             M::GET,

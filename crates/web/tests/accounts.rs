@@ -679,3 +679,104 @@ async fn a_forgotten_user_name_is_mailed_to_the_registered_address_only() {
     })
     .await;
 }
+
+// ---- ユーザ基礎情報 and the address change ----
+
+#[tokio::test]
+async fn profile_edits_and_an_address_change_that_waits_for_the_new_address() {
+    on_each_backend(|site| async move {
+        create_user(&site.store, "profile01", &[]).await;
+        let mut c = site.client();
+        c.login("profile01", PASSWORD).await;
+        let page = c.get("/account").await;
+        assert!(
+            page.body.contains("profile01</strong>（変更できません）"),
+            "{}",
+            page.body
+        );
+        // A missing family name is said; nothing is lost.
+        let res = c
+            .post(
+                "/account",
+                &[
+                    ("family_name", ""),
+                    ("given_name", "花子"),
+                    ("department", "医事課"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.body.contains("姓を入力してください。"), "{}", res.body);
+        assert!(res.body.contains("value=\"医事課\""));
+        let res = c
+            .post(
+                "/account",
+                &[
+                    ("family_name", "金沢"),
+                    ("given_name", "花子"),
+                    ("phone", "076-000-0000"),
+                    ("department", "医事課"),
+                ],
+            )
+            .await;
+        assert_eq!(res.location.as_deref(), Some("/account?done=saved"));
+        let page = c.get("/account?done=saved").await;
+        assert!(page.body.contains("value=\"医事課\""), "{}", page.body);
+
+        // The address: a link to the new one; until it is used nothing changes.
+        let res = c
+            .post(
+                "/account/email",
+                &[("email", "new.tanto@clinic.example.jp")],
+            )
+            .await;
+        assert_eq!(res.location.as_deref(), Some("/account?done=email"));
+        site.run_jobs().await;
+        let mails = site.mails_to("new.tanto@clinic.example.jp");
+        assert_eq!(mails.len(), 1);
+        let link = mails[0]
+            .link(&format!("{SITE_URL}/e/"))
+            .expect("a confirmation link");
+        let user = site
+            .store
+            .users()
+            .find_by_login_id(&teikyo_domain::account::LoginId::parse("profile01").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.email, "profile01@test.example.jp", "not changed yet");
+        // Opening it shows what will change; the POST changes it.
+        let mut other = site.client();
+        let page = other.get(&link).await;
+        assert!(
+            page.body.contains("new.tanto@clinic.example.jp"),
+            "{}",
+            page.body
+        );
+        let res = other.post(&link, &[]).await;
+        assert!(res.body.contains("に変更しました。"), "{}", res.body);
+        let user = site.store.users().get(user.id).await.unwrap().unwrap();
+        assert_eq!(user.email, "new.tanto@clinic.example.jp");
+        // The old address is told, with the new one masked.
+        site.run_jobs().await;
+        let told = site.mails_to("profile01@test.example.jp");
+        assert_eq!(told.len(), 1, "{:?}", site.mails());
+        assert!(
+            told[0].body.contains("ne***@clinic.example.jp"),
+            "{}",
+            told[0].body
+        );
+        assert!(told[0].body.contains("破棄せず"), "{}", told[0].body);
+        // The link works once.
+        let again = site.client().get(&link).await;
+        assert!(again.body.contains("に使用済みです。"), "{}", again.body);
+        // A reset now goes to the new address.
+        let mut r = site.client();
+        r.get("/password/forgot").await;
+        r.post("/password/forgot", &[("login_id", "profile01")])
+            .await;
+        site.run_jobs().await;
+        assert_eq!(site.mails_to("new.tanto@clinic.example.jp").len(), 2);
+    })
+    .await;
+}

@@ -82,7 +82,11 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
         ("POST", "/login") => O::Ok,
         ("POST", "/logout") => signed_in_or_login(O::Redirect("/login?done=logout")),
         ("POST", "/logout/everywhere") => signed_in_or_login(O::Redirect("/login?done=everywhere")),
-        ("GET", "/home") => signed_in_or_login(O::Ok),
+        ("GET", "/home" | "/account") => signed_in_or_login(O::Ok),
+        // An empty profile form: the page again with what is missing.
+        ("POST", "/account") => signed_in_or_login(O::Unprocessable),
+        ("POST", "/account/email") => signed_in_or_login(O::Unprocessable),
+        ("GET" | "POST", "/e/{token}") => O::Ok,
         ("GET", "/password/forgot" | "/password/sent" | "/login-id/forgot") => O::Ok,
         // Empty forms: the form again with its message, or back to it.
         ("POST", "/password/forgot" | "/login-id/forgot") => O::Ok,
