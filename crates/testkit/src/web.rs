@@ -94,6 +94,8 @@ pub fn unescape(s: &str) -> String {
 /// A browser without a screen.
 pub struct Client {
     app: Router,
+    /// Each client comes from an address of its own (the per-IP rate limit sees them apart).
+    peer: std::net::SocketAddr,
     jar: BTreeMap<String, String>,
     /// The CSRF token of the last page that had a form.
     csrf: Option<String>,
@@ -101,8 +103,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(app: Router) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ip = std::net::Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff));
         Self {
             app,
+            peer: std::net::SocketAddr::from((ip, 40000)),
             jar: BTreeMap::new(),
             csrf: None,
         }
@@ -135,7 +141,9 @@ impl Client {
             .join("; ")
     }
 
-    async fn send(&mut self, req: Request<Body>) -> Page {
+    async fn send(&mut self, mut req: Request<Body>) -> Page {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         let res = self.app.clone().oneshot(req).await.expect("router answers");
         for value in res.headers().get_all(SET_COOKIE) {
             let Ok(text) = value.to_str() else { continue };

@@ -18,6 +18,8 @@ pub enum WebError {
     Forbidden,
     #[error("the CSRF token was missing or wrong")]
     CsrfRefused,
+    #[error("too many requests from this address")]
+    TooManyRequests,
     #[error("the request could not be understood: {0}")]
     BadRequest(String),
     #[error("the database is not available: {0}")]
@@ -38,6 +40,7 @@ impl WebError {
             Self::NotFound => "web.not_found",
             Self::Forbidden => "web.forbidden",
             Self::CsrfRefused => "web.csrf",
+            Self::TooManyRequests => "web.too_many_requests",
             Self::BadRequest(_) => "web.bad_request",
             Self::Unavailable(_) => "web.unavailable",
             Self::Store(_) => "web.store",
@@ -51,6 +54,7 @@ impl WebError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden | Self::CsrfRefused => StatusCode::FORBIDDEN,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Template(_) | Self::Internal(_) | Self::Serve(_) => {
@@ -64,6 +68,7 @@ impl WebError {
             Self::NotFound => PageKind::NotFound,
             Self::Forbidden => PageKind::Forbidden,
             Self::CsrfRefused => PageKind::CsrfRefused,
+            Self::TooManyRequests => PageKind::TooManyRequests,
             Self::BadRequest(_) => PageKind::BadRequest,
             Self::Unavailable(_) => PageKind::Unavailable,
             Self::Store(_) | Self::Template(_) | Self::Internal(_) | Self::Serve(_) => {

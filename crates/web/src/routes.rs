@@ -26,6 +26,18 @@ struct Entry {
     handler: MethodRouter<AppState>,
 }
 
+/// The forms that guess or send something share a per-IP rate limit (`auth::limit`).
+const LIMITED: [(&str, &str); 8] = [
+    ("POST", "/login"),
+    ("POST", "/password/forgot"),
+    ("POST", "/password/resend"),
+    ("POST", "/login-id/forgot"),
+    ("POST", "/apply"),
+    ("POST", "/apply/send"),
+    ("POST", "/apply/code"),
+    ("POST", "/account/email"),
+];
+
 fn entry(method: Method, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Entry {
     Entry {
         info: RouteInfo { method, path, rule },
@@ -248,14 +260,24 @@ pub fn route_table(config: &WebConfig) -> Vec<RouteInfo> {
 /// The routes, each behind the guard of its rule.
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let mut router = Router::new();
+    let limit = crate::auth::limit::config();
     for e in entries(state.config()) {
         let guarded = Guarded {
             state: state.clone(),
             rule: e.info.rule,
         };
-        let handler = e
-            .handler
-            .route_layer(axum::middleware::from_fn_with_state(guarded, guard));
+        let mut handler = e.handler;
+        let limited = LIMITED
+            .iter()
+            .any(|(m, p)| *m == e.info.method.as_str() && *p == e.info.path);
+        if let (true, Some(config)) = (limited, &limit) {
+            handler = handler.layer(
+                tower_governor::GovernorLayer::new(config.clone())
+                    .error_handler(crate::auth::limit::too_many),
+            );
+        }
+        // Applied last, so it runs first: session and CSRF before the limit.
+        let handler = handler.route_layer(axum::middleware::from_fn_with_state(guarded, guard));
         router = router.route(e.info.path, handler);
     }
     router

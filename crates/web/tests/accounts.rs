@@ -780,3 +780,41 @@ async fn profile_edits_and_an_address_change_that_waits_for_the_new_address() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_address_sending_too_many_requests_is_slowed_down() {
+    on_each_backend(|site| async move {
+        let mut c = site.client();
+        c.get("/password/forgot").await;
+        let mut refused = None;
+        for i in 1..=40 {
+            let res = c.post("/password/forgot", &[("login_id", "someone")]).await;
+            if res.status == StatusCode::TOO_MANY_REQUESTS {
+                refused = Some((i, res));
+                break;
+            }
+            assert_eq!(res.status, StatusCode::SEE_OTHER, "request {i}");
+        }
+        let (i, res) = refused.expect("the limit is reached");
+        assert_eq!(i, 31, "a burst of 30 is allowed");
+        assert!(res.body.contains("1分ほど待ってから"), "{}", res.body);
+        // The login shares the bucket; another address does not.
+        c.get("/login").await;
+        assert_eq!(
+            c.post("/login", &[("login_id", "x"), ("password", "y")])
+                .await
+                .status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        let mut other = site.client();
+        other.get("/password/forgot").await;
+        assert_eq!(
+            other
+                .post("/password/forgot", &[("login_id", "someone")])
+                .await
+                .status,
+            StatusCode::SEE_OTHER
+        );
+    })
+    .await;
+}

@@ -9,6 +9,7 @@
 pub(crate) mod cookies;
 pub use cookies::session_cookie_name;
 pub(crate) mod csrf;
+pub(crate) mod limit;
 
 use std::sync::Arc;
 

@@ -18,6 +18,7 @@ pub(crate) enum PageKind {
     NotFound,
     Forbidden,
     CsrfRefused,
+    TooManyRequests,
     MethodNotAllowed,
     BadRequest,
     PayloadTooLarge,
@@ -31,6 +32,7 @@ impl PageKind {
         match status {
             StatusCode::NOT_FOUND => Self::NotFound,
             StatusCode::FORBIDDEN => Self::Forbidden,
+            StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests,
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::REQUEST_TIMEOUT
@@ -47,6 +49,7 @@ impl PageKind {
             Self::NotFound => "ページが見つかりません",
             Self::Forbidden => "このページを表示する権限がありません",
             Self::CsrfRefused => "画面の有効期限が切れました",
+            Self::TooManyRequests => "操作が多すぎるため、一時的に受け付けを停止しています",
             Self::MethodNotAllowed => "この操作は受け付けておりません",
             Self::BadRequest => "送信された内容を処理できませんでした",
             Self::PayloadTooLarge => "送信されたデータが大きすぎます",
@@ -61,6 +64,7 @@ impl PageKind {
             Self::NotFound => "web.not_found",
             Self::Forbidden => "web.forbidden",
             Self::CsrfRefused => "web.csrf",
+            Self::TooManyRequests => "web.too_many_requests",
             Self::MethodNotAllowed => "web.method_not_allowed",
             Self::BadRequest => "web.bad_request",
             Self::PayloadTooLarge => "web.payload_too_large",
