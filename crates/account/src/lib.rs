@@ -9,6 +9,7 @@ pub mod recovery;
 pub mod registration;
 pub mod review;
 pub mod session;
+pub mod support;
 mod token;
 
 pub use login::{

@@ -36,6 +36,22 @@ pub struct NewUser {
     pub department: Option<String>,
 }
 
+/// Why an account is on the 棚卸し list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InventoryReason {
+    FacilityAbolished,
+    Inactive,
+}
+
+impl InventoryReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::FacilityAbolished => "施設が廃止済み",
+            Self::Inactive => "長期間ログインなし",
+        }
+    }
+}
+
 /// The editable part of ユーザ基礎情報.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Profile {
@@ -328,6 +344,77 @@ impl<'a> UserRepo<'a> {
         memberships_from(rows).map(|memberships| Access { memberships })
     }
 
+    /// 棚卸し (account inventory): active users whose every facility is 廃止, and active users
+    /// who have not logged in since `idle_since` (or never, and were created before it). At
+    /// most `limit`, oldest activity first.
+    pub async fn inventory(
+        &self,
+        idle_since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<(User, InventoryReason)>, StoreError> {
+        use crate::entity::facility;
+        let rows: Vec<(i64, Option<i64>)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::UserId)
+            .column(membership::Column::FacilityId)
+            .filter(membership::Column::Kind.eq("facility"))
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        let abolished: std::collections::HashSet<i64> = facility::Entity::find()
+            .select_only()
+            .column(facility::Column::Id)
+            .filter(facility::Column::AbolishedOn.is_not_null())
+            .into_tuple::<i64>()
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .collect();
+        let mut by_user: std::collections::BTreeMap<i64, (usize, usize)> = Default::default();
+        for (user, facility) in rows {
+            let e = by_user.entry(user).or_default();
+            e.0 += 1;
+            if facility.is_some_and(|f| abolished.contains(&f)) {
+                e.1 += 1;
+            }
+        }
+        let closed: Vec<i64> = by_user
+            .into_iter()
+            .filter(|(_, (all, gone))| *all > 0 && all == gone)
+            .map(|(u, _)| u)
+            .collect();
+        let idle = sea_orm::Condition::any()
+            .add(app_user::Column::LastLoginAt.lt(idle_since))
+            .add(
+                sea_orm::Condition::all()
+                    .add(app_user::Column::LastLoginAt.is_null())
+                    .add(app_user::Column::CreatedAt.lt(idle_since)),
+            );
+        let users = app_user::Entity::find()
+            .filter(app_user::Column::Status.eq("active"))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(app_user::Column::Id.is_in(closed.clone()))
+                    .add(idle),
+            )
+            .order_by_asc(app_user::Column::LastLoginAt)
+            .order_by_asc(app_user::Column::Id)
+            .limit(limit)
+            .all(self.conn)
+            .await?;
+        users
+            .into_iter()
+            .map(|m| {
+                let reason = if closed.contains(&m.id) {
+                    InventoryReason::FacilityAbolished
+                } else {
+                    InventoryReason::Inactive
+                };
+                user_from(m).map(|u| (u, reason))
+            })
+            .collect()
+    }
+
     /// Users acting for a facility (「その施設に既に利用者がいるか」 hints, support tools).
     pub async fn of_facility(&self, facility_id: i64) -> Result<Vec<User>, StoreError> {
         let ids: Vec<i64> = membership::Entity::find()
@@ -566,9 +653,9 @@ impl<'a> TokenRepo<'a> {
     /// Stores the hash of a new token. Earlier unused tokens of the same purpose for the user
     /// are withdrawn: only the newest link works (a re-issued setup link replaces the lost one).
     ///
-    /// Inserted first, then every unused token but the newest (by creation time, ties by hash)
-    /// is withdrawn: whichever of two racing issues withdraws last sees both tokens, so exactly
-    /// one stays usable.
+    /// Nothing is updated to withdraw them: a token is usable only while no newer one (by
+    /// creation time, ties by hash) of the same purpose exists for the user (see `state`), so
+    /// two issues racing each other still leave exactly one usable token.
     pub async fn issue(
         &self,
         hash: &str,
@@ -590,32 +677,6 @@ impl<'a> TokenRepo<'a> {
         .exec(self.conn)
         .await
         .map_err(|e| crate::facility::duplicate_or(e, "auth_token"))?;
-        if let Some(user) = user {
-            let unused = || {
-                sea_orm::Condition::all()
-                    .add(auth_token::Column::UserId.eq(user.0))
-                    .add(auth_token::Column::Purpose.eq(purpose.id()))
-                    .add(auth_token::Column::UsedAt.is_null())
-                    .add(auth_token::Column::ExpiresAt.gt(now))
-            };
-            let newest: Option<String> = auth_token::Entity::find()
-                .select_only()
-                .column(auth_token::Column::Hash)
-                .filter(unused())
-                .order_by_desc(auth_token::Column::CreatedAt)
-                .order_by_desc(auth_token::Column::Hash)
-                .into_tuple()
-                .one(self.conn)
-                .await?;
-            if let Some(newest) = newest {
-                auth_token::Entity::update_many()
-                    .col_expr(auth_token::Column::ExpiresAt, now.into())
-                    .filter(unused())
-                    .filter(auth_token::Column::Hash.ne(newest))
-                    .exec(self.conn)
-                    .await?;
-            }
-        }
         Ok(())
     }
 
@@ -649,6 +710,11 @@ impl<'a> TokenRepo<'a> {
         else {
             return Ok(TokenState::Unknown);
         };
+        if t.used_at.is_none() && t.expires_at > now && self.superseded(&t).await? {
+            // A newer link of the same purpose was issued: only the newest works, whatever
+            // order two issues finished in.
+            return Ok(TokenState::Expired(t.created_at));
+        }
         Ok(match t.used_at {
             Some(at) => TokenState::Used(at),
             None if t.expires_at <= now => TokenState::Expired(t.expires_at),
@@ -659,6 +725,28 @@ impl<'a> TokenRepo<'a> {
         })
     }
 
+    /// Whether a newer token (by creation time, ties by hash) of the same purpose exists for
+    /// the same user.
+    async fn superseded(&self, t: &auth_token::Model) -> Result<bool, StoreError> {
+        let Some(user) = t.user_id else {
+            return Ok(false);
+        };
+        let newer = sea_orm::Condition::any()
+            .add(auth_token::Column::CreatedAt.gt(t.created_at))
+            .add(
+                sea_orm::Condition::all()
+                    .add(auth_token::Column::CreatedAt.eq(t.created_at))
+                    .add(auth_token::Column::Hash.gt(t.hash.clone())),
+            );
+        Ok(auth_token::Entity::find()
+            .filter(auth_token::Column::UserId.eq(user))
+            .filter(auth_token::Column::Purpose.eq(t.purpose.clone()))
+            .filter(newer)
+            .count(self.conn)
+            .await?
+            > 0)
+    }
+
     /// Uses a token: succeeds once, in one UPDATE, so that two clicks (or a mail scanner and the
     /// user) cannot both pass. Returns what [`Self::state`] saw if it could not be used.
     pub async fn consume(
@@ -667,6 +755,13 @@ impl<'a> TokenRepo<'a> {
         purpose: TokenPurpose,
         now: DateTime<Utc>,
     ) -> Result<TokenState, StoreError> {
+        if let Some(t) = auth_token::Entity::find_by_id(hash.to_owned())
+            .one(self.conn)
+            .await?
+            && self.superseded(&t).await?
+        {
+            return self.state(hash, purpose, now).await;
+        }
         let res = auth_token::Entity::update_many()
             .col_expr(auth_token::Column::UsedAt, Some(now).into())
             .filter(auth_token::Column::Hash.eq(hash))

@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
-use crate::html::{account, apply, mail, public, review};
+use crate::html::{account, apply, mail, public, review, support};
 use crate::state::AppState;
 use crate::{api, assets, probes};
 
@@ -217,6 +217,39 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/review/applications/{id}/reject",
             R::Staff,
             post(review::reject),
+        ),
+        // Support tools (DOMAIN §3.7, §3.13); 棚卸し is the operator's.
+        entry(M::GET, "/support/users", R::Staff, get(support::users)),
+        entry(M::GET, "/support/users/{id}", R::Staff, get(support::user)),
+        entry(
+            M::POST,
+            "/support/users/{id}/email",
+            R::Staff,
+            post(support::change_email),
+        ),
+        entry(
+            M::POST,
+            "/support/users/{id}/setup-link",
+            R::Staff,
+            post(support::reissue),
+        ),
+        entry(
+            M::POST,
+            "/support/users/{id}/active",
+            R::Staff,
+            post(support::set_active),
+        ),
+        entry(
+            M::GET,
+            "/support/inventory",
+            R::Operator,
+            get(support::inventory),
+        ),
+        entry(
+            M::POST,
+            "/support/inventory/deactivate",
+            R::Operator,
+            post(support::inventory_deactivate),
         ),
         // Mail log (DOMAIN §3.7): the scope comes from the signed-in user.
         entry(M::GET, "/mail/log", R::Staff, get(mail::log::list)),

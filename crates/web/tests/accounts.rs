@@ -526,6 +526,7 @@ async fn a_reset_can_be_asked_with_the_registered_address_and_resent() {
         // Only the newest link works.
         let first = mails[0].link(&format!("{SITE_URL}/r/")).unwrap();
         let second = mails[1].link(&format!("{SITE_URL}/r/")).unwrap();
+        assert_ne!(first, second, "two requests, two links: {mails:?}");
         let (old, new) = if c
             .get(&first)
             .await
@@ -536,11 +537,11 @@ async fn a_reset_can_be_asked_with_the_registered_address_and_resent() {
         } else {
             (second, first)
         };
+        let old_page = c.get(&old).await;
         assert!(
-            c.get(&old)
-                .await
-                .body
-                .contains("このリンクはご利用いただけません")
+            old_page.body.contains("このリンクはご利用いただけません"),
+            "old {old} / new {new}: {}",
+            old_page.body
         );
         assert!(c.get(&new).await.body.contains("新しいパスワードの確認"));
     })

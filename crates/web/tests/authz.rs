@@ -56,6 +56,8 @@ enum Outcome {
     Unprocessable,
     /// 200 for the first decision on the shared application, 422 (already decided) after.
     Decided,
+    /// 303 to a page other than the login page.
+    SeeOther,
 }
 
 fn staff(role: Role) -> bool {
@@ -144,6 +146,40 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::PrefectureY => O::NotFound,
             _ => O::Forbidden,
         },
+        // Support tools: a user of facility A (prefecture X).
+        ("GET", "/support/users") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Ok,
+            _ => O::Forbidden,
+        },
+        ("GET", "/support/users/{id}") | ("POST", "/support/users/{id}/setup-link") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Ok,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        ("POST", "/support/users/{id}/email") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Unprocessable,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        ("POST", "/support/users/{id}/active") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::SeeOther,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        ("GET", "/support/inventory") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Ok,
+            _ => O::Forbidden,
+        },
+        ("POST", "/support/inventory/deactivate") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::SeeOther,
+            _ => O::Forbidden,
+        },
         // An empty reason: the page again with the message.
         ("POST", "/review/applications/{id}/reject") => match role {
             Role::Anonymous => O::SignIn,
@@ -163,6 +199,8 @@ struct World {
     mail: i64,
     /// A submitted application from a facility of prefecture X.
     application: i64,
+    /// A user of facility A (prefecture X), for the support tools.
+    clerk: i64,
     stylesheet: String,
 }
 
@@ -252,6 +290,17 @@ async fn world(store: Store) -> World {
         (Role::Operator, vec![Membership::Operator]),
     ]);
     let application = submitted_application(&store).await;
+    let clerk = create_user(
+        &store,
+        "clerk-a",
+        &[Membership::Facility {
+            facility_id: a,
+            admin: true,
+            programs: vec![teikyo_domain::Program::MedicalFunction],
+        }],
+    )
+    .await
+    .0;
     let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
         .await
         .router;
@@ -267,6 +316,7 @@ async fn world(store: Store) -> World {
         memberships,
         mail,
         application,
+        clerk,
     }
 }
 
@@ -319,6 +369,8 @@ async fn client_for(w: &World, role: Role, n: usize) -> Client {
 fn concrete(path: &str, w: &World) -> String {
     let id = if path.starts_with("/review/") {
         w.application
+    } else if path.starts_with("/support/") {
+        w.clerk
     } else {
         w.mail
     };
@@ -348,6 +400,13 @@ fn matches(page: &Page, expected: &Outcome) -> bool {
         Outcome::NotFound => page.status == StatusCode::NOT_FOUND,
         Outcome::Unauthorized => page.status == StatusCode::UNAUTHORIZED,
         Outcome::Unprocessable => page.status == StatusCode::UNPROCESSABLE_ENTITY,
+        Outcome::SeeOther => {
+            page.status == StatusCode::SEE_OTHER
+                && page
+                    .location
+                    .as_deref()
+                    .is_some_and(|l| !l.starts_with("/login"))
+        }
         Outcome::Decided => {
             page.status == StatusCode::OK || page.status == StatusCode::UNPROCESSABLE_ENTITY
         }

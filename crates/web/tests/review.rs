@@ -524,3 +524,154 @@ async fn other_prefectures_and_read_only_staff_cannot_decide() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn support_tools_find_users_change_an_address_reissue_and_stop() {
+    on_each_backend(IssueTiming::Immediately, |site| async move {
+        let f = existing_clinic(&site.store, "1710112341").await;
+        let clerk = create_user(
+            &site.store,
+            "lostmail1",
+            &[Membership::Facility {
+                facility_id: f,
+                admin: true,
+                programs: vec![Program::MedicalFunction],
+            }],
+        )
+        .await;
+        let mut pref = signed_in(&site, "pref17s", reviewer("17", StaffLevel::Reviewer)).await;
+        // Found by the insurance code the facility gives on the phone.
+        let found = pref.get("/support/users?q=1710112341").await;
+        assert!(found.body.contains("lostmail1"), "{}", found.body);
+        let path = format!("/support/users/{}", clerk.0);
+        let page = pref.get(&path).await;
+        assert!(
+            page.body.contains("lostmail1@test.example.jp"),
+            "{}",
+            page.body
+        );
+        // The address, on the facility's request: both addresses are told.
+        let res = pref
+            .post(
+                &format!("{path}/email"),
+                &[("email", "new.clerk@clinic.example.jp")],
+            )
+            .await;
+        assert!(
+            res.body.contains("変更前のアドレスにも通知しました。"),
+            "{}",
+            res.body
+        );
+        // A new setup link; the old one (if any) stops working.
+        let res = pref.post(&format!("{path}/setup-link"), &[]).await;
+        assert!(res.body.contains("再送信しました"), "{}", res.body);
+        site.run_jobs().await;
+        let old = site.mails_to("lostmail1@test.example.jp");
+        assert_eq!(old.len(), 1, "{:?}", site.mails());
+        assert!(old[0].body.contains("都道府県"), "{}", old[0].body);
+        let new = site.mails_to("new.clerk@clinic.example.jp");
+        assert_eq!(new.len(), 1);
+        assert!(new[0].link(&format!("{SITE_URL}/s/")).is_some());
+        // The mails show on the user's page with their status.
+        let page = pref.get(&path).await;
+        assert!(page.body.contains("送信完了"), "{}", page.body);
+        // Stopping ends the user's sessions; the login says the account is stopped.
+        let mut c = site.client();
+        c.login("lostmail1", PASSWORD).await;
+        assert_eq!(c.get("/home").await.status, StatusCode::OK);
+        pref.get(&path).await;
+        let res = pref
+            .post(&format!("{path}/active"), &[("active", "no")])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        assert_eq!(c.get("/home").await.status, StatusCode::SEE_OTHER);
+        let res = site.client().login("lostmail1", PASSWORD).await;
+        assert!(
+            res.body.contains("現在ご利用いただけません"),
+            "{}",
+            res.body
+        );
+        // Another prefecture does not find the user.
+        let mut nara = signed_in(&site, "pref29s", reviewer("29", StaffLevel::Admin)).await;
+        assert!(
+            !nara
+                .get("/support/users?q=lostmail1")
+                .await
+                .body
+                .contains("lostmail1</a>")
+        );
+        assert_eq!(nara.get(&path).await.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_operator_stops_accounts_of_abolished_facilities_in_bulk() {
+    on_each_backend(IssueTiming::Immediately, |site| async move {
+        // An abolished pharmacy with one user.
+        let gone = site
+            .store
+            .facilities()
+            .insert(&FacilityRecord {
+                kind: FacilityKind::Pharmacy,
+                prefecture: PrefectureCode::parse("17").unwrap(),
+                municipality: MunicipalityCode::parse("172014").unwrap(),
+                facility_code: Some(FacilityCode::parse("1700000888").unwrap()),
+                insurance_codes: vec![],
+                names: FacilityNames {
+                    official: "閉局薬局".into(),
+                    official_kana: "ヘイキョクヤッキョク".into(),
+                    short: None,
+                    short_kana: None,
+                    english: None,
+                },
+                postal_code: None,
+                address: "石川県金沢市広坂1丁目1番1号".into(),
+                coordinates: None,
+                homepage: None,
+                opened_on: None,
+                suspended_on: None,
+                abolished_on: chrono::NaiveDate::from_ymd_opt(2025, 3, 31),
+            })
+            .await
+            .unwrap();
+        let closed = create_user(
+            &site.store,
+            "closed01",
+            &[Membership::Facility {
+                facility_id: gone.0,
+                admin: true,
+                programs: vec![Program::PharmacyFunction],
+            }],
+        )
+        .await;
+        let mut op = signed_in(&site, "operator1", Membership::Operator).await;
+        let page = op.get("/support/inventory").await;
+        assert!(page.body.contains("closed01"), "{}", page.body);
+        assert!(page.body.contains("施設が廃止済み"), "{}", page.body);
+        let res = op
+            .post(
+                "/support/inventory/deactivate",
+                &[("user", &closed.0.to_string())],
+            )
+            .await;
+        assert_eq!(
+            res.location.as_deref(),
+            Some("/support/inventory?stopped=1")
+        );
+        let page = op.get("/support/inventory?stopped=1").await;
+        assert!(
+            page.body.contains("1 件のアカウントの利用を停止しました。"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("closed01</a>"), "{}", page.body);
+        // Prefecture staff have no 棚卸し.
+        let mut pref = signed_in(&site, "pref17t", reviewer("17", StaffLevel::Admin)).await;
+        assert_eq!(
+            pref.get("/support/inventory").await.status,
+            StatusCode::FORBIDDEN
+        );
+    })
+    .await;
+}

@@ -58,6 +58,8 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         registration::an_application_goes_from_address_to_decision,
         registration::an_abandoned_form_is_resumed_from_the_address,
         registration::a_captcha_solution_is_spent_once,
+        registration::inventory_lists_closed_and_idle_accounts,
+        registration::racing_issues_leave_exactly_one_token,
     ]
 }
 

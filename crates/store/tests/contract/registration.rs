@@ -160,3 +160,135 @@ pub async fn a_captcha_solution_is_spent_once(store: Store) -> anyhow::Result<()
     );
     Ok(())
 }
+
+/// 棚卸し: accounts of abolished facilities and accounts idle for long.
+pub async fn inventory_lists_closed_and_idle_accounts(store: Store) -> anyhow::Result<()> {
+    use teikyo_domain::account::Membership;
+    use teikyo_store::InventoryReason;
+    let mut gone = crate::fixtures::facility(teikyo_domain::FacilityKind::Clinic, 1);
+    gone.abolished_on = chrono::NaiveDate::from_ymd_opt(2025, 3, 31);
+    let gone = store.facilities().insert(&gone).await?;
+    let open = store
+        .facilities()
+        .insert(&crate::fixtures::facility(
+            teikyo_domain::FacilityKind::Clinic,
+            2,
+        ))
+        .await?;
+    let user = |login: &str| NewUser {
+        login_id: LoginId::parse(login).unwrap(),
+        email: format!("{login}@example.jp"),
+        family_name: "山田".into(),
+        given_name: "花子".into(),
+        phone: None,
+        extension: None,
+        fax: None,
+        department: None,
+    };
+    let users = store.users();
+    let closed = users.create(&user("closed01")).await?;
+    users
+        .add_membership(
+            closed,
+            &Membership::Facility {
+                facility_id: gone.0,
+                admin: true,
+                programs: vec![],
+            },
+        )
+        .await?;
+    let active = users.create(&user("active01")).await?;
+    users
+        .add_membership(
+            active,
+            &Membership::Facility {
+                facility_id: open.0,
+                admin: true,
+                programs: vec![],
+            },
+        )
+        .await?;
+    users.record_login(active, Utc::now()).await?;
+    // Idle since "tomorrow": everyone who never logged in counts as idle; the active user not.
+    let list = users
+        .inventory(Utc::now() - Duration::days(365), 100)
+        .await?;
+    ensure!(
+        list.iter()
+            .any(|(u, r)| u.id == closed && *r == InventoryReason::FacilityAbolished),
+        "{list:?}"
+    );
+    ensure!(!list.iter().any(|(u, _)| u.id == active), "{list:?}");
+    let list = users.inventory(Utc::now() + Duration::days(1), 100).await?;
+    ensure!(
+        list.iter()
+            .any(|(u, r)| u.id == active && *r == InventoryReason::Inactive),
+        "{list:?}"
+    );
+    users.set_active(closed, false).await?;
+    let list = users
+        .inventory(Utc::now() - Duration::days(365), 100)
+        .await?;
+    ensure!(
+        !list.iter().any(|(u, _)| u.id == closed),
+        "stopped accounts leave the list"
+    );
+    Ok(())
+}
+
+/// Two links issued at once for the same user (two workers handling two reset requests):
+/// exactly one of them works, every time.
+pub async fn racing_issues_leave_exactly_one_token(store: Store) -> anyhow::Result<()> {
+    use teikyo_store::{TokenPurpose, TokenState};
+    let user = store
+        .users()
+        .create(&NewUser {
+            login_id: LoginId::parse("race01")?,
+            email: "race@example.jp".into(),
+            family_name: "競".into(),
+            given_name: "走".into(),
+            phone: None,
+            extension: None,
+            fax: None,
+            department: None,
+        })
+        .await?;
+    for round in 0..20 {
+        let (a, b) = (format!("a{round:02}"), format!("b{round:02}"));
+        let tokens = store.tokens();
+        let now = Utc::now();
+        let (ra, rb) = tokio::join!(
+            tokens.issue(
+                &a,
+                TokenPurpose::PasswordReset,
+                Some(user),
+                None,
+                now,
+                Duration::hours(1)
+            ),
+            tokens.issue(
+                &b,
+                TokenPurpose::PasswordReset,
+                Some(user),
+                None,
+                Utc::now(),
+                Duration::hours(1)
+            ),
+        );
+        ra?;
+        rb?;
+        let mut valid = 0;
+        for h in [&a, &b] {
+            if matches!(
+                tokens
+                    .state(h, TokenPurpose::PasswordReset, Utc::now())
+                    .await?,
+                TokenState::Valid { .. }
+            ) {
+                valid += 1;
+            }
+        }
+        ensure!(valid == 1, "round {round}: {valid} valid tokens");
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub(crate) mod errors;
 pub(crate) mod mail;
 pub(crate) mod public;
 pub(crate) mod review;
+pub(crate) mod support;
 
 use askama::Template;
 use axum::response::Html;

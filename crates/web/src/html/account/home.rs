@@ -68,6 +68,11 @@ const STAFF_TOOLS: &[StaffTool] = &[
         href: Some("/review/applications"),
     },
     StaffTool {
+        name: "利用者の検索と対応",
+        description: "医療機関・薬局の利用者を探し、メールの送信状況の確認、メールアドレスの変更、パスワード設定のご案内の再発行、利用停止を行います。",
+        href: Some("/support/users"),
+    },
+    StaffTool {
         name: "報告の確認",
         description: "提出された報告を確認し、確認完了とします。",
         href: None,
