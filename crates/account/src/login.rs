@@ -192,6 +192,9 @@ pub enum LinkError {
     Used(DateTime<Utc>),
     #[error("このリンクの有効期限（{}）が過ぎています。新しいリンクをお受け取りのうえ、もう一度お手続きください。", tokyo(*.0))]
     Expired(DateTime<Utc>),
+    /// 「再送信」 or a re-issue made a newer link: say so, so the user looks for the newest mail.
+    #[error("{}に新しいリンクをお送りしたため、このリンクは使えなくなりました。最も新しいメールのリンクを開いてください。", tokyo(*.0))]
+    Replaced(DateTime<Utc>),
     #[error(
         "このリンクは無効です。メールに記載のリンクを、途中で切れていないかご確認のうえ開いてください。"
     )]
@@ -205,6 +208,7 @@ impl LinkError {
         match self {
             Self::Used(_) => "account.link.used",
             Self::Expired(_) => "account.link.expired",
+            Self::Replaced(_) => "account.link.replaced",
             Self::Unknown => "account.link.unknown",
             Self::Login(e) => e.code(),
         }
@@ -238,6 +242,7 @@ pub async fn set_password_with_token(
         TokenState::Valid { user: None, .. } | TokenState::Unknown => Err(LinkError::Unknown),
         TokenState::Used(at) => Err(LinkError::Used(at)),
         TokenState::Expired(at) => Err(LinkError::Expired(at)),
+        TokenState::Replaced(at) => Err(LinkError::Replaced(at)),
     }
 }
 
@@ -262,5 +267,6 @@ pub async fn inspect_link(
         TokenState::Valid { user: None, .. } | TokenState::Unknown => Err(LinkError::Unknown),
         TokenState::Used(at) => Err(LinkError::Used(at)),
         TokenState::Expired(at) => Err(LinkError::Expired(at)),
+        TokenState::Replaced(at) => Err(LinkError::Replaced(at)),
     }
 }

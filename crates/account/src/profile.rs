@@ -190,7 +190,7 @@ pub async fn inspect_email_link(
             subject: Some(email),
         } => Ok((u, email)),
         TokenState::Used(at) => Err(ProfileError::Used(at)),
-        TokenState::Expired(_) => Err(ProfileError::Expired),
+        TokenState::Expired(_) | TokenState::Replaced(_) => Err(ProfileError::Expired),
         _ => Err(ProfileError::Unknown),
     }
 }
@@ -212,7 +212,7 @@ pub async fn confirm_email_change(
             subject: Some(email),
         } => (u, email),
         TokenState::Used(at) => return Err(ProfileError::Used(at)),
-        TokenState::Expired(_) => return Err(ProfileError::Expired),
+        TokenState::Expired(_) | TokenState::Replaced(_) => return Err(ProfileError::Expired),
         _ => return Err(ProfileError::Unknown),
     };
     change_email(store, templates, user, &email, None, now).await?;

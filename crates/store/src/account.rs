@@ -635,6 +635,8 @@ pub enum TokenState {
     /// Used before, at this time (the seeds' group-mailbox case: tell the user when).
     Used(DateTime<Utc>),
     Expired(DateTime<Utc>),
+    /// A newer link of the same purpose was issued (at this time); only the newest works.
+    Replaced(DateTime<Utc>),
     Valid {
         user: Option<UserId>,
         subject: Option<String>,
@@ -710,10 +712,13 @@ impl<'a> TokenRepo<'a> {
         else {
             return Ok(TokenState::Unknown);
         };
-        if t.used_at.is_none() && t.expires_at > now && self.superseded(&t).await? {
+        if t.used_at.is_none()
+            && t.expires_at > now
+            && let Some(at) = self.superseded(&t).await?
+        {
             // A newer link of the same purpose was issued: only the newest works, whatever
             // order two issues finished in.
-            return Ok(TokenState::Expired(t.created_at));
+            return Ok(TokenState::Replaced(at));
         }
         Ok(match t.used_at {
             Some(at) => TokenState::Used(at),
@@ -725,11 +730,11 @@ impl<'a> TokenRepo<'a> {
         })
     }
 
-    /// Whether a newer token (by creation time, ties by hash) of the same purpose exists for
-    /// the same user.
-    async fn superseded(&self, t: &auth_token::Model) -> Result<bool, StoreError> {
+    /// When a newer token (by creation time, ties by hash) of the same purpose was issued for
+    /// the same user, if one was.
+    async fn superseded(&self, t: &auth_token::Model) -> Result<Option<DateTime<Utc>>, StoreError> {
         let Some(user) = t.user_id else {
-            return Ok(false);
+            return Ok(None);
         };
         let newer = sea_orm::Condition::any()
             .add(auth_token::Column::CreatedAt.gt(t.created_at))
@@ -742,9 +747,10 @@ impl<'a> TokenRepo<'a> {
             .filter(auth_token::Column::UserId.eq(user))
             .filter(auth_token::Column::Purpose.eq(t.purpose.clone()))
             .filter(newer)
-            .count(self.conn)
+            .order_by_desc(auth_token::Column::CreatedAt)
+            .one(self.conn)
             .await?
-            > 0)
+            .map(|n| n.created_at))
     }
 
     /// Uses a token: succeeds once, in one UPDATE, so that two clicks (or a mail scanner and the
@@ -758,7 +764,7 @@ impl<'a> TokenRepo<'a> {
         if let Some(t) = auth_token::Entity::find_by_id(hash.to_owned())
             .one(self.conn)
             .await?
-            && self.superseded(&t).await?
+            && self.superseded(&t).await?.is_some()
         {
             return self.state(hash, purpose, now).await;
         }

@@ -539,7 +539,9 @@ async fn a_reset_can_be_asked_with_the_registered_address_and_resent() {
         };
         let old_page = c.get(&old).await;
         assert!(
-            old_page.body.contains("このリンクはご利用いただけません"),
+            old_page
+                .body
+                .contains("新しいリンクをお送りしたため、このリンクは使えなくなりました。"),
             "old {old} / new {new}: {}",
             old_page.body
         );

@@ -176,7 +176,7 @@ pub async fn tokens_work_once(store: Store) -> anyhow::Result<()> {
     let st = tokens
         .state("h3", TokenPurpose::PasswordReset, later)
         .await?;
-    ensure!(matches!(st, TokenState::Expired(_)), "{st:?}");
+    ensure!(matches!(st, TokenState::Replaced(_)), "{st:?}");
     ensure!(matches!(
         tokens
             .state("h4", TokenPurpose::PasswordReset, later)

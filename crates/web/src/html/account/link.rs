@@ -119,7 +119,10 @@ async fn login_id_of(state: &AppState, user: UserId) -> Result<String, WebError>
 /// The message for a link that cannot be used; other failures are errors.
 fn link_problem(e: LinkError) -> Result<String, WebError> {
     match e {
-        LinkError::Used(_) | LinkError::Expired(_) | LinkError::Unknown => Ok(e.to_string()),
+        LinkError::Used(_)
+        | LinkError::Expired(_)
+        | LinkError::Replaced(_)
+        | LinkError::Unknown => Ok(e.to_string()),
         LinkError::Login(LoginError::Store(e)) => Err(e.into()),
         LinkError::Login(e) => Err(WebError::Internal(e.to_string())),
     }
