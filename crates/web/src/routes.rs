@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
-use crate::html::{account, apply, mail, public, review, support};
+use crate::html::{account, apply, audit, mail, public, review, support};
 use crate::state::AppState;
 use crate::{api, assets, probes};
 
@@ -251,6 +251,8 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             R::Operator,
             post(support::inventory_deactivate),
         ),
+        // The audit trail, in scope.
+        entry(M::GET, "/audit", R::Staff, get(audit::page)),
         // Mail log (DOMAIN §3.7): the scope comes from the signed-in user.
         entry(M::GET, "/mail/log", R::Staff, get(mail::log::list)),
         entry(M::GET, "/mail/log/{id}", R::Staff, get(mail::log::detail)),

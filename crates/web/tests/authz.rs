@@ -147,7 +147,7 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             _ => O::Forbidden,
         },
         // Support tools: a user of facility A (prefecture X).
-        ("GET", "/support/users") => match role {
+        ("GET", "/audit") | ("GET", "/support/users") => match role {
             Role::Anonymous => O::SignIn,
             r if staff(r) => O::Ok,
             _ => O::Forbidden,

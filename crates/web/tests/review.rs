@@ -180,6 +180,13 @@ async fn rejection_mails_the_reason_and_the_applicant_may_apply_again() {
         site.run_jobs().await;
         let mails = site.mails_to("reject@clinic.example.jp");
         assert_eq!(mails.len(), 1);
+        // The decision is in the prefecture's audit trail, with who made it.
+        let audit = pref.get("/audit").await;
+        assert!(audit.body.contains("申請の却下"), "{}", audit.body);
+        assert!(audit.body.contains("pref17"), "{}", audit.body);
+        // Another prefecture's staff do not see it.
+        let mut nara = signed_in(&site, "pref29a", reviewer("29", StaffLevel::Admin)).await;
+        assert!(!nara.get("/audit").await.body.contains("申請の却下"));
         assert!(
             mails[0].body.contains("機関コードが誤っています。"),
             "{}",

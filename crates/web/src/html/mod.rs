@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod apply;
+pub(crate) mod audit;
 pub(crate) mod credits;
 pub(crate) mod errors;
 pub(crate) mod mail;

@@ -73,6 +73,11 @@ const STAFF_TOOLS: &[StaffTool] = &[
         href: Some("/support/users"),
     },
     StaffTool {
+        name: "操作の記録",
+        description: "申請・承認・メールアドレスの変更など、アカウントに関わる操作の記録を確認できます。",
+        href: Some("/audit"),
+    },
+    StaffTool {
         name: "報告の確認",
         description: "提出された報告を確認し、確認完了とします。",
         href: None,
