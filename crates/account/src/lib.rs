@@ -19,4 +19,4 @@ pub use password::{
     hash_password, hash_password_blocking, verify_password, verify_password_blocking,
 };
 pub use session::SessionPolicy;
-pub use token::{NewToken, TOKEN_LEN, hash_token, new_token, new_token_of};
+pub use token::{NewToken, TOKEN_LEN, hash_token, is_plausible_token, new_token, new_token_of};

@@ -48,13 +48,8 @@ impl LoginError {
     }
 }
 
-/// 「11月21日 18時35分」 in Japan time (for other modules' messages).
-pub(crate) fn tokyo_pub(t: DateTime<Utc>) -> String {
-    tokyo(t)
-}
-
 /// 「11月21日 18時35分」 in Japan time.
-fn tokyo(t: DateTime<Utc>) -> String {
+pub(crate) fn tokyo(t: DateTime<Utc>) -> String {
     let jst = FixedOffset::east_opt(9 * 3600).map(|o| t.with_timezone(&o));
     match jst {
         Some(t) => t.format("%-m月%-d日 %-H時%M分").to_string(),
@@ -69,14 +64,7 @@ pub struct LoginOutcome {
 }
 
 fn event(actor: Option<UserId>, action: &str, login_id: &str) -> AuditEvent {
-    AuditEvent {
-        actor,
-        action: action.into(),
-        target: Some(("login_id".into(), login_id.into())),
-        prefecture: None,
-        facility_id: None,
-        detail: None,
-    }
+    AuditEvent::new(action, actor).on("login_id", login_id)
 }
 
 pub async fn login(
@@ -170,14 +158,7 @@ pub async fn set_password(
     store
         .audit()
         .record(
-            &AuditEvent {
-                actor: Some(user),
-                action: "account.password_set".into(),
-                target: Some(("user".into(), user.to_string())),
-                prefecture: None,
-                facility_id: None,
-                detail: None,
-            },
+            &AuditEvent::new("account.password_set", Some(user)).on("user", user),
             now,
         )
         .await?;

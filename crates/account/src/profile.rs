@@ -30,7 +30,7 @@ pub enum ProfileError {
     Email,
     #[error("現在と同じメールアドレスです。")]
     SameEmail,
-    #[error("このリンクは{}に使用済みです。", crate::login::tokyo_pub(*.0))]
+    #[error("このリンクは{}に使用済みです。", crate::login::tokyo(*.0))]
     Used(DateTime<Utc>),
     #[error(
         "このリンクの有効期限が過ぎています。お手数ですが、もう一度メールアドレスの変更をお申し込みください。"
@@ -77,8 +77,9 @@ fn clean(v: &str, label: &'static str, required: bool) -> Result<Option<String>,
     Ok(Some(v.to_owned()))
 }
 
-/// The form as typed.
-#[derive(Debug, Clone, Default)]
+/// The form as typed (and as posted: the field names are the form's).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct ProfileForm {
     pub family_name: String,
     pub given_name: String,
@@ -86,6 +87,20 @@ pub struct ProfileForm {
     pub extension: String,
     pub fax: String,
     pub department: String,
+}
+
+impl ProfileForm {
+    /// The form filled with what is stored.
+    pub fn of(u: &teikyo_store::User) -> Self {
+        Self {
+            family_name: u.family_name.clone(),
+            given_name: u.given_name.clone(),
+            phone: u.phone.clone().unwrap_or_default(),
+            extension: u.extension.clone().unwrap_or_default(),
+            fax: u.fax.clone().unwrap_or_default(),
+            department: u.department.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// Checks and saves the editable fields; every problem is returned, by field name.
@@ -275,17 +290,7 @@ async fn audit(
 ) -> Result<(), StoreError> {
     store
         .audit()
-        .record(
-            &AuditEvent {
-                actor,
-                action: action.into(),
-                target: Some(("user".into(), user.to_string())),
-                prefecture: None,
-                facility_id: None,
-                detail: None,
-            },
-            now,
-        )
+        .record(&AuditEvent::new(action, actor).on("user", user), now)
         .await
 }
 

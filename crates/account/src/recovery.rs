@@ -246,13 +246,9 @@ async fn audit(
     store
         .audit()
         .record(
-            &AuditEvent {
-                actor: None,
-                action: action.into(),
-                target: user.map(|u| ("user".into(), u.to_string())),
-                prefecture: None,
-                facility_id: None,
-                detail: None,
+            &match user {
+                Some(u) => AuditEvent::new(action, None).on("user", u),
+                None => AuditEvent::new(action, None),
             },
             now,
         )

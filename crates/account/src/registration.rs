@@ -14,7 +14,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use sha2::{Digest, Sha256};
 use teikyo_domain::registration::{Application, ApplicationForm, ApplicationNumber, FieldError};
 use teikyo_mail::MailTemplates;
 use teikyo_mail::catalogue::{ApplicationReceived, VerificationCode};
@@ -190,9 +189,9 @@ pub fn valid_email(email: &str) -> bool {
         && !e.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// Salted by the application, so equal codes of two applications hash differently.
 fn code_hash(id: RegistrationId, code: &str) -> String {
-    let digest = Sha256::digest(format!("teikyo-code\0{}\0{code}", id.0).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hash_token(&format!("teikyo-code\0{}\0{code}", id.0))
 }
 
 /// The registration service: what the web pages call.
@@ -397,14 +396,9 @@ impl Registrations {
         store
             .audit()
             .record(
-                &AuditEvent {
-                    actor: None,
-                    action: "registration.submitted".into(),
-                    target: Some(("registration".into(), number.to_string())),
-                    prefecture: Some(app.prefecture),
-                    facility_id: None,
-                    detail: None,
-                },
+                &AuditEvent::new("registration.submitted", None)
+                    .on("registration", number)
+                    .in_prefecture(Some(app.prefecture)),
                 now,
             )
             .await?;

@@ -192,6 +192,32 @@ impl Review {
         })
     }
 
+    /// 代理申請: prefecture staff file a complete application for a facility (it goes straight
+    /// to 審査待ち), audited.
+    pub async fn file_on_behalf(
+        store: &Store,
+        by: UserId,
+        email: &str,
+        form: &teikyo_domain::registration::ApplicationForm,
+        prefecture: teikyo_domain::PrefectureCode,
+        now: DateTime<Utc>,
+    ) -> Result<teikyo_store::RegistrationId, StoreError> {
+        let (id, number) = store
+            .registrations()
+            .file_on_behalf(by, email, form, prefecture, now)
+            .await?;
+        store
+            .audit()
+            .record(
+                &AuditEvent::new("registration.filed_on_behalf", Some(by))
+                    .on("registration", number)
+                    .in_prefecture(Some(prefecture)),
+                now,
+            )
+            .await?;
+        Ok(id)
+    }
+
     /// 却下, with the reason the applicant is mailed (if there is an address).
     pub async fn reject(
         &self,
@@ -514,18 +540,14 @@ async fn audit(
     store
         .audit()
         .record(
-            &AuditEvent {
-                actor: Some(reviewer),
-                action: action.into(),
-                target: Some((
-                    "registration".into(),
+            &AuditEvent::new(action, Some(reviewer))
+                .on(
+                    "registration",
                     reg.number
                         .map_or_else(|| reg.id.0.to_string(), |n| n.to_string()),
-                )),
-                prefecture: reg.prefecture,
-                facility_id,
-                detail: None,
-            },
+                )
+                .in_prefecture(reg.prefecture)
+                .about_facility(facility_id),
             now,
         )
         .await

@@ -88,12 +88,5 @@ pub async fn end_all(store: &Store, user: UserId, now: DateTime<Utc>) -> Result<
 }
 
 fn user_event(user: UserId, action: &str) -> AuditEvent {
-    AuditEvent {
-        actor: Some(user),
-        action: action.into(),
-        target: Some(("user".into(), user.to_string())),
-        prefecture: None,
-        facility_id: None,
-        detail: None,
-    }
+    AuditEvent::new(action, Some(user)).on("user", user)
 }

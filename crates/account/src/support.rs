@@ -23,17 +23,7 @@ async fn audit(
 ) -> Result<(), StoreError> {
     store
         .audit()
-        .record(
-            &AuditEvent {
-                actor: Some(by),
-                action: action.into(),
-                target: Some(("user".into(), user.to_string())),
-                prefecture: None,
-                facility_id: None,
-                detail: None,
-            },
-            now,
-        )
+        .record(&AuditEvent::new(action, Some(by)).on("user", user), now)
         .await
 }
 

@@ -48,6 +48,12 @@ pub fn new_token_of(len: usize) -> NewToken {
     NewToken { plain, hash }
 }
 
+/// Whether `s` could be one of our mailed tokens (16 letters and digits): anything else is not
+/// looked up at all.
+pub fn is_plausible_token(s: &str) -> bool {
+    s.len() == TOKEN_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// The stored form of a token (also of a session id).
 pub fn hash_token(plain: &str) -> String {
     Sha256::digest(plain.as_bytes())

@@ -880,6 +880,37 @@ pub struct AuditEvent {
     pub detail: Option<serde_json::Value>,
 }
 
+impl AuditEvent {
+    /// `action` by `actor` (`None`: before anyone is identified), with no target or scope yet.
+    pub fn new(action: &str, actor: Option<UserId>) -> Self {
+        Self {
+            actor,
+            action: action.to_owned(),
+            target: None,
+            prefecture: None,
+            facility_id: None,
+            detail: None,
+        }
+    }
+
+    /// What the action was done to, e.g. `("user", "42")`.
+    pub fn on(mut self, kind: &str, id: impl ToString) -> Self {
+        self.target = Some((kind.to_owned(), id.to_string()));
+        self
+    }
+
+    /// The prefecture whose staff may read it.
+    pub fn in_prefecture(mut self, prefecture: Option<PrefectureCode>) -> Self {
+        self.prefecture = prefecture;
+        self
+    }
+
+    pub fn about_facility(mut self, facility_id: Option<i64>) -> Self {
+        self.facility_id = facility_id;
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     pub id: i64,

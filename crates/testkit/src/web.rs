@@ -398,3 +398,31 @@ impl Site {
             .collect()
     }
 }
+
+/// Runs `test` on a fresh [`Site`] per backend (SQLite, and PostgreSQL when
+/// `TEIKYO_TEST_DATABASE_URL` is set), with the 利用案内メール sent at once.
+pub async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn(Site) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    on_each_backend_with(teikyo_account::review::IssueTiming::Immediately, test).await;
+}
+
+/// [`on_each_backend`] with the given issuance timing.
+pub async fn on_each_backend_with<F, Fut>(timing: teikyo_account::review::IssueTiming, test: F)
+where
+    F: Fn(Site) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in crate::db::backends() {
+        let db = crate::db::TestDb::new(backend)
+            .await
+            .expect("a test database");
+        test(Site::with_timing(db.store.clone(), WebConfig::default(), timing).await).await;
+        if backend == teikyo_store::Backend::Postgres {
+            println!("PostgreSQL: passed");
+        }
+        db.cleanup().await.expect("cleanup");
+    }
+}

@@ -24,24 +24,22 @@ pub struct RouteInfo {
 struct Entry {
     info: RouteInfo,
     handler: MethodRouter<AppState>,
+    /// Shares the per-IP rate limit of the forms that guess or send something (`auth::limit`).
+    limited: bool,
 }
 
-/// The forms that guess or send something share a per-IP rate limit (`auth::limit`).
-const LIMITED: [(&str, &str); 8] = [
-    ("POST", "/login"),
-    ("POST", "/password/forgot"),
-    ("POST", "/password/resend"),
-    ("POST", "/login-id/forgot"),
-    ("POST", "/apply"),
-    ("POST", "/apply/send"),
-    ("POST", "/apply/code"),
-    ("POST", "/account/email"),
-];
+impl Entry {
+    fn limited(mut self) -> Self {
+        self.limited = true;
+        self
+    }
+}
 
 fn entry(method: Method, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Entry {
     Entry {
         info: RouteInfo { method, path, rule },
         handler,
+        limited: false,
     }
 }
 
@@ -62,7 +60,7 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
         ),
         // Login and home (DOMAIN §3.8).
         entry(M::GET, "/login", R::Public, get(account::login::form)),
-        entry(M::POST, "/login", R::Public, post(account::login::submit)),
+        entry(M::POST, "/login", R::Public, post(account::login::submit)).limited(),
         entry(
             M::POST,
             "/logout",
@@ -90,7 +88,8 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/account/email",
             R::SignedIn,
             post(account::profile::request_email),
-        ),
+        )
+        .limited(),
         entry(
             M::GET,
             "/e/{token}",
@@ -115,7 +114,8 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/password/forgot",
             R::Public,
             post(account::recovery::forgot_submit),
-        ),
+        )
+        .limited(),
         entry(
             M::GET,
             "/password/sent",
@@ -127,7 +127,8 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/password/resend",
             R::Public,
             post(account::recovery::resend),
-        ),
+        )
+        .limited(),
         entry(
             M::GET,
             "/r/{token}",
@@ -163,15 +164,16 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/login-id/forgot",
             R::Public,
             post(account::recovery::login_id_submit),
-        ),
+        )
+        .limited(),
         // 新規ユーザ登録申請 ②–⑨ (DOMAIN §3.3): public; the browser's apply cookie names the
         // application.
         entry(M::GET, "/apply", R::Public, get(apply::start_form)),
-        entry(M::POST, "/apply", R::Public, post(apply::start_submit)),
+        entry(M::POST, "/apply", R::Public, post(apply::start_submit)).limited(),
         entry(M::GET, "/apply/confirm", R::Public, get(apply::confirm)),
-        entry(M::POST, "/apply/send", R::Public, post(apply::send_code)),
+        entry(M::POST, "/apply/send", R::Public, post(apply::send_code)).limited(),
         entry(M::GET, "/apply/code", R::Public, get(apply::code_form)),
-        entry(M::POST, "/apply/code", R::Public, post(apply::code_submit)),
+        entry(M::POST, "/apply/code", R::Public, post(apply::code_submit)).limited(),
         entry(M::GET, "/apply/form", R::Public, get(apply::form)),
         entry(M::POST, "/apply/form", R::Public, post(apply::form_submit)),
         entry(M::GET, "/apply/terms", R::Public, get(apply::terms)),
@@ -302,10 +304,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             rule: e.info.rule,
         };
         let mut handler = e.handler;
-        let limited = LIMITED
-            .iter()
-            .any(|(m, p)| *m == e.info.method.as_str() && *p == e.info.path);
-        if let (true, Some(config)) = (limited, &limit) {
+        if let (true, Some(config)) = (e.limited, &limit) {
             handler = handler.layer(
                 tower_governor::GovernorLayer::new(config.clone())
                     .error_handler(crate::auth::limit::too_many),

@@ -36,6 +36,16 @@ impl AppState {
         self.registrations.as_ref()
     }
 
+    /// The mail templates, for pages that send mail (address changes, support tools).
+    pub(crate) fn mail_templates(
+        &self,
+    ) -> Result<&std::sync::Arc<teikyo_mail::MailTemplates>, crate::WebError> {
+        self.registrations
+            .as_ref()
+            .map(|r| r.templates())
+            .ok_or_else(|| crate::WebError::Internal("mail templates are not configured".into()))
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

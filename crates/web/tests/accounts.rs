@@ -3,8 +3,6 @@
 //! transport), a reused link, the forgotten user name, and the first password setting. Each runs
 //! on SQLite and, with `TEIKYO_TEST_DATABASE_URL`, on PostgreSQL.
 
-use std::future::Future;
-
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use teikyo_domain::account::{Area, Membership, StaffLevel};
@@ -12,25 +10,8 @@ use teikyo_domain::{
     FacilityCode, FacilityKind, FacilityNames, FacilityRecord, InsuranceCode, MunicipalityCode,
     PrefectureCode,
 };
-use teikyo_store::{Backend, JobStatus, Store, TokenPurpose};
-use teikyo_testkit::db::{TestDb, backends};
-use teikyo_testkit::web::{PASSWORD, SITE_URL, Site, create_user};
-use teikyo_web::WebConfig;
-
-async fn on_each_backend<F, Fut>(test: F)
-where
-    F: Fn(Site) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for backend in backends() {
-        let db = TestDb::new(backend).await.unwrap();
-        test(Site::new(db.store.clone(), WebConfig::default()).await).await;
-        if backend == Backend::Postgres {
-            println!("PostgreSQL: passed");
-        }
-        db.cleanup().await.unwrap();
-    }
-}
+use teikyo_store::{JobStatus, Store, TokenPurpose};
+use teikyo_testkit::web::{PASSWORD, SITE_URL, create_user, on_each_backend};
 
 async fn clinic(store: &Store, insurance: &str) -> i64 {
     let record = FacilityRecord {

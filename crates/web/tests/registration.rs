@@ -3,28 +3,8 @@
 //! review, submission with its 申請番号, the download, the 申請完了メール, the status page, and
 //! resuming an abandoned form from the address. On SQLite and, when configured, PostgreSQL.
 
-use std::future::Future;
-
 use axum::http::StatusCode;
-use teikyo_store::Backend;
-use teikyo_testkit::db::{TestDb, backends};
-use teikyo_testkit::web::{Client, Page, Site};
-use teikyo_web::WebConfig;
-
-async fn on_each_backend<F, Fut>(test: F)
-where
-    F: Fn(Site) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for backend in backends() {
-        let db = TestDb::new(backend).await.unwrap();
-        test(Site::new(db.store.clone(), WebConfig::default()).await).await;
-        if backend == Backend::Postgres {
-            println!("PostgreSQL: passed");
-        }
-        db.cleanup().await.unwrap();
-    }
-}
+use teikyo_testkit::web::{Client, Page, Site, on_each_backend};
 
 /// ②: the address and a solved captcha; returns the captcha payload used.
 async fn start(c: &mut Client, email: &str) -> String {

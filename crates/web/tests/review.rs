@@ -4,8 +4,6 @@
 //! and the scope (another prefecture's application does not exist; read-only staff cannot
 //! decide).
 
-use std::future::Future;
-
 use axum::http::StatusCode;
 use chrono::Utc;
 use teikyo_account::review::IssueTiming;
@@ -15,25 +13,8 @@ use teikyo_domain::{
     FacilityCode, FacilityKind, FacilityNames, FacilityRecord, InsuranceCode, MunicipalityCode,
     PrefectureCode, Program,
 };
-use teikyo_store::{Backend, MailFilter, MailStatus, RegistrationId, Store};
-use teikyo_testkit::db::{TestDb, backends};
-use teikyo_testkit::web::{Client, PASSWORD, SITE_URL, Site, create_user};
-use teikyo_web::WebConfig;
-
-async fn on_each_backend<F, Fut>(timing: IssueTiming, test: F)
-where
-    F: Fn(Site) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for backend in backends() {
-        let db = TestDb::new(backend).await.unwrap();
-        test(Site::with_timing(db.store.clone(), WebConfig::default(), timing).await).await;
-        if backend == Backend::Postgres {
-            println!("PostgreSQL: passed");
-        }
-        db.cleanup().await.unwrap();
-    }
-}
+use teikyo_store::{MailFilter, MailStatus, RegistrationId, Store};
+use teikyo_testkit::web::{Client, PASSWORD, SITE_URL, Site, create_user, on_each_backend_with};
 
 fn form(name: &str, insurance: &str) -> ApplicationForm {
     ApplicationForm {
@@ -119,7 +100,7 @@ async fn signed_in(site: &Site, login: &str, m: Membership) -> Client {
 
 #[tokio::test]
 async fn rejection_mails_the_reason_and_the_applicant_may_apply_again() {
-    on_each_backend(IssueTiming::Immediately, |site| async move {
+    on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let id = submitted(
             &site.store,
             "reject@clinic.example.jp",
@@ -210,7 +191,7 @@ async fn rejection_mails_the_reason_and_the_applicant_may_apply_again() {
 
 #[tokio::test]
 async fn approval_of_a_new_facility_issues_an_account_and_the_setup_link_sets_the_password() {
-    on_each_backend(IssueTiming::Immediately, |site| async move {
+    on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let email = "new@clinic.example.jp";
         let id = submitted(&site.store, email, &form("新設クリニック", "1710112341")).await;
         let mut pref = signed_in(&site, "pref17b", reviewer("17", StaffLevel::Reviewer)).await;
@@ -276,7 +257,7 @@ async fn approval_of_a_new_facility_issues_an_account_and_the_setup_link_sets_th
 
 #[tokio::test]
 async fn approval_for_a_facility_with_a_permitted_account_issues_nothing() {
-    on_each_backend(IssueTiming::Immediately, |site| async move {
+    on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let f = existing_clinic(&site.store, "1710112341").await;
         create_user(
             &site.store,
@@ -325,7 +306,7 @@ async fn approval_for_a_facility_with_a_permitted_account_issues_nothing() {
 
 #[tokio::test]
 async fn approval_for_an_account_without_the_right_adds_it_and_asks_to_check() {
-    on_each_backend(IssueTiming::Immediately, |site| async move {
+    on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let f = existing_clinic(&site.store, "1710112341").await;
         create_user(
             &site.store,
@@ -385,7 +366,7 @@ async fn approval_for_an_account_without_the_right_adds_it_and_asks_to_check() {
 
 #[tokio::test]
 async fn the_account_mail_waits_for_the_next_business_morning() {
-    on_each_backend(IssueTiming::NextBusinessDay, |site| async move {
+    on_each_backend_with(IssueTiming::NextBusinessDay, |site| async move {
         let id = submitted(
             &site.store,
             "later@clinic.example.jp",
@@ -426,7 +407,7 @@ async fn the_account_mail_waits_for_the_next_business_morning() {
 
 #[tokio::test]
 async fn a_proxy_application_for_a_facility_without_mail_shows_the_setup_link_once() {
-    on_each_backend(IssueTiming::Immediately, |site| async move {
+    on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let mut pref = signed_in(&site, "pref17f", reviewer("17", StaffLevel::Reviewer)).await;
         let page = pref.get("/review/applications/new").await;
         assert!(page.body.contains("代理申請する"), "{}", page.body);
@@ -485,7 +466,7 @@ async fn a_proxy_application_for_a_facility_without_mail_shows_the_setup_link_on
 
 #[tokio::test]
 async fn other_prefectures_and_read_only_staff_cannot_decide() {
-    on_each_backend(IssueTiming::Immediately, |site| async move {
+    on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let id = submitted(
             &site.store,
             "scope@clinic.example.jp",
@@ -534,7 +515,7 @@ async fn other_prefectures_and_read_only_staff_cannot_decide() {
 
 #[tokio::test]
 async fn support_tools_find_users_change_an_address_reissue_and_stop() {
-    on_each_backend(IssueTiming::Immediately, |site| async move {
+    on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let f = existing_clinic(&site.store, "1710112341").await;
         let clerk = create_user(
             &site.store,
@@ -614,7 +595,7 @@ async fn support_tools_find_users_change_an_address_reissue_and_stop() {
 
 #[tokio::test]
 async fn the_operator_stops_accounts_of_abolished_facilities_in_bulk() {
-    on_each_backend(IssueTiming::Immediately, |site| async move {
+    on_each_backend_with(IssueTiming::Immediately, |site| async move {
         // An abolished pharmacy with one user.
         let gone = site
             .store

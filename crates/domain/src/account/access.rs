@@ -162,6 +162,20 @@ impl Access {
         })
     }
 
+    /// The prefectures where the user may decide and file applications (reviewers and admins;
+    /// the operator: all of them), in code order.
+    pub fn reviewing_prefectures(&self) -> Vec<PrefectureCode> {
+        PrefectureCode::all()
+            .filter(|p| {
+                self.is_operator()
+                    || self.memberships.iter().any(|m| {
+                        matches!(m, Membership::Prefecture { prefecture, level, .. }
+                            if prefecture == p && *level != StaffLevel::ReadOnly)
+                    })
+            })
+            .collect()
+    }
+
     /// The prefectures whose staff lists (applications, mail log) this user may open; `None`
     /// means all of them (the operator).
     pub fn staff_prefectures(&self) -> Option<Vec<PrefectureCode>> {

@@ -109,11 +109,11 @@ pub(crate) async fn guard(State(g): State<Guarded>, req: Request, next: Next) ->
         },
         None => None,
     };
-    let session = session.filter(|_| principal.is_some());
-    if principal.is_none() && cookies::get(req.headers(), names.session).is_some() {
+    if principal.is_none() && session.is_some() {
         // Ended or unknown: drop it, so the browser stops presenting it.
         set_cookies.push(names.session_removal());
     }
+    let session = session.filter(|_| principal.is_some());
 
     // The CSRF secret; a browser without one gets one now (its first POST cannot be valid
     // anyway, as it never saw a form).

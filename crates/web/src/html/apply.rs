@@ -96,11 +96,10 @@ struct StartPage {
     title: &'static str,
     steps: Vec<Step>,
     csrf: String,
-    enabled: bool,
     resume: bool,
     email: String,
     error: Option<String>,
-    challenge: altcha_lib_rs::Challenge,
+    challenge: Option<altcha_lib_rs::Challenge>,
     script_href: &'static str,
 }
 
@@ -111,31 +110,14 @@ async fn start_page(
     email: String,
     error: Option<String>,
 ) -> Result<Response, WebError> {
-    let Some(service) = state.registrations() else {
-        return Ok(render(&StartPage {
-            chrome: Chrome::new(),
-            title: "新規ユーザ登録申請",
-            steps: steps(0),
-            csrf,
-            enabled: false,
-            resume: false,
-            email,
-            error,
-            challenge: altcha_lib_rs::Challenge {
-                algorithm: altcha_lib_rs::algorithm::AltchaAlgorithm::Sha256,
-                challenge: String::new(),
-                maxnumber: 0,
-                salt: String::new(),
-                signature: String::new(),
-            },
-            script_href: assets::captcha_script_href(),
-        })?
-        .into_response());
+    // Without the service (no mail templates) the page says applications are not accepted.
+    let challenge = match state.registrations() {
+        Some(service) => Some(service.captcha.challenge(Utc::now()).map_err(store_error)?),
+        None => None,
     };
     let resume = current(state, headers)
         .await?
         .is_some_and(|r| r.email_verified_at.is_some() && r.submitted_at.is_none());
-    let challenge = service.captcha.challenge(Utc::now()).map_err(store_error)?;
     let status = if error.is_some() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -148,7 +130,6 @@ async fn start_page(
             title: "新規ユーザ登録申請",
             steps: steps(0),
             csrf,
-            enabled: true,
             resume,
             email,
             error,

@@ -45,19 +45,6 @@ fn decides(who: &Principal, reg: &Registration) -> bool {
     scope_of(reg).is_some_and(|s| who.access.reviews_facility(&s))
 }
 
-/// Prefectures where the user may file and decide (reviewer or admin; the operator: all).
-fn reviewing_prefectures(who: &Principal) -> Vec<PrefectureCode> {
-    PrefectureCode::all()
-        .filter(|p| {
-            who.access.is_operator()
-                || who.access.memberships.iter().any(|m| {
-                    matches!(m, teikyo_domain::account::Membership::Prefecture { prefecture, level, .. }
-                        if prefecture == p && *level != teikyo_domain::account::StaffLevel::ReadOnly)
-                })
-        })
-        .collect()
-}
-
 fn review_service(state: &AppState) -> Result<&Review, WebError> {
     state
         .registrations()
@@ -143,7 +130,7 @@ pub(crate) async fn list(
         chrome: Chrome::new(),
         title: "ユーザ登録申請の審査",
         scope,
-        can_file: !reviewing_prefectures(&who).is_empty(),
+        can_file: !who.access.reviewing_prefectures().is_empty(),
         status: status_id,
         status_options,
         total,
@@ -377,7 +364,7 @@ pub(crate) async fn proxy_form(
     SignedIn(who): SignedIn,
     Csrf(csrf): Csrf,
 ) -> Result<Response, WebError> {
-    let mine = reviewing_prefectures(&who);
+    let mine = who.access.reviewing_prefectures();
     if mine.is_empty() {
         return Err(WebError::Forbidden);
     }
@@ -406,7 +393,7 @@ pub(crate) async fn proxy_submit(
     Csrf(csrf): Csrf,
     Form(p): Form<ProxyPosted>,
 ) -> Result<Response, WebError> {
-    let mine = reviewing_prefectures(&who);
+    let mine = who.access.reviewing_prefectures();
     if mine.is_empty() {
         return Err(WebError::Forbidden);
     }
@@ -436,25 +423,14 @@ pub(crate) async fn proxy_submit(
     let Some(prefecture) = prefecture.filter(|_| errors.is_empty()) else {
         return proxy_page(csrf, &email, &form, errors);
     };
-    let (id, number) = state
-        .store()
-        .registrations()
-        .file_on_behalf(who.user.id, &email, &form, prefecture, Utc::now())
-        .await?;
-    state
-        .store()
-        .audit()
-        .record(
-            &teikyo_store::AuditEvent {
-                actor: Some(who.user.id),
-                action: "registration.filed_on_behalf".into(),
-                target: Some(("registration".into(), number.to_string())),
-                prefecture: Some(prefecture),
-                facility_id: None,
-                detail: None,
-            },
-            Utc::now(),
-        )
-        .await?;
+    let id = Review::file_on_behalf(
+        state.store(),
+        who.user.id,
+        &email,
+        &form,
+        prefecture,
+        Utc::now(),
+    )
+    .await?;
     Ok(see_other(&format!("/review/applications/{}", id.0), &[]))
 }

@@ -303,13 +303,6 @@ pub(crate) async fn user(
     user_page(&state, &who, csrf, u, facilities, Said::default()).await
 }
 
-fn templates(state: &AppState) -> Result<&std::sync::Arc<teikyo_mail::MailTemplates>, WebError> {
-    state
-        .registrations()
-        .map(|r| r.templates())
-        .ok_or_else(|| WebError::Internal("mail templates are not configured".into()))
-}
-
 #[derive(Deserialize)]
 pub(crate) struct EmailForm {
     #[serde(default)]
@@ -330,7 +323,7 @@ pub(crate) async fn change_email(
     let email: String = f.email.trim().chars().take(254).collect();
     match profile::change_email(
         state.store(),
-        templates(&state)?,
+        state.mail_templates()?,
         u.id,
         &email,
         Some(who.user.id),
@@ -374,7 +367,7 @@ pub(crate) async fn reissue(
     let facility_name = facilities.first().map(|f| f.1.clone()).unwrap_or_default();
     let link = teikyo_account::support::reissue_setup_link(
         state.store(),
-        templates(&state)?,
+        state.mail_templates()?,
         u.id,
         &facility_name,
         who.user.id,

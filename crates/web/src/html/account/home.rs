@@ -48,7 +48,7 @@ struct HomePage {
     notice: Option<&'static str>,
     facilities: Vec<FacilityCard>,
     staff_heading: String,
-    staff: Vec<StaffTool>,
+    staff: &'static [StaffTool],
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,18 +137,7 @@ pub(crate) async fn page(
         ),
         Some(_) => String::new(),
     };
-    let staff = if who.is_staff() {
-        STAFF_TOOLS
-            .iter()
-            .map(|t| StaffTool {
-                name: t.name,
-                description: t.description,
-                href: t.href,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let staff: &'static [StaffTool] = if who.is_staff() { STAFF_TOOLS } else { &[] };
     render(&HomePage {
         chrome: Chrome::new(),
         title: "ホーム",

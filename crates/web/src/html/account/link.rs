@@ -63,11 +63,6 @@ impl Kind {
     }
 }
 
-/// Tokens are 16 letters and digits; anything else is not one of ours (and is not looked up).
-fn plausible(token: &str) -> bool {
-    token.len() == teikyo_account::TOKEN_LEN && token.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 impl LinkPage {
     fn new(kind: Kind, csrf: String, token: &str) -> Self {
         Self {
@@ -94,7 +89,7 @@ async fn show(
     token: String,
 ) -> Result<Response, WebError> {
     let mut page = LinkPage::new(kind, csrf, &token);
-    let found = if plausible(&token) {
+    let found = if teikyo_account::is_plausible_token(&token) {
         teikyo_account::inspect_link(state.store(), &token, kind.purpose(), Utc::now()).await
     } else {
         Err(LinkError::Unknown)
@@ -159,7 +154,7 @@ async fn submit(
     token: String,
     f: PasswordForm,
 ) -> Result<Response, WebError> {
-    if !plausible(&token) {
+    if !teikyo_account::is_plausible_token(&token) {
         let mut page = LinkPage::new(kind, csrf, &token);
         page.problem = Some(LinkError::Unknown.to_string());
         return Ok(render(&page)?.into_response());

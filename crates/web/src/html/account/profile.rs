@@ -66,14 +66,7 @@ pub(crate) async fn page(
     Query(q): Query<AccountQuery>,
 ) -> Result<Response, WebError> {
     let u = &who.user;
-    let form = ProfileForm {
-        family_name: u.family_name.clone(),
-        given_name: u.given_name.clone(),
-        phone: u.phone.clone().unwrap_or_default(),
-        extension: u.extension.clone().unwrap_or_default(),
-        fax: u.fax.clone().unwrap_or_default(),
-        department: u.department.clone().unwrap_or_default(),
-    };
+    let form = ProfileForm::of(u);
     Ok(render(&AccountPage {
         chrome: Chrome::new(),
         title: "ユーザ基礎情報",
@@ -95,36 +88,12 @@ pub(crate) async fn page(
     .into_response())
 }
 
-#[derive(Deserialize)]
-pub(crate) struct PostedProfile {
-    #[serde(default)]
-    family_name: String,
-    #[serde(default)]
-    given_name: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    extension: String,
-    #[serde(default)]
-    fax: String,
-    #[serde(default)]
-    department: String,
-}
-
 pub(crate) async fn save(
     State(state): State<AppState>,
     SignedIn(who): SignedIn,
     Csrf(csrf): Csrf,
-    Form(p): Form<PostedProfile>,
+    Form(form): Form<ProfileForm>,
 ) -> Result<Response, WebError> {
-    let form = ProfileForm {
-        family_name: p.family_name,
-        given_name: p.given_name,
-        phone: p.phone,
-        extension: p.extension,
-        fax: p.fax,
-        department: p.department,
-    };
     match profile::update(state.store(), who.user.id, &form, Utc::now()).await? {
         Ok(()) => Ok(see_other("/account?done=saved", &[])),
         Err(errors) => Ok((
@@ -152,20 +121,13 @@ pub(crate) struct EmailForm {
     email: String,
 }
 
-fn templates(state: &AppState) -> Result<&std::sync::Arc<teikyo_mail::MailTemplates>, WebError> {
-    state
-        .registrations()
-        .map(|r| r.templates())
-        .ok_or_else(|| WebError::Internal("mail templates are not configured".into()))
-}
-
 pub(crate) async fn request_email(
     State(state): State<AppState>,
     SignedIn(who): SignedIn,
     Csrf(csrf): Csrf,
     Form(f): Form<EmailForm>,
 ) -> Result<Response, WebError> {
-    let templates = templates(&state)?;
+    let templates = state.mail_templates()?;
     let email: String = f.email.trim().chars().take(254).collect();
     match profile::request_email_change(state.store(), templates, who.user.id, &email, Utc::now())
         .await
@@ -173,14 +135,7 @@ pub(crate) async fn request_email(
         Ok(()) => Ok(see_other("/account?done=email", &[])),
         Err(e @ (ProfileError::Email | ProfileError::SameEmail)) => {
             let u = &who.user;
-            let form = ProfileForm {
-                family_name: u.family_name.clone(),
-                given_name: u.given_name.clone(),
-                phone: u.phone.clone().unwrap_or_default(),
-                extension: u.extension.clone().unwrap_or_default(),
-                fax: u.fax.clone().unwrap_or_default(),
-                department: u.department.clone().unwrap_or_default(),
-            };
+            let form = ProfileForm::of(u);
             Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 render(&AccountPage {
@@ -216,10 +171,6 @@ struct EmailLinkPage {
     problem: Option<String>,
 }
 
-fn plausible(token: &str) -> bool {
-    token.len() == teikyo_account::TOKEN_LEN && token.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 fn link_problem(e: ProfileError) -> Result<String, WebError> {
     match e {
         ProfileError::Store(e) => Err(e.into()),
@@ -243,7 +194,7 @@ pub(crate) async fn email_link(
         done: false,
         problem: None,
     };
-    let found = if plausible(&token) {
+    let found = if teikyo_account::is_plausible_token(&token) {
         profile::inspect_email_link(state.store(), &token, Utc::now()).await
     } else {
         Err(ProfileError::Unknown)
@@ -279,8 +230,9 @@ pub(crate) async fn email_confirm(
         done: false,
         problem: None,
     };
-    let result = if plausible(&token) {
-        profile::confirm_email_change(state.store(), templates(&state)?, &token, Utc::now()).await
+    let result = if teikyo_account::is_plausible_token(&token) {
+        profile::confirm_email_change(state.store(), state.mail_templates()?, &token, Utc::now())
+            .await
     } else {
         Err(ProfileError::Unknown)
     };
