@@ -3,6 +3,7 @@
 //! layer calls these; they hold no HTTP types.
 
 mod login;
+pub mod mfa;
 mod password;
 pub mod profile;
 pub mod recovery;
@@ -13,7 +14,8 @@ pub mod support;
 mod token;
 
 pub use login::{
-    LinkError, LoginError, LoginOutcome, inspect_link, login, set_password, set_password_with_token,
+    LinkError, LoginError, LoginOutcome, SECOND_FACTOR_VALID, inspect_link, login,
+    pending_second_factor, second_factor, set_password, set_password_with_token,
 };
 pub use password::{
     hash_password, hash_password_blocking, verify_password, verify_password_blocking,

@@ -7,8 +7,10 @@
 //! workers. Not yet: a count of failures per unknown name (today only known names lock), and a
 //! limit on concurrent argon2 runs; both belong with the rate limits of the web layer.
 
+use crate::mfa::Verified;
 use crate::password::{burn_time, hash_password, verify_password};
-use chrono::{DateTime, FixedOffset, Utc};
+use crate::token::{NewToken, hash_token, new_token};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use teikyo_domain::account::{AccountError, LoginId, check_password};
 use teikyo_store::{AuditEvent, Store, StoreError, TokenPurpose, TokenState, UserId};
 
@@ -31,6 +33,13 @@ pub enum LoginError {
     Password(#[from] AccountError),
     #[error("パスワードを保存できませんでした。しばらくしてからお試しください。")]
     Hashing(String),
+    /// The step between password and second factor took too long, or was finished elsewhere.
+    #[error(
+        "ログインの途中で時間が経ったため、最初からやり直してください。ユーザ名とパスワードをもう一度入力してください。"
+    )]
+    SecondFactorExpired,
+    #[error(transparent)]
+    Mfa(#[from] crate::mfa::MfaError),
     #[error("ログインの処理に失敗しました。しばらくしてからお試しください。")]
     Store(#[from] StoreError),
 }
@@ -43,6 +52,8 @@ impl LoginError {
             Self::Disabled => "account.login.disabled",
             Self::Password(e) => e.code(),
             Self::Hashing(_) => "account.hashing",
+            Self::SecondFactorExpired => "account.login.second_factor_expired",
+            Self::Mfa(e) => e.code(),
             Self::Store(_) => "account.store",
         }
     }
@@ -57,11 +68,28 @@ pub(crate) fn tokyo(t: DateTime<Utc>) -> String {
     }
 }
 
-/// What a successful login returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginOutcome {
-    pub user: UserId,
+/// What a correct password leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Signed in: start a session.
+    Done { user: UserId },
+    /// The user has a second factor: the login finishes with [`second_factor`], which the
+    /// browser proves it started by presenting `pending` (a single-use token, valid for
+    /// [`SECOND_FACTOR_VALID`]).
+    SecondFactor { user: UserId, pending: NewToken },
 }
+
+impl LoginOutcome {
+    /// Whose password it was.
+    pub fn user(&self) -> UserId {
+        match self {
+            Self::Done { user } | Self::SecondFactor { user, .. } => *user,
+        }
+    }
+}
+
+/// Time to open the authenticator app and type a code.
+pub const SECOND_FACTOR_VALID: Duration = Duration::minutes(10);
 
 fn event(actor: Option<UserId>, action: &str, login_id: &str) -> AuditEvent {
     AuditEvent::new(action, actor).on("login_id", login_id)
@@ -126,17 +154,130 @@ pub async fn login(
         note(Some(user.id), "account.login_disabled").await?;
         return Err(LoginError::Disabled);
     }
-    if !users.record_login(user.id, now).await? {
+    if user.mfa_enabled_at.is_some() {
+        // The reserved attempt stays counted until the second factor succeeds: a stolen
+        // password gives no more code guesses than the lockout allows.
+        let pending = new_token();
+        store
+            .tokens()
+            .issue(
+                &pending.hash,
+                TokenPurpose::MfaLogin,
+                Some(user.id),
+                None,
+                now,
+                SECOND_FACTOR_VALID,
+            )
+            .await?;
+        note(Some(user.id), "account.login_password_ok").await?;
+        return Ok(LoginOutcome::SecondFactor {
+            user: user.id,
+            pending,
+        });
+    }
+    finish(store, user.id, now).await?;
+    note(Some(user.id), "account.login").await?;
+    Ok(LoginOutcome::Done { user: user.id })
+}
+
+async fn finish(store: &Store, user: UserId, now: DateTime<Utc>) -> Result<(), LoginError> {
+    let users = store.users();
+    if !users.record_login(user, now).await? {
         // A parallel wrong guess locked the account while this check ran.
         let until = users
-            .get(user.id)
+            .get(user)
             .await?
             .and_then(|u| u.locked_at(now))
             .unwrap_or(now);
         return Err(LoginError::Locked { until });
     }
-    note(Some(user.id), "account.login").await?;
-    Ok(LoginOutcome { user: user.id })
+    Ok(())
+}
+
+/// The user a pending second-factor step belongs to, if it is still open (the GET of the code
+/// page).
+pub async fn pending_second_factor(
+    store: &Store,
+    pending_plain: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<UserId>, LoginError> {
+    if !crate::token::is_plausible_token(pending_plain) {
+        return Ok(None);
+    }
+    Ok(
+        match store
+            .tokens()
+            .state(&hash_token(pending_plain), TokenPurpose::MfaLogin, now)
+            .await?
+        {
+            TokenState::Valid { user, .. } => user,
+            _ => None,
+        },
+    )
+}
+
+/// The second step of a login: a code from the authenticator app or a recovery code. Wrong
+/// codes count towards the same lockout as wrong passwords.
+pub async fn second_factor(
+    store: &Store,
+    pending_plain: &str,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(UserId, Verified), LoginError> {
+    let Some(user_id) = pending_second_factor(store, pending_plain, now).await? else {
+        return Err(LoginError::SecondFactorExpired);
+    };
+    let users = store.users();
+    let Some(user) = users.get(user_id).await? else {
+        return Err(LoginError::SecondFactorExpired);
+    };
+    let login_id = user.login_id.as_str().to_owned();
+    let note = |action: &'static str| {
+        let e = event(Some(user_id), action, &login_id);
+        async move { store.audit().record(&e, now).await }
+    };
+    if !user.active {
+        note("account.login_disabled").await?;
+        return Err(LoginError::Disabled);
+    }
+    if !users.reserve_login_attempt(user_id, now).await? {
+        note("account.login_refused_locked").await?;
+        return Err(
+            match users.get(user_id).await?.and_then(|u| u.locked_at(now)) {
+                Some(until) => LoginError::Locked { until },
+                None => LoginError::Mfa(crate::mfa::MfaError::WrongCode),
+            },
+        );
+    }
+    let verified = match crate::mfa::verify(store, &user, code, now).await {
+        Ok(v) => v,
+        Err(crate::mfa::MfaError::WrongCode) => {
+            let lock = users.record_failed_login(user_id, now).await?;
+            note(if lock.is_some() {
+                "account.locked"
+            } else {
+                "account.mfa_failed"
+            })
+            .await?;
+            return Err(match lock {
+                Some(until) => LoginError::Locked { until },
+                None => LoginError::Mfa(crate::mfa::MfaError::WrongCode),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Single use: a second submission of the same step (another tab) must start again.
+    match store
+        .tokens()
+        .consume(&hash_token(pending_plain), TokenPurpose::MfaLogin, now)
+        .await?
+    {
+        TokenState::Valid { .. } => {}
+        _ => return Err(LoginError::SecondFactorExpired),
+    }
+    finish(store, user_id, now).await?;
+    note("account.login").await?;
+    Ok((user_id, verified))
 }
 
 /// Sets a new password (first setting or reset): checks the seed's rule, stores the hash, ends

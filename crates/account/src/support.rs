@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use teikyo_domain::account::FacilityScope;
 use teikyo_mail::MailTemplates;
 use teikyo_mail::catalogue::AccountReady;
 use teikyo_store::{AuditEvent, Store, StoreError, TokenPurpose, UserId};
@@ -14,16 +15,25 @@ use crate::recovery::{LOGIN_PATH, SETUP_LINK_PREFIX};
 use crate::review::SETUP_VALID;
 use crate::token::new_token;
 
+/// Recorded in the scope of the facility the user belongs to (`scope`), so that the
+/// prefecture's staff find their own support actions at 「操作の記録」.
 async fn audit(
     store: &Store,
     by: UserId,
+    scope: Option<&FacilityScope>,
     user: UserId,
     action: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     store
         .audit()
-        .record(&AuditEvent::new(action, Some(by)).on("user", user), now)
+        .record(
+            &AuditEvent::new(action, Some(by))
+                .on("user", user)
+                .in_prefecture(scope.map(|s| s.prefecture))
+                .about_facility(scope.map(|s| s.id)),
+            now,
+        )
         .await
 }
 
@@ -35,6 +45,7 @@ pub async fn reissue_setup_link(
     user: UserId,
     facility_name: &str,
     by: UserId,
+    scope: Option<&FacilityScope>,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, crate::review::ReviewError> {
     let Some(u) = store.users().get(user).await? else {
@@ -53,7 +64,7 @@ pub async fn reissue_setup_link(
         )
         .await?;
     let setup_url = templates.link(&format!("{SETUP_LINK_PREFIX}{}", token.plain));
-    audit(store, by, user, "account.setup_link_reissued", now).await?;
+    audit(store, by, scope, user, "account.setup_link_reissued", now).await?;
     if u.email.is_empty() {
         return Ok(Some(setup_url));
     }
@@ -82,6 +93,7 @@ pub async fn set_active(
     user: UserId,
     active: bool,
     by: UserId,
+    scope: Option<&FacilityScope>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     store.users().set_active(user, active).await?;
@@ -93,5 +105,19 @@ pub async fn set_active(
     } else {
         "account.deactivated"
     };
-    audit(store, by, user, action, now).await
+    audit(store, by, scope, user, action, now).await
+}
+
+/// The user lost both the authenticator app and the recovery codes: support (the operator, or
+/// the prefecture's staff for its facilities' users) removes the second factor after checking
+/// who is calling; where it is required the user sets it up again at the next login.
+pub async fn reset_mfa(
+    store: &Store,
+    user: UserId,
+    by: UserId,
+    scope: Option<&FacilityScope>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    store.mfa().disable(user).await?;
+    audit(store, by, scope, user, "account.mfa_reset", now).await
 }

@@ -36,7 +36,7 @@ async fn full_width_upper_case_logs_in_and_failures_look_alike() -> anyhow::Resu
         assert!(matches!(err, LoginError::Invalid), "{err:?}");
         set_password(&db.store, id, "Teikyo2026", now).await?;
         let ok = login(&db.store, "ＡＢｃ１２３", "Teikyo2026", now).await?;
-        assert_eq!(ok.user, id);
+        assert_eq!(ok, teikyo_account::LoginOutcome::Done { user: id });
         let wrong = login(&db.store, "abc123", "teikyo2026", now)
             .await
             .unwrap_err();
@@ -107,7 +107,7 @@ async fn ten_wrong_passwords_lock_and_say_until_when() -> anyhow::Result<()> {
         assert_eq!(
             login(&db.store, "lockme01", "Teikyo2026", later)
                 .await?
-                .user,
+                .user(),
             id
         );
         db.cleanup().await?;
@@ -183,7 +183,9 @@ async fn a_setup_link_sets_a_password_once() -> anyhow::Result<()> {
         .await?;
         assert_eq!(set, id);
         assert_eq!(
-            login(&db.store, "link0001", "Teikyo2026", now).await?.user,
+            login(&db.store, "link0001", "Teikyo2026", now)
+                .await?
+                .user(),
             id
         );
         let again = set_password_with_token(
@@ -218,6 +220,137 @@ async fn a_setup_link_sets_a_password_once() -> anyhow::Result<()> {
         .await
         .unwrap_err();
         assert_eq!(e.code(), "account.link.unknown");
+        db.cleanup().await?;
+    }
+    Ok(())
+}
+
+/// The second factor end to end at the service level: enrolment by a first code, a login that
+/// stops after the password, a code that works once, wrong codes counting towards the lockout,
+/// recovery codes that work once, and removal.
+#[tokio::test]
+async fn a_second_factor_is_enrolled_used_once_and_guarded() -> anyhow::Result<()> {
+    use teikyo_account::mfa::{self, MfaError, Verified};
+    use teikyo_account::{LoginOutcome, second_factor};
+    for backend in backends() {
+        let db = TestDb::new(backend).await?;
+        let store = &db.store;
+        let id = user(store, "mfa00001").await;
+        let now = Utc::now();
+        set_password(store, id, "Teikyo2026", now).await?;
+        let u = store.users().get(id).await?.unwrap();
+
+        // Enrolment: a wrong code does not enable it; the right one does, with ten codes.
+        let enrolment = mfa::begin(store, &u).await?;
+        assert!(
+            enrolment
+                .otpauth_url
+                .starts_with("otpauth://totp/Teikyo:mfa00001?secret=")
+        );
+        let wrong = mfa::confirm(store, &u, "000000", now).await;
+        let wrong_ok = matches!(wrong, Err(MfaError::WrongCode))
+            || mfa::code_at(&enrolment.secret_base32, now)? == "000000";
+        assert!(wrong_ok);
+        assert!(mfa::pending(store, &u).await?.is_some());
+        let code = mfa::code_at(&enrolment.secret_base32, now)?;
+        let recovery = mfa::confirm(store, &u, &code, now).await?;
+        assert_eq!(recovery.len(), 10);
+        assert!(matches!(
+            mfa::begin(store, &u).await,
+            Err(MfaError::AlreadyEnabled)
+        ));
+
+        // Login: the password alone does not sign in.
+        let LoginOutcome::SecondFactor { pending, user } =
+            login(store, "mfa00001", "Teikyo2026", now).await?
+        else {
+            panic!("a second factor is asked for");
+        };
+        assert_eq!(user, id);
+        // The enrolment's code (same step) cannot be replayed; the next step's can be used.
+        let replay = second_factor(store, &pending.plain, &code, now)
+            .await
+            .unwrap_err();
+        assert_eq!(replay.code(), "account.mfa.wrong_code");
+        let next = mfa::code_at(&enrolment.secret_base32, now + Duration::seconds(30))?;
+        let (signed_in, how) = second_factor(store, &pending.plain, &next, now).await?;
+        assert_eq!((signed_in, how), (id, Verified::Totp));
+        // The pending login is single-use too.
+        let again = second_factor(store, &pending.plain, &next, now)
+            .await
+            .unwrap_err();
+        assert_eq!(again.code(), "account.login.second_factor_expired");
+
+        // A recovery code (typed in upper case, 全角 hyphen) works once. (Each login a second
+        // later: of two pending logins only the newer works.)
+        let t1 = now + Duration::seconds(1);
+        let LoginOutcome::SecondFactor { pending, .. } =
+            login(store, "mfa00001", "Teikyo2026", t1).await?
+        else {
+            panic!("a second factor is asked for");
+        };
+        let typed = recovery[3].to_uppercase().replace('-', "－");
+        let (_, how) = second_factor(store, &pending.plain, &typed, t1).await?;
+        assert_eq!(how, Verified::RecoveryCode { left: 9 });
+        let LoginOutcome::SecondFactor { pending, .. } =
+            login(store, "mfa00001", "Teikyo2026", now + Duration::seconds(2)).await?
+        else {
+            panic!("a second factor is asked for");
+        };
+        let reused = second_factor(store, &pending.plain, &recovery[3], now)
+            .await
+            .unwrap_err();
+        assert_eq!(reused.code(), "account.mfa.wrong_code");
+
+        // Wrong codes lock the account like wrong passwords (ten attempts in all, the password
+        // steps included), and the message says until when.
+        let mut locked = None;
+        for _ in 0..10 {
+            match second_factor(store, &pending.plain, "99999", now).await {
+                Err(LoginError::Locked { until }) => {
+                    locked = Some(until);
+                    break;
+                }
+                Err(e) => assert_eq!(e.code(), "account.mfa.wrong_code"),
+                Ok(_) => panic!("a wrong code signed in"),
+            }
+        }
+        let until = locked.expect("locked by wrong codes");
+        assert!(until > now);
+        let right = mfa::code_at(&enrolment.secret_base32, now + Duration::seconds(60))?;
+        let refused = second_factor(store, &pending.plain, &right, now)
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, LoginError::Locked { .. }), "{refused:?}");
+
+        // Removal asks for the password again.
+        let u = store.users().get(id).await?.unwrap();
+        assert!(matches!(
+            mfa::disable(store, &u, "wrong", now).await,
+            Err(MfaError::WrongPassword)
+        ));
+        mfa::disable(store, &u, "Teikyo2026", now).await?;
+        let later = until + Duration::seconds(1);
+        assert!(matches!(
+            login(store, "mfa00001", "Teikyo2026", later).await?,
+            LoginOutcome::Done { .. }
+        ));
+        let actions: Vec<String> = store
+            .audit()
+            .list(None, 100)
+            .await?
+            .into_iter()
+            .map(|r| r.event.action)
+            .collect();
+        for a in [
+            "account.mfa_enabled",
+            "account.mfa_failed",
+            "account.mfa_recovery_code_used",
+            "account.mfa_disabled",
+            "account.login_password_ok",
+        ] {
+            assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+        }
         db.cleanup().await?;
     }
     Ok(())

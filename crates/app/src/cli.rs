@@ -303,6 +303,11 @@ async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> 
             idle: chrono::Duration::minutes(config.web.session_idle_minutes.max(1)),
             absolute: chrono::Duration::hours(config.web.session_absolute_hours.max(1)),
         },
+        mfa: teikyo_web::MfaPolicy {
+            // The demo's printed logins must work without an authenticator app.
+            staff: config.web.mfa_staff && !demo,
+            facility: config.web.mfa_facility,
+        },
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = if config.worker.in_process {

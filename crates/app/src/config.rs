@@ -147,6 +147,11 @@ pub struct WebSection {
     /// Send the 利用案内メール at approval instead of 9:00 on the next business day (the demo
     /// always does).
     pub issue_immediately: bool,
+    /// Prefecture staff and the operator must set up a second factor (TOTP) before anything
+    /// else. Leave on; the demo turns it off so its printed logins work without an app.
+    pub mfa_staff: bool,
+    /// Facility users and delegates must set up a second factor too.
+    pub mfa_facility: bool,
 }
 
 // By hand: the captcha key is a secret.
@@ -162,6 +167,9 @@ impl std::fmt::Debug for WebSection {
                 "captcha_key",
                 &self.captcha_key.as_ref().map(|_| "<redacted>"),
             )
+            .field("issue_immediately", &self.issue_immediately)
+            .field("mfa_staff", &self.mfa_staff)
+            .field("mfa_facility", &self.mfa_facility)
             .finish()
     }
 }
@@ -177,6 +185,8 @@ impl Default for WebSection {
             session_absolute_hours: session.absolute.num_hours(),
             captcha_key: None,
             issue_immediately: false,
+            mfa_staff: true,
+            mfa_facility: false,
         }
     }
 }

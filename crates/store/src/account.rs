@@ -80,6 +80,8 @@ pub struct User {
     pub locked_until: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When the second factor (TOTP) was confirmed; `None` while the user has none.
+    pub mfa_enabled_at: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -607,6 +609,7 @@ fn user_from(m: app_user::Model) -> Result<User, StoreError> {
         locked_until: m.locked_until,
         last_login_at: m.last_login_at,
         created_at: m.created_at,
+        mfa_enabled_at: m.totp_enabled_at,
     })
 }
 
@@ -616,6 +619,8 @@ pub enum TokenPurpose {
     PasswordSetup,
     PasswordReset,
     EmailConfirmation,
+    /// Between a correct password and the second factor: the login is not finished yet.
+    MfaLogin,
 }
 
 impl TokenPurpose {
@@ -624,6 +629,7 @@ impl TokenPurpose {
             Self::PasswordSetup => "password_setup",
             Self::PasswordReset => "password_reset",
             Self::EmailConfirmation => "email_confirmation",
+            Self::MfaLogin => "mfa_login",
         }
     }
 }

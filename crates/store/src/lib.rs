@@ -10,6 +10,7 @@ mod error;
 pub mod facility;
 pub mod jobs;
 pub mod mail;
+pub mod mfa;
 pub mod registration;
 
 use sea_orm::{
@@ -30,6 +31,7 @@ pub use error::StoreError;
 pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSummary};
 pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
 pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
+pub use mfa::{MfaRepo, TotpState};
 pub use registration::{Registration, RegistrationFilter, RegistrationId, RegistrationRepo};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -282,6 +284,10 @@ impl Store {
 
     pub fn sessions(&self) -> SessionRepo<'_> {
         SessionRepo::new(self)
+    }
+
+    pub fn mfa(&self) -> MfaRepo<'_> {
+        MfaRepo::new(self)
     }
 
     pub fn audit(&self) -> AuditRepo<'_> {

@@ -19,8 +19,47 @@ use tower::ServiceExt;
 /// The password every test account gets (meets the seeds' rule).
 pub const PASSWORD: &str = "Passw0rdTest";
 
-/// Creates an active user with `memberships` and [`PASSWORD`].
+/// The TOTP secret of every test account that has a second factor (see [`create_user`]).
+pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// Creates an active user with `memberships` and [`PASSWORD`]. Prefecture staff and the
+/// operator get a second factor with [`TOTP_SECRET`], as the default policy requires of them;
+/// [`create_user_without_mfa`] makes one who has not set it up yet.
 pub async fn create_user(store: &Store, login_id: &str, memberships: &[Membership]) -> UserId {
+    let staff = memberships
+        .iter()
+        .any(|m| matches!(m, Membership::Prefecture { .. } | Membership::Operator));
+    let id = create_user_without_mfa(store, login_id, memberships).await;
+    if staff {
+        enable_mfa(store, id).await;
+    }
+    id
+}
+
+/// Gives `user` a confirmed second factor with [`TOTP_SECRET`] (no recovery codes).
+pub async fn enable_mfa(store: &Store, user: UserId) {
+    assert!(
+        store
+            .mfa()
+            .begin(user, TOTP_SECRET)
+            .await
+            .expect("mfa begin")
+    );
+    assert!(
+        store
+            .mfa()
+            .enable(user, &[], Utc::now())
+            .await
+            .expect("mfa enable")
+    );
+}
+
+/// Like [`create_user`], without a second factor whoever it is.
+pub async fn create_user_without_mfa(
+    store: &Store,
+    login_id: &str,
+    memberships: &[Membership],
+) -> UserId {
     let users = store.users();
     let id = users
         .create(&NewUser {
@@ -233,11 +272,45 @@ impl Client {
             .encode(serde_json::to_string(&payload).expect("payload json"))
     }
 
-    /// Opens the login page and signs in; returns the answer to the POST.
+    /// Opens the login page and signs in; returns the answer to the POST. For a user with a
+    /// second factor ([`TOTP_SECRET`]), answers the code step too and returns its answer.
     pub async fn login(&mut self, login_id: &str, password: &str) -> Page {
         self.get("/login").await;
-        self.post("/login", &[("login_id", login_id), ("password", password)])
-            .await
+        let page = self
+            .post("/login", &[("login_id", login_id), ("password", password)])
+            .await;
+        if !page
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login/code"))
+        {
+            return page;
+        }
+        let form = self
+            .get(page.location.as_deref().unwrap_or("/login/code"))
+            .await;
+        self.second_factor(form.input("next").as_deref()).await
+    }
+
+    /// Answers the code step with the current code of [`TOTP_SECRET`]; if that code was used
+    /// already (two logins within 30 seconds), with the next one, which the server accepts too.
+    /// `next` is the code page's hidden field (the page asked for before login).
+    pub async fn second_factor(&mut self, next: Option<&str>) -> Page {
+        let now = Utc::now();
+        let mut page = None;
+        for at in [now, now + chrono::Duration::seconds(30)] {
+            let code = teikyo_account::mfa::code_at(TOTP_SECRET, at).expect("totp");
+            let mut fields = vec![("code", code.as_str())];
+            if let Some(n) = next {
+                fields.push(("next", n));
+            }
+            let p = self.post("/login/code", &fields).await;
+            if p.status != StatusCode::OK {
+                return p;
+            }
+            page = Some(p);
+        }
+        page.expect("a page")
     }
 }
 

@@ -20,6 +20,28 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// When sessions end (idle, absolute).
     pub session: teikyo_account::SessionPolicy,
+    /// Who must set up a second factor before using anything else.
+    pub mfa: MfaPolicy,
+}
+
+/// Who must have a second factor (TOTP). Whoever is not required may still set one up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfaPolicy {
+    /// Prefecture and 保健所 staff and the operator: they see hundreds of facilities' data and
+    /// approve accounts, so a leaked password must not be enough. On by default.
+    pub staff: bool,
+    /// Facility users and delegates: off by default (one busy clerk, often a shared PC; the
+    /// seeds' login troubles come first), on where a prefecture decides so.
+    pub facility: bool,
+}
+
+impl Default for MfaPolicy {
+    fn default() -> Self {
+        Self {
+            staff: true,
+            facility: false,
+        }
+    }
 }
 
 impl WebConfig {
@@ -52,6 +74,7 @@ impl Default for WebConfig {
             bounce_token: None,
             secure_cookies: true,
             session: teikyo_account::SessionPolicy::default(),
+            mfa: MfaPolicy::default(),
         }
     }
 }
@@ -70,6 +93,7 @@ impl std::fmt::Debug for WebConfig {
             )
             .field("secure_cookies", &self.secure_cookies)
             .field("session", &self.session)
+            .field("mfa", &self.mfa)
             .finish()
     }
 }

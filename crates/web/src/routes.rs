@@ -26,11 +26,18 @@ struct Entry {
     handler: MethodRouter<AppState>,
     /// Shares the per-IP rate limit of the forms that guess or send something (`auth::limit`).
     limited: bool,
+    /// Open before a required second factor is set up (`auth::Guarded::before_mfa`).
+    before_mfa: bool,
 }
 
 impl Entry {
     fn limited(mut self) -> Self {
         self.limited = true;
+        self
+    }
+
+    fn before_mfa(mut self) -> Self {
+        self.before_mfa = true;
         self
     }
 }
@@ -40,6 +47,7 @@ fn entry(method: Method, path: &'static str, rule: Rule, handler: MethodRouter<A
         info: RouteInfo { method, path, rule },
         handler,
         limited: false,
+        before_mfa: false,
     }
 }
 
@@ -61,18 +69,65 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
         // Login and home (DOMAIN §3.8).
         entry(M::GET, "/login", R::Public, get(account::login::form)),
         entry(M::POST, "/login", R::Public, post(account::login::submit)).limited(),
+        // The second step of a login with a second factor (the pending login's cookie).
+        entry(
+            M::GET,
+            "/login/code",
+            R::Public,
+            get(account::mfa::code_form),
+        ),
+        entry(
+            M::POST,
+            "/login/code",
+            R::Public,
+            post(account::mfa::code_submit),
+        )
+        .limited(),
         entry(
             M::POST,
             "/logout",
             R::SignedIn,
             post(account::login::logout),
-        ),
+        )
+        .before_mfa(),
         entry(
             M::POST,
             "/logout/everywhere",
             R::SignedIn,
             post(account::login::logout_everywhere),
-        ),
+        )
+        .before_mfa(),
+        // 二段階認証: set up, renew recovery codes, turn off (when not required).
+        entry(M::GET, "/account/mfa", R::SignedIn, get(account::mfa::page)).before_mfa(),
+        entry(
+            M::POST,
+            "/account/mfa/begin",
+            R::SignedIn,
+            post(account::mfa::begin),
+        )
+        .before_mfa(),
+        entry(
+            M::POST,
+            "/account/mfa/confirm",
+            R::SignedIn,
+            post(account::mfa::confirm),
+        )
+        .before_mfa()
+        .limited(),
+        entry(
+            M::POST,
+            "/account/mfa/recovery-codes",
+            R::SignedIn,
+            post(account::mfa::renew_codes),
+        )
+        .limited(),
+        entry(
+            M::POST,
+            "/account/mfa/disable",
+            R::SignedIn,
+            post(account::mfa::disable),
+        )
+        .limited(),
         entry(M::GET, "/home", R::SignedIn, get(account::home::page)),
         // ユーザ基礎情報 (DOMAIN §3.10); the address link works without a session (it proves
         // the new mailbox; the token names the user).
@@ -242,6 +297,12 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             post(support::set_active),
         ),
         entry(
+            M::POST,
+            "/support/users/{id}/mfa-reset",
+            R::Staff,
+            post(support::reset_mfa),
+        ),
+        entry(
             M::GET,
             "/support/inventory",
             R::Operator,
@@ -302,6 +363,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         let guarded = Guarded {
             state: state.clone(),
             rule: e.info.rule,
+            before_mfa: e.before_mfa,
         };
         let mut handler = e.handler;
         if let (true, Some(config)) = (e.limited, &limit) {

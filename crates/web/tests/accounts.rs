@@ -179,6 +179,14 @@ async fn bookmarked_pages_come_back_after_login() {
                 ],
             )
             .await;
+        // Staff have a second factor: the code step keeps the page asked for.
+        let to = res.location.unwrap();
+        assert_eq!(to, "/login/code?next=%2Fmail%2Flog%3Fstatus%3Dbounced");
+        let code_page = c.get(&to).await;
+        assert_eq!(code_page.status, StatusCode::OK);
+        let next = code_page.input("next");
+        assert_eq!(next.as_deref(), Some("/mail/log?status=bounced"));
+        let res = c.second_factor(next.as_deref()).await;
         assert_eq!(res.location.as_deref(), Some("/mail/log?status=bounced"));
         let log = c.get("/mail/log?status=bounced").await;
         assert_eq!(log.status, StatusCode::OK);
@@ -196,6 +204,9 @@ async fn bookmarked_pages_come_back_after_login() {
                 ],
             )
             .await;
+        assert_eq!(res.location.as_deref(), Some("/login/code"));
+        c.get("/login/code").await;
+        let res = c.second_factor(Some("//evil.example/")).await;
         assert_eq!(res.location.as_deref(), Some("/home"));
     })
     .await;

@@ -82,6 +82,25 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
         }
         // An empty login form: the page again, with the message.
         ("POST", "/login") => O::Ok,
+        // No login waiting for its code (no pending cookie): start again, whoever asks.
+        ("GET" | "POST", "/login/code") => O::Redirect("/login?done=restart"),
+        ("GET", "/account/mfa") => signed_in_or_login(O::Ok),
+        // Staff have one already (the default policy requires it): back to the page.
+        ("POST", "/account/mfa/begin") => signed_in_or_login(O::Redirect("/account/mfa")),
+        ("POST", "/account/mfa/confirm") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Redirect("/account/mfa"),
+            // Nothing started: the page with the message.
+            _ => O::Unprocessable,
+        },
+        // An empty password: the page with the message.
+        ("POST", "/account/mfa/recovery-codes") => signed_in_or_login(O::Unprocessable),
+        ("POST", "/account/mfa/disable") => match role {
+            Role::Anonymous => O::SignIn,
+            // Required of staff: cannot be turned off.
+            r if staff(r) => O::Forbidden,
+            _ => O::Unprocessable,
+        },
         ("POST", "/logout") => signed_in_or_login(O::Redirect("/login?done=logout")),
         ("POST", "/logout/everywhere") => signed_in_or_login(O::Redirect("/login?done=everywhere")),
         ("GET", "/home" | "/account") => signed_in_or_login(O::Ok),
@@ -164,7 +183,7 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::PrefectureY => O::NotFound,
             _ => O::Forbidden,
         },
-        ("POST", "/support/users/{id}/active") => match role {
+        ("POST", "/support/users/{id}/active" | "/support/users/{id}/mfa-reset") => match role {
             Role::Anonymous => O::SignIn,
             Role::PrefectureX | Role::Operator => O::SeeOther,
             Role::PrefectureY => O::NotFound,

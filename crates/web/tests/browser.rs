@@ -4,6 +4,7 @@
 //! Without it this test prints `BROWSER TEST NOT RUN: …` and passes, unless
 //! `TEIKYO_REQUIRE_BROWSER=1`.
 
+use chrono::Utc;
 use fantoccini::Locator;
 use teikyo_domain::account::Membership;
 use teikyo_domain::{
@@ -156,15 +157,20 @@ async fn mail_pages_pass_axe_and_fit_360px() {
 /// Waits (up to 10 s) until the browser has navigated to `path`: a click returns before the
 /// next page has loaded.
 async fn wait_for_path(c: &fantoccini::Client, path: &str) {
+    wait_for_any(c, &[path]).await;
+}
+
+/// Like [`wait_for_path`], for any of `paths`; returns the one arrived at.
+async fn wait_for_any(c: &fantoccini::Client, paths: &[&str]) -> String {
     let mut url = c.current_url().await.unwrap();
     for _ in 0..100 {
-        if url.path() == path {
-            return;
+        if paths.contains(&url.path()) {
+            return url.path().to_owned();
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         url = c.current_url().await.unwrap();
     }
-    panic!("expected to arrive at {path}, still at {url}");
+    panic!("expected to arrive at one of {paths:?}, still at {url}");
 }
 
 /// Signs in through the login form as a new user with `memberships`, and checks it landed home.
@@ -190,7 +196,26 @@ async fn sign_in(browser: &Browser, app: &TestApp, login_id: &str, memberships: 
         .click()
         .await
         .unwrap();
-    wait_for_path(c, "/home").await;
+    if wait_for_any(c, &["/home", "/login/code"]).await == "/login/code" {
+        // Staff have a second factor: the code page, checked like every page, then the code.
+        check_page(browser, app, "/login/code", "login-code").await;
+        let c = browser.client();
+        let code =
+            teikyo_account::mfa::code_at(teikyo_testkit::web::TOTP_SECRET, Utc::now()).unwrap();
+        c.find(Locator::Css("#f-code"))
+            .await
+            .unwrap()
+            .send_keys(&code)
+            .await
+            .unwrap();
+        c.find(Locator::Css("form.stack-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_path(c, "/home").await;
+    }
 }
 
 /// The account pages a facility clerk meets, on a phone: login, the two 「お忘れですか？」 pages,
@@ -246,6 +271,17 @@ async fn account_pages_pass_axe_and_fit_360px() {
     )
     .await;
     check_page(&browser, &app, "/home", "home-facility").await;
+    // 二段階認証: the page before, and the QR code step after 「設定する」.
+    check_page(&browser, &app, "/account/mfa", "account-mfa").await;
+    let c = browser.client();
+    c.find(Locator::Css("form[action='/account/mfa/begin'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".qr svg")).await.unwrap();
+    check_page(&browser, &app, "/account/mfa", "account-mfa-setup").await;
     browser.close().await.unwrap();
 }
 

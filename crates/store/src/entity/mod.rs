@@ -10,5 +10,6 @@ pub mod facility_insurance_code;
 pub mod job;
 pub mod mail;
 pub mod membership;
+pub mod recovery_code;
 pub mod registration;
 pub mod session;

@@ -359,3 +359,65 @@ pub async fn audit_events_are_listed_in_scope(store: Store) -> anyhow::Result<()
     ensure!(all[1].event.detail == Some(serde_json::json!({"ip": "192.0.2.1"})));
     Ok(())
 }
+
+/// The second factor's state: a pending secret until enabled, each time step accepted once
+/// (also when two requests race), recovery codes used once, removal of everything.
+pub async fn second_factor_steps_and_codes_work_once(store: Store) -> anyhow::Result<()> {
+    let id = store
+        .users()
+        .create(&new_user("mfa00002", "m@example.jp"))
+        .await?;
+    let mfa = store.mfa();
+    ensure!(mfa.totp(id).await?.is_none());
+    ensure!(!mfa.enable(id, &[], Utc::now()).await?, "nothing to enable");
+    ensure!(mfa.begin(id, "SECRETONE").await?);
+    ensure!(
+        mfa.begin(id, "SECRETTWO").await?,
+        "a pending secret is replaced"
+    );
+    let t = mfa.totp(id).await?.unwrap();
+    ensure!(t.secret == "SECRETTWO" && t.enabled_at.is_none());
+    let other = store.mfa();
+    let (a, b) = tokio::join!(mfa.accept_step(id, 100), other.accept_step(id, 100));
+    ensure!(a? ^ b?, "one of two racing uses of a step passes");
+    ensure!(!mfa.accept_step(id, 99).await?, "an older step");
+    ensure!(mfa.accept_step(id, 101).await?);
+    let now = Utc::now();
+    let hashes: Vec<String> = (0..3).map(|i| format!("hash{i}")).collect();
+    ensure!(mfa.enable(id, &hashes, now).await?);
+    ensure!(
+        store
+            .users()
+            .get(id)
+            .await?
+            .unwrap()
+            .mfa_enabled_at
+            .is_some()
+    );
+    ensure!(
+        !mfa.begin(id, "SECRETTHREE").await?,
+        "enabled: not replaced"
+    );
+    ensure!(mfa.recovery_codes_left(id).await? == 3);
+    ensure!(mfa.use_recovery_code(id, "hash1", now).await?);
+    ensure!(!mfa.use_recovery_code(id, "hash1", now).await?);
+    ensure!(!mfa.use_recovery_code(id, "unknown", now).await?);
+    ensure!(mfa.recovery_codes_left(id).await? == 2);
+    mfa.replace_recovery_codes(id, &["new".to_owned()], now)
+        .await?;
+    ensure!(!mfa.use_recovery_code(id, "hash0", now).await?);
+    ensure!(mfa.recovery_codes_left(id).await? == 1);
+    mfa.disable(id).await?;
+    ensure!(mfa.totp(id).await?.is_none());
+    ensure!(mfa.recovery_codes_left(id).await? == 0);
+    ensure!(
+        store
+            .users()
+            .get(id)
+            .await?
+            .unwrap()
+            .mfa_enabled_at
+            .is_none()
+    );
+    Ok(())
+}

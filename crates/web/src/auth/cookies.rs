@@ -18,6 +18,8 @@ pub(crate) struct Names {
     pub(crate) csrf: &'static str,
     /// The applicant's browser during 新規ユーザ登録申請 (no account yet).
     pub(crate) apply: &'static str,
+    /// Between password and second factor: the pending login (a single-use token).
+    pub(crate) login: &'static str,
     secure: bool,
 }
 
@@ -28,6 +30,7 @@ impl Names {
                 session: "__Host-teikyo_session",
                 csrf: "__Host-teikyo_csrf",
                 apply: "__Host-teikyo_apply",
+                login: "__Host-teikyo_login",
                 secure: true,
             }
         } else {
@@ -35,6 +38,7 @@ impl Names {
                 session: SESSION,
                 csrf: CSRF,
                 apply: "teikyo_apply",
+                login: "teikyo_login",
                 secure: false,
             }
         }
@@ -56,6 +60,16 @@ impl Names {
 
     pub(crate) fn apply_cookie(&self, plain: &str) -> HeaderValue {
         header(&self.build(self.apply, plain.to_owned()))
+    }
+
+    pub(crate) fn login_cookie(&self, plain: &str) -> HeaderValue {
+        header(&self.build(self.login, plain.to_owned()))
+    }
+
+    pub(crate) fn login_removal(&self) -> HeaderValue {
+        let mut c = self.build(self.login, String::new());
+        c.make_removal();
+        header(&c)
     }
 
     pub(crate) fn csrf_cookie(&self, plain: &str) -> HeaderValue {

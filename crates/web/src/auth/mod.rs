@@ -22,6 +22,7 @@ use chrono::Utc;
 use teikyo_domain::account::Access;
 use teikyo_store::User;
 
+use crate::config::MfaPolicy;
 use crate::error::WebError;
 use crate::state::AppState;
 use cookies::Names;
@@ -61,6 +62,8 @@ enum Verdict {
     Allow,
     SignIn,
     Forbid,
+    /// Signed in, but the policy requires a second factor this user has not set up.
+    SetUpMfa,
 }
 
 /// The signed-in user of a request.
@@ -77,6 +80,20 @@ impl Principal {
             .staff_prefectures()
             .is_none_or(|list| !list.is_empty())
     }
+
+    /// Whether the policy requires a second factor of this user.
+    pub(crate) fn mfa_required(&self, policy: MfaPolicy) -> bool {
+        if self.is_staff() {
+            policy.staff
+        } else {
+            policy.facility
+        }
+    }
+
+    /// Required but not set up yet: only the set-up pages and logout are open.
+    pub(crate) fn must_set_up_mfa(&self, policy: MfaPolicy) -> bool {
+        self.user.mfa_enabled_at.is_none() && self.mfa_required(policy)
+    }
 }
 
 /// The session id the request came with, when it opened a session (for logout and rotation).
@@ -88,6 +105,9 @@ pub(crate) struct SessionId(pub(crate) String);
 pub(crate) struct Guarded {
     pub(crate) state: AppState,
     pub(crate) rule: Rule,
+    /// Open to a signed-in user who must still set up the second factor (its own pages,
+    /// logout).
+    pub(crate) before_mfa: bool,
 }
 
 /// The per-route middleware: session → CSRF → rule.
@@ -138,7 +158,16 @@ pub(crate) async fn guard(State(g): State<Guarded>, req: Request, next: Next) ->
         };
     }
 
-    let verdict = g.rule.allows(principal.as_ref());
+    let mut verdict = g.rule.allows(principal.as_ref());
+    if matches!(verdict, Verdict::Allow)
+        && !g.before_mfa
+        && g.rule != Rule::Public
+        && principal
+            .as_ref()
+            .is_some_and(|p| p.must_set_up_mfa(config.mfa))
+    {
+        verdict = Verdict::SetUpMfa;
+    }
     req.extensions_mut().insert(CsrfToken(token));
     if let Some(p) = principal {
         req.extensions_mut().insert(Arc::new(p));
@@ -150,6 +179,8 @@ pub(crate) async fn guard(State(g): State<Guarded>, req: Request, next: Next) ->
         Verdict::Allow => next.run(req).await,
         Verdict::SignIn => sign_in_first(&req),
         Verdict::Forbid => WebError::Forbidden.into_response(),
+        // A GET goes to the set-up page; a POST cannot be replayed after it.
+        Verdict::SetUpMfa => Redirect::to("/account/mfa?required=1").into_response(),
     };
     with_cookies(res, set_cookies)
 }

@@ -184,6 +184,8 @@ struct UserPage {
     password: &'static str,
     status: &'static str,
     active: bool,
+    /// When the second factor was set up, if it was.
+    mfa: Option<String>,
     mails: Vec<(String, String, &'static str)>,
     can_manage: bool,
     notice: Option<String>,
@@ -283,6 +285,7 @@ async fn user_page(
             },
             status: status(&u),
             active: u.active,
+            mfa: u.mfa_enabled_at.map(tokyo_time),
             mails,
             can_manage: manages(who, &facilities),
             notice,
@@ -371,6 +374,7 @@ pub(crate) async fn reissue(
         u.id,
         &facility_name,
         who.user.id,
+        facilities.first().map(|f| &f.0),
         Utc::now(),
     )
     .await
@@ -409,6 +413,30 @@ pub(crate) async fn set_active(
         u.id,
         f.active == "yes",
         who.user.id,
+        facilities.first().map(|f| &f.0),
+        Utc::now(),
+    )
+    .await?;
+    Ok(see_other(&format!("/support/users/{}", u.id.0), &[]))
+}
+
+/// The user lost the phone with the authenticator app and the recovery codes: support removes
+/// the second factor after checking who is asking (by phone, as for an address change); the
+/// user sets it up again at the next login where it is required.
+pub(crate) async fn reset_mfa(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (u, facilities) = load(&state, &who, &id).await?;
+    if !manages(&who, &facilities) || u.id == who.user.id {
+        return Err(WebError::Forbidden);
+    }
+    teikyo_account::support::reset_mfa(
+        state.store(),
+        u.id,
+        who.user.id,
+        facilities.first().map(|f| &f.0),
         Utc::now(),
     )
     .await?;
@@ -491,6 +519,7 @@ pub(crate) async fn inventory_deactivate(
             UserId(id),
             false,
             who.user.id,
+            None,
             Utc::now(),
         )
         .await?;

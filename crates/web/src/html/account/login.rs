@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use teikyo_account::LoginError;
+use teikyo_account::{LoginError, LoginOutcome};
 
 use super::see_other;
 use crate::auth::cookies::Names;
@@ -39,8 +39,47 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
     match done? {
         "logout" => Some("ログアウトしました。"),
         "everywhere" => Some("すべての端末からログアウトしました。"),
+        "restart" => Some(
+            "ログインの途中で時間が経ったため、最初からやり直してください。ユーザ名とパスワードをもう一度入力してください。",
+        ),
         _ => None,
     }
+}
+
+/// The login page again with an error (also after a failed second step).
+pub(super) fn with_error(
+    csrf: String,
+    login_id: &str,
+    next: Option<String>,
+    error: String,
+) -> Result<Response, WebError> {
+    Ok(render(&LoginPage {
+        chrome: Chrome::new(),
+        title: "ログイン",
+        csrf,
+        // Kept as typed, so a typo is visible; the password never is.
+        login_id: login_id.chars().take(64).collect(),
+        next,
+        error: Some(error),
+        notice: None,
+    })?
+    .into_response())
+}
+
+/// Signs `user` in: ends the session the browser came with (ids rotate at login) and starts a
+/// new one.
+pub(super) async fn start_session(
+    state: &AppState,
+    old: Option<axum::Extension<SessionId>>,
+    user: teikyo_store::UserId,
+    now: chrono::DateTime<Utc>,
+) -> Result<axum::http::HeaderValue, WebError> {
+    let store = state.store();
+    if let Some(axum::Extension(SessionId(old))) = old {
+        teikyo_account::session::end(store, &old, None, now).await?;
+    }
+    let session = teikyo_account::session::start(store, user, now, state.config().session).await?;
+    Ok(Names::of(state.config()).session_cookie(&session.plain))
 }
 
 pub(crate) async fn form(
@@ -83,28 +122,23 @@ pub(crate) async fn submit(
     let now = Utc::now();
     let next = safe_next(f.next.as_deref());
     match teikyo_account::login(store, &f.login_id, &f.password, now).await {
-        Ok(outcome) => {
-            if let Some(axum::Extension(SessionId(old))) = old {
-                teikyo_account::session::end(store, &old, None, now).await?;
-            }
-            let session =
-                teikyo_account::session::start(store, outcome.user, now, state.config().session)
-                    .await?;
-            let cookie = Names::of(state.config()).session_cookie(&session.plain);
+        Ok(LoginOutcome::Done { user }) => {
+            let cookie = start_session(&state, old, user, now).await?;
             Ok(see_other(next.as_deref().unwrap_or("/home"), &[cookie]))
         }
+        Ok(LoginOutcome::SecondFactor { pending, .. }) => {
+            let cookie = Names::of(state.config()).login_cookie(&pending.plain);
+            let to = match &next {
+                Some(n) => format!(
+                    "/login/code?next={}",
+                    form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
+                ),
+                None => "/login/code".to_owned(),
+            };
+            Ok(see_other(&to, &[cookie]))
+        }
         Err(e @ (LoginError::Invalid | LoginError::Locked { .. } | LoginError::Disabled)) => {
-            Ok(render(&LoginPage {
-                chrome: Chrome::new(),
-                title: "ログイン",
-                csrf,
-                // Kept as typed, so a typo is visible; the password never is.
-                login_id: f.login_id.chars().take(64).collect(),
-                next,
-                error: Some(e.to_string()),
-                notice: None,
-            })?
-            .into_response())
+            with_error(csrf, &f.login_id, next, e.to_string())
         }
         Err(LoginError::Store(e)) => Err(e.into()),
         Err(e) => Err(WebError::Internal(e.to_string())),

@@ -5,6 +5,7 @@
 pub(crate) mod home;
 pub(crate) mod link;
 pub(crate) mod login;
+pub(crate) mod mfa;
 pub(crate) mod profile;
 pub(crate) mod recovery;
 
