@@ -11,6 +11,7 @@ pub mod registration;
 pub mod review;
 pub mod session;
 pub mod support;
+pub mod team;
 mod token;
 
 pub use login::{

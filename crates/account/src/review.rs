@@ -14,7 +14,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
-use rand::RngCore;
 use teikyo_domain::account::{LoginId, Membership};
 use teikyo_domain::registration::{Application, IssuanceOutcome};
 use teikyo_domain::{FacilityNames, FacilityRecord};
@@ -496,20 +495,15 @@ fn facility_record(app: &Application) -> FacilityRecord {
     }
 }
 
-/// A user with a generated login ID (retried on the rare collision).
+/// The applicant's user, with a generated login ID.
 async fn create_user(
     store: &Store,
     reg: &Registration,
     app: &Application,
 ) -> Result<(UserId, LoginId), ReviewError> {
-    for _ in 0..8 {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let Some(login_id) = LoginId::generate(&bytes) else {
-            continue;
-        };
-        let new = NewUser {
-            login_id: login_id.clone(),
+    Ok(
+        crate::team::create_with_generated_id(store, |login_id| NewUser {
+            login_id,
             email: reg.email.clone(),
             family_name: app.family_name.clone(),
             given_name: app.given_name.clone(),
@@ -517,16 +511,9 @@ async fn create_user(
             extension: None,
             fax: None,
             department: Some(app.department.clone()),
-        };
-        match store.users().create(&new).await {
-            Ok(id) => return Ok((id, login_id)),
-            Err(StoreError::Duplicate(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ReviewError::Store(StoreError::Duplicate(
-        "no free login id after 8 tries".into(),
-    )))
+        })
+        .await?,
+    )
 }
 
 async fn audit(

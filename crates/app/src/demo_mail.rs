@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use std::sync::Arc;
 use teikyo_mail::catalogue::{
     AccountReady, ApplicationReceived, ApplicationRejected, EmailChangeConfirmation, EmailChanged,
-    ExistingUserConfirmation, LoginIdReminder, PasswordChanged, PasswordReset,
+    ExistingUserConfirmation, Invitation, LoginIdReminder, PasswordChanged, PasswordReset,
     PeriodicReportNotice, PeriodicReportReminder, PreIssuanceCheck, VerificationCode,
 };
 use teikyo_mail::{MailContent, MailTemplates, Outgoing, queue_bulk};
@@ -123,6 +123,16 @@ fn samples(t: &MailTemplates) -> anyhow::Result<Vec<NewMail>> {
                 login_url: t.link("/login"),
                 reset_url: t.link("/password/forgot"),
                 ..LoginIdReminder::sample()
+            },
+            related,
+            None,
+        )?,
+        t.compose(
+            to,
+            &Invitation {
+                setup_url: Some(t.link("/s/Hq3vR8tYp2Wk")),
+                login_url: t.link("/login"),
+                ..Invitation::sample()
             },
             related,
             None,

@@ -36,6 +36,10 @@ pub enum MailKind {
     EmailChangeConfirmation,
     /// メールアドレス変更のお知らせ: sent to the old address once a change took effect.
     EmailChanged,
+    /// 利用者追加のお知らせ: a facility's admin, the prefecture or the operator added this person
+    /// as a user (a colleague, prefecture staff, a delegate): the login ID and, for a new
+    /// account, the password-setup link.
+    Invitation,
     /// 定期報告案内メール.
     PeriodicReportNotice,
     /// 定期報告督促メール.
@@ -43,7 +47,7 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 13] = [
+    pub const ALL: [MailKind; 14] = [
         Self::VerificationCode,
         Self::ApplicationReceived,
         Self::ApplicationRejected,
@@ -55,6 +59,7 @@ impl MailKind {
         Self::PasswordChanged,
         Self::EmailChangeConfirmation,
         Self::EmailChanged,
+        Self::Invitation,
         Self::PeriodicReportNotice,
         Self::PeriodicReportReminder,
     ];
@@ -73,6 +78,7 @@ impl MailKind {
             Self::PasswordChanged => "password_changed",
             Self::EmailChangeConfirmation => "email_change_confirmation",
             Self::EmailChanged => "email_changed",
+            Self::Invitation => "invitation",
             Self::PeriodicReportNotice => "periodic_report_notice",
             Self::PeriodicReportReminder => "periodic_report_reminder",
         }
@@ -92,6 +98,7 @@ impl MailKind {
             Self::PasswordChanged => "パスワード設定のお知らせ",
             Self::EmailChangeConfirmation => "メールアドレス変更の確認",
             Self::EmailChanged => "メールアドレス変更のお知らせ",
+            Self::Invitation => "利用者追加のお知らせ",
             Self::PeriodicReportNotice => "定期報告案内メール",
             Self::PeriodicReportReminder => "定期報告督促メール",
         }
@@ -112,6 +119,7 @@ impl MailKind {
                 | Self::AccountReady
                 | Self::PasswordReset
                 | Self::EmailChangeConfirmation
+                | Self::Invitation
         )
     }
 
@@ -133,6 +141,7 @@ impl MailKind {
             Self::PasswordChanged => json::<PasswordChanged>(),
             Self::EmailChangeConfirmation => json::<EmailChangeConfirmation>(),
             Self::EmailChanged => json::<EmailChanged>(),
+            Self::Invitation => json::<Invitation>(),
             Self::PeriodicReportNotice => json::<PeriodicReportNotice>(),
             Self::PeriodicReportReminder => json::<PeriodicReportReminder>(),
         }
@@ -227,6 +236,23 @@ pub struct PasswordChanged {
     pub changed_at: String,
     /// The 「パスワードをお忘れですか？」 page, for a reader who did not set the password.
     pub reset_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Invitation {
+    /// The invited person, 「山田 花子」.
+    pub name: String,
+    /// Who they act for: the facility's name, 「石川県」, or the delegate's facilities.
+    pub organisation: String,
+    /// What they may do, in words: 「医療機関の利用者（管理者）」, 「都道府県の職員（担当者）」.
+    pub role: String,
+    /// Who added them, 「石川県 金沢 太郎」.
+    pub invited_by: String,
+    pub login_id: String,
+    /// The password-setup link; `None` when the role was added to an existing account.
+    pub setup_url: Option<String>,
+    pub setup_expires_hours: u32,
+    pub login_url: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -386,6 +412,22 @@ impl MailContent for PasswordChanged {
             login_id: "k7m2x9qp".into(),
             changed_at: "11月21日 18時35分".into(),
             reset_url: "https://teikyo.example.jp/password/forgot".into(),
+        }
+    }
+}
+
+impl MailContent for Invitation {
+    const KIND: MailKind = MailKind::Invitation;
+    fn sample() -> Self {
+        Self {
+            name: "山田 花子".into(),
+            organisation: SAMPLE_FACILITY.into(),
+            role: "医療機関の利用者（管理者）".into(),
+            invited_by: "奈良 太郎".into(),
+            login_id: "k7m2x9qp".into(),
+            setup_url: Some("https://teikyo.example.jp/s/Hq3vR8tYp2Wk".into()),
+            setup_expires_hours: 336,
+            login_url: "https://teikyo.example.jp/login".into(),
         }
     }
 }

@@ -25,7 +25,7 @@ const FOOTER: &str = "_footer.txt";
 const FOOTER_SWITCHES: [&str; 1] = ["security_notice"];
 
 /// Shipped templates: (directory, subject, body).
-const DEFAULTS: [(MailKind, &str, &str); 13] = [
+const DEFAULTS: [(MailKind, &str, &str); 14] = [
     (
         MailKind::VerificationCode,
         include_str!("../templates/verification_code/subject.txt"),
@@ -70,6 +70,11 @@ const DEFAULTS: [(MailKind, &str, &str); 13] = [
         MailKind::PasswordChanged,
         include_str!("../templates/password_changed/subject.txt"),
         include_str!("../templates/password_changed/body.txt"),
+    ),
+    (
+        MailKind::Invitation,
+        include_str!("../templates/invitation/subject.txt"),
+        include_str!("../templates/invitation/body.txt"),
     ),
     (
         MailKind::EmailChangeConfirmation,

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 use teikyo_mail::catalogue::{
-    AccountReady, EmailChanged, LoginIdReminder, PasswordChanged, PeriodicReportReminder,
+    AccountReady, EmailChanged, Invitation, LoginIdReminder, PasswordChanged,
+    PeriodicReportReminder,
 };
 use teikyo_mail::{MAX_LINK_CHARS, MailContent, MailKind, MailTemplates, TemplateSettings};
 
@@ -274,9 +275,28 @@ fn only_mails_with_a_code_or_token_link_are_secret() {
             "verification_code",
             "account_ready",
             "password_reset",
-            "email_change_confirmation"
+            "email_change_confirmation",
+            "invitation"
         ]
     );
+}
+
+#[test]
+fn an_invitation_carries_the_setup_link_only_for_a_new_account() {
+    let t = MailTemplates::load(settings(None)).unwrap();
+    let new = t.render(&Invitation::sample()).unwrap().body_text;
+    assert!(new.contains("ログインID: k7m2x9qp"), "{new}");
+    assert!(new.contains("/s/Hq3vR8tYp2Wk"), "{new}");
+    assert!(new.contains("奈良 太郎 様が"), "{new}");
+    let existing = t
+        .render(&Invitation {
+            setup_url: None,
+            ..Invitation::sample()
+        })
+        .unwrap()
+        .body_text;
+    assert!(!existing.contains("/s/"), "{existing}");
+    assert!(existing.contains("これまでのパスワードで"), "{existing}");
 }
 
 #[test]

@@ -438,6 +438,67 @@ impl<'a> UserRepo<'a> {
     }
 }
 
+/// Which membership rows to remove: a facility's user, or a prefecture's staff member or
+/// delegate (all of that prefecture's rows of the kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipOf {
+    Facility(i64),
+    PrefectureStaff(PrefectureCode),
+    Delegate(PrefectureCode),
+}
+
+impl<'a> UserRepo<'a> {
+    /// A prefecture's staff and delegates, with all their memberships, by login ID.
+    pub async fn staff_of(
+        &self,
+        prefecture: PrefectureCode,
+    ) -> Result<Vec<(User, Vec<Membership>)>, StoreError> {
+        let ids: Vec<i64> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::UserId)
+            .distinct()
+            .filter(membership::Column::Kind.is_in(["prefecture", "delegate"]))
+            .filter(membership::Column::PrefectureCode.eq(prefecture.to_string()))
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        let users = app_user::Entity::find()
+            .filter(app_user::Column::Id.is_in(ids))
+            .order_by_asc(app_user::Column::LoginId)
+            .all(self.conn)
+            .await?;
+        let mut out = Vec::with_capacity(users.len());
+        for u in users {
+            let user = user_from(u)?;
+            let access = self.access(user.id).await?;
+            out.push((user, access.memberships));
+        }
+        Ok(out)
+    }
+
+    /// Removes a membership; returns how many rows went. The user's sessions are the caller's
+    /// to end.
+    pub async fn remove_membership(
+        &self,
+        user: UserId,
+        which: MembershipOf,
+    ) -> Result<u64, StoreError> {
+        let q = membership::Entity::delete_many().filter(membership::Column::UserId.eq(user.0));
+        let q = match which {
+            MembershipOf::Facility(id) => q
+                .filter(membership::Column::Kind.eq("facility"))
+                .filter(membership::Column::FacilityId.eq(id)),
+            MembershipOf::PrefectureStaff(p) => q
+                .filter(membership::Column::Kind.eq("prefecture"))
+                .filter(membership::Column::PrefectureCode.eq(p.to_string())),
+            MembershipOf::Delegate(p) => q
+                .filter(membership::Column::Kind.eq("delegate"))
+                .filter(membership::Column::PrefectureCode.eq(p.to_string())),
+        };
+        Ok(q.exec(self.conn).await?.rows_affected)
+    }
+}
+
 fn membership_rows(
     user: UserId,
     m: &Membership,

@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use account::{
-    AuditEvent, AuditRecord, AuditRepo, InventoryReason, NewUser, Profile, SessionRepo,
-    TokenPurpose, TokenRepo, TokenState, User, UserId, UserRepo,
+    AuditEvent, AuditRecord, AuditRepo, InventoryReason, MembershipOf, NewUser, Profile,
+    SessionRepo, TokenPurpose, TokenRepo, TokenState, User, UserId, UserRepo,
 };
 pub use error::StoreError;
 pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSummary};

@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
-use crate::html::{account, apply, audit, mail, public, review, support};
+use crate::html::{account, apply, audit, mail, public, review, support, team};
 use crate::state::AppState;
 use crate::{api, assets, probes};
 
@@ -313,6 +313,34 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/support/inventory/deactivate",
             R::Operator,
             post(support::inventory_deactivate),
+        ),
+        // Who may act: the prefecture's staff and delegates (its whole-prefecture admins, the
+        // operator), a facility's users (its admins); scope in the handlers.
+        entry(M::GET, "/staff", R::Staff, get(team::staff)),
+        entry(M::POST, "/staff/invite", R::Staff, post(team::staff_invite)),
+        entry(
+            M::POST,
+            "/staff/{id}/remove",
+            R::Staff,
+            post(team::staff_remove),
+        ),
+        entry(
+            M::GET,
+            "/facility/{id}/users",
+            R::SignedIn,
+            get(team::facility_users),
+        ),
+        entry(
+            M::POST,
+            "/facility/{id}/users",
+            R::SignedIn,
+            post(team::facility_invite),
+        ),
+        entry(
+            M::POST,
+            "/facility/{id}/users/{user}/remove",
+            R::SignedIn,
+            post(team::facility_remove),
         ),
         // The audit trail, in scope.
         entry(M::GET, "/audit", R::Staff, get(audit::page)),

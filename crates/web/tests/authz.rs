@@ -56,6 +56,8 @@ enum Outcome {
     Unprocessable,
     /// 200 for the first decision on the shared application, 422 (already decided) after.
     Decided,
+    /// 303 for the first removal of the shared colleague, 404 (already gone) after.
+    RemovedOnce,
     /// 303 to a page other than the login page.
     SeeOther,
 }
@@ -199,6 +201,44 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::Operator => O::SeeOther,
             _ => O::Forbidden,
         },
+        // Staff and delegates: whole-prefecture admins and the operator; X and Y are reviewers.
+        ("GET", "/staff") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Ok,
+            _ => O::Forbidden,
+        },
+        // An empty form: the page with the messages.
+        ("POST", "/staff/invite") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Unprocessable,
+            _ => O::Forbidden,
+        },
+        // The clerk is nobody's staff member.
+        ("POST", "/staff/{id}/remove") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::NotFound,
+            _ => O::Forbidden,
+        },
+        // Facility A's users: its admin and the operator; X's reviewer and A's delegate see A
+        // but do not manage its users; B and Y do not see A at all.
+        ("GET" | "POST", "/facility/{id}/users") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::Operator => {
+                if method == Method::GET {
+                    O::Ok
+                } else {
+                    O::Unprocessable
+                }
+            }
+            Role::PrefectureX | Role::DelegateA => O::Forbidden,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        ("POST", "/facility/{id}/users/{user}/remove") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::Operator => O::RemovedOnce,
+            Role::PrefectureX | Role::DelegateA => O::Forbidden,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
         // An empty reason: the page again with the message.
         ("POST", "/review/applications/{id}/reject") => match role {
             Role::Anonymous => O::SignIn,
@@ -220,6 +260,9 @@ struct World {
     application: i64,
     /// A user of facility A (prefecture X), for the support tools.
     clerk: i64,
+    facility_a: i64,
+    /// Another user of facility A, whom the first allowed request removes.
+    colleague: i64,
     stylesheet: String,
 }
 
@@ -320,6 +363,17 @@ async fn world(store: Store) -> World {
     )
     .await
     .0;
+    let colleague = create_user(
+        &store,
+        "colleague-a",
+        &[Membership::Facility {
+            facility_id: a,
+            admin: false,
+            programs: vec![teikyo_domain::Program::MedicalFunction],
+        }],
+    )
+    .await
+    .0;
     let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
         .await
         .router;
@@ -336,6 +390,8 @@ async fn world(store: Store) -> World {
         mail,
         application,
         clerk,
+        facility_a: a,
+        colleague,
     }
 }
 
@@ -386,9 +442,14 @@ async fn client_for(w: &World, role: Role, n: usize) -> Client {
 }
 
 fn concrete(path: &str, w: &World) -> String {
+    if path.starts_with("/facility/") {
+        return path
+            .replace("{id}", &w.facility_a.to_string())
+            .replace("{user}", &w.colleague.to_string());
+    }
     let id = if path.starts_with("/review/") {
         w.application
-    } else if path.starts_with("/support/") {
+    } else if path.starts_with("/support/") || path.starts_with("/staff/") {
         w.clerk
     } else {
         w.mail
@@ -428,6 +489,14 @@ fn matches(page: &Page, expected: &Outcome) -> bool {
         }
         Outcome::Decided => {
             page.status == StatusCode::OK || page.status == StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Outcome::RemovedOnce => {
+            page.status == StatusCode::NOT_FOUND
+                || (page.status == StatusCode::SEE_OTHER
+                    && page
+                        .location
+                        .as_deref()
+                        .is_some_and(|l| l.starts_with("/facility/")))
         }
     }
 }

@@ -136,6 +136,7 @@ async fn mail_pages_pass_axe_and_fit_360px() {
     // The log needs a signed-in operator: through the real login form.
     sign_in(&browser, &app, "browserop", &[Membership::Operator]).await;
     check_page(&browser, &app, "/mail/log", "mail-log").await;
+    check_page(&browser, &app, "/staff?prefecture=17", "staff").await;
     check_page(
         &browser,
         &app,
@@ -271,6 +272,13 @@ async fn account_pages_pass_axe_and_fit_360px() {
     )
     .await;
     check_page(&browser, &app, "/home", "home-facility").await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/facility/{id}/users"),
+        "facility-users",
+    )
+    .await;
     // 二段階認証: the page before, and the QR code step after 「設定する」.
     check_page(&browser, &app, "/account/mfa", "account-mfa").await;
     let c = browser.client();

@@ -162,6 +162,28 @@ impl Access {
         })
     }
 
+    /// May add and remove the prefecture's staff and delegates: the operator, and the
+    /// prefecture's admins for the whole prefecture (an admin limited to a 保健所 area manages
+    /// that area's facilities' users, not the prefecture's staff).
+    pub fn manages_staff_of(&self, prefecture: PrefectureCode) -> bool {
+        self.memberships.iter().any(|m| match m {
+            Membership::Operator => true,
+            Membership::Prefecture {
+                prefecture: p,
+                level: StaffLevel::Admin,
+                area: Area::Whole,
+            } => *p == prefecture,
+            _ => false,
+        })
+    }
+
+    /// The prefectures whose staff the user manages, in code order.
+    pub fn staff_managed(&self) -> Vec<PrefectureCode> {
+        PrefectureCode::all()
+            .filter(|p| self.manages_staff_of(*p))
+            .collect()
+    }
+
     /// The prefectures where the user may decide and file applications (reviewers and admins;
     /// the operator: all of them), in code order.
     pub fn reviewing_prefectures(&self) -> Vec<PrefectureCode> {
@@ -288,5 +310,32 @@ mod tests {
         });
         assert!(admin.manages_facility_users(&facility(1, "17", "172014")));
         assert!(!admin.manages_facility_users(&facility(2, "17", "172014")));
+    }
+
+    #[test]
+    fn only_whole_prefecture_admins_and_the_operator_manage_staff() {
+        let ishikawa = PrefectureCode::parse("17").unwrap();
+        let nara = PrefectureCode::parse("29").unwrap();
+        let admin = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::Admin,
+            area: Area::Whole,
+        });
+        assert!(admin.manages_staff_of(ishikawa));
+        assert!(!admin.manages_staff_of(nara));
+        assert_eq!(admin.staff_managed(), vec![ishikawa]);
+        let area_admin = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::Admin,
+            area: Area::Municipalities(vec![MunicipalityCode::parse("172014").unwrap()]),
+        });
+        assert!(!area_admin.manages_staff_of(ishikawa));
+        let reviewer = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::Reviewer,
+            area: Area::Whole,
+        });
+        assert!(!reviewer.manages_staff_of(ishikawa));
+        assert_eq!(access(Membership::Operator).staff_managed().len(), 47);
     }
 }

@@ -32,6 +32,8 @@ fn label(action: &str) -> &str {
         "account.mfa_reset" => "二段階認証の解除（サポート）",
         "account.mfa_recovery_code_used" => "回復コードでログイン",
         "account.mfa_recovery_codes_renewed" => "回復コードの再発行",
+        "account.invited" => "利用者の追加",
+        "account.membership_removed" => "役割の削除",
         "account.logout" => "ログアウト",
         "account.logout_everywhere" => "すべての端末からログアウト",
         "account.password_set" => "パスワード設定",

@@ -10,6 +10,7 @@ pub(crate) mod mail;
 pub(crate) mod public;
 pub(crate) mod review;
 pub(crate) mod support;
+pub(crate) mod team;
 
 use askama::Template;
 use axum::response::Html;

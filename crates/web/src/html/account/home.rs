@@ -23,7 +23,10 @@ struct ProgramButton {
 
 #[derive(Debug)]
 struct FacilityCard {
+    id: i64,
     name: String,
+    /// Acting for the facility as its delegate (医師会・代行業者), not as its own user.
+    delegated: bool,
     kind: &'static str,
     prefecture: &'static str,
     admin: bool,
@@ -48,7 +51,7 @@ struct HomePage {
     notice: Option<&'static str>,
     facilities: Vec<FacilityCard>,
     staff_heading: String,
-    staff: &'static [StaffTool],
+    staff: Vec<&'static StaffTool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +81,11 @@ const STAFF_TOOLS: &[StaffTool] = &[
         href: Some("/audit"),
     },
     StaffTool {
+        name: "職員・代行者の管理",
+        description: "都道府県・保健所の職員と、医師会・薬剤師会・代行業者などの代行者を追加・削除します（都道府県の管理者）。",
+        href: Some("/staff"),
+    },
+    StaffTool {
         name: "報告の確認",
         description: "提出された報告を確認し、確認完了とします。",
         href: None,
@@ -90,36 +98,48 @@ pub(crate) async fn page(
     Csrf(csrf): Csrf,
     Query(q): Query<HomeQuery>,
 ) -> Result<Html<String>, WebError> {
-    let mut facilities = Vec::new();
+    // A card per facility the user acts for: its own (a chain clerk has several and switches
+    // here) and, for a delegate, the facilities delegated to it.
+    let mut cards: Vec<(i64, bool, Option<Vec<Program>>, bool)> = Vec::new();
     for m in &who.access.memberships {
-        let Membership::Facility {
-            facility_id,
-            admin,
-            programs,
-        } = m
-        else {
-            continue;
-        };
+        match m {
+            Membership::Facility {
+                facility_id,
+                admin,
+                programs,
+            } => cards.push((*facility_id, *admin, Some(programs.clone()), false)),
+            Membership::Delegate { facility_ids, .. } => {
+                cards.extend(facility_ids.iter().map(|id| (*id, false, None, true)));
+            }
+            _ => {}
+        }
+    }
+    let mut facilities = Vec::new();
+    for (facility_id, admin, programs, delegated) in cards {
         let Some(f) = state
             .store()
             .facilities()
-            .get(FacilityId(*facility_id))
+            .get(FacilityId(facility_id))
             .await?
         else {
             continue;
         };
         // The 制度 of the facility's kind always has a button: without the right, the button
-        // says so and what to do (DOMAIN §3.1), instead of failing after a click.
+        // says so and what to do (DOMAIN §3.1), instead of failing after a click. A delegate
+        // reports under the facility's own 制度.
         let own = f.record.kind.program();
+        let programs = programs.unwrap_or_else(|| vec![own]);
         let mut shown: Vec<Program> = programs.clone();
         if !shown.contains(&own) {
             shown.insert(0, own);
         }
         facilities.push(FacilityCard {
+            id: facility_id,
+            delegated,
             name: f.record.names.official.clone(),
             kind: f.record.kind.name(),
             prefecture: f.record.prefecture.name(),
-            admin: *admin,
+            admin,
             programs: shown
                 .into_iter()
                 .map(|p| ProgramButton {
@@ -137,7 +157,15 @@ pub(crate) async fn page(
         ),
         Some(_) => String::new(),
     };
-    let staff: &'static [StaffTool] = if who.is_staff() { STAFF_TOOLS } else { &[] };
+    let manages_staff = !who.access.staff_managed().is_empty();
+    let staff: Vec<&'static StaffTool> = if who.is_staff() {
+        STAFF_TOOLS
+            .iter()
+            .filter(|t| t.href != Some("/staff") || manages_staff)
+            .collect()
+    } else {
+        Vec::new()
+    };
     render(&HomePage {
         chrome: Chrome::new(),
         title: "ホーム",
