@@ -17,6 +17,7 @@ mod token;
 pub use login::{
     LinkError, LoginError, LoginOutcome, SECOND_FACTOR_VALID, inspect_link, login,
     pending_second_factor, second_factor, set_password, set_password_with_token,
+    start_second_factor,
 };
 pub use password::{
     hash_password, hash_password_blocking, verify_password, verify_password_blocking,

@@ -157,18 +157,7 @@ pub async fn login(
     if user.mfa_enabled_at.is_some() {
         // The reserved attempt stays counted until the second factor succeeds: a stolen
         // password gives no more code guesses than the lockout allows.
-        let pending = new_token();
-        store
-            .tokens()
-            .issue(
-                &pending.hash,
-                TokenPurpose::MfaLogin,
-                Some(user.id),
-                None,
-                now,
-                SECOND_FACTOR_VALID,
-            )
-            .await?;
+        let pending = start_second_factor(store, user.id, now).await?;
         note(Some(user.id), "account.login_password_ok").await?;
         return Ok(LoginOutcome::SecondFactor {
             user: user.id,
@@ -178,6 +167,28 @@ pub async fn login(
     finish(store, user.id, now).await?;
     note(Some(user.id), "account.login").await?;
     Ok(LoginOutcome::Done { user: user.id })
+}
+
+/// Opens the code step for `user`: after a correct password, and after a password set from a
+/// mailed link (the mailbox alone must not bypass the second factor).
+pub async fn start_second_factor(
+    store: &Store,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<NewToken, StoreError> {
+    let pending = new_token();
+    store
+        .tokens()
+        .issue(
+            &pending.hash,
+            TokenPurpose::MfaLogin,
+            Some(user),
+            None,
+            now,
+            SECOND_FACTOR_VALID,
+        )
+        .await?;
+    Ok(pending)
 }
 
 async fn finish(store: &Store, user: UserId, now: DateTime<Utc>) -> Result<(), LoginError> {

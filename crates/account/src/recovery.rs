@@ -14,7 +14,7 @@ use serde_json::json;
 use teikyo_domain::account::LoginId;
 use teikyo_domain::{FacilityCode, InsuranceCode};
 use teikyo_mail::MailTemplates;
-use teikyo_mail::catalogue::{LoginIdReminder, PasswordReset};
+use teikyo_mail::catalogue::{LoginIdReminder, PasswordChanged, PasswordReset};
 use teikyo_store::{AuditEvent, NewJob, Store, StoreError, TokenPurpose, User, UserId};
 use teikyo_worker::{Handler, HandlerResult, JobContext, JobError};
 
@@ -217,6 +217,37 @@ impl Recovery {
         audit(store, None, "account.login_id_unmatched", now).await?;
         Ok(0)
     }
+}
+
+/// パスワード設定のお知らせ (§3.13): after a password was set from a link, the registered
+/// address is told when — in a group mailbox a colleague may have done it, and if nobody did,
+/// the mail says what to do. Nothing is sent to a user without an address.
+pub async fn notify_password_changed(
+    store: &Store,
+    templates: &MailTemplates,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), RecoveryError> {
+    let Some(u) = store.users().get(user).await? else {
+        return Ok(());
+    };
+    if u.email.trim().is_empty() {
+        return Ok(());
+    }
+    let mail = templates.compose(
+        &u.email,
+        &PasswordChanged {
+            login_id: u.login_id.as_str().to_owned(),
+            changed_at: crate::login::tokyo(now),
+            reset_url: templates.link(FORGOT_PASSWORD_PATH),
+        },
+        Some(("user", &user.to_string())),
+        None,
+    )?;
+    let tx = store.begin().await?;
+    tx.queue_mail(&mail).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

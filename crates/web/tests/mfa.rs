@@ -334,3 +334,42 @@ async fn support_removes_a_lost_second_factor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_password_reset_does_not_skip_the_second_factor() {
+    on_each_backend(|site| async move {
+        create_user(&site.store, "pref1704", &[reviewer_of("17")]).await;
+        let mut c = site.client();
+        c.get("/password/forgot").await;
+        c.post("/password/forgot", &[("login_id", "pref1704")])
+            .await;
+        site.run_jobs().await;
+        let mails = site.mails_to("pref1704@test.example.jp");
+        let link = mails
+            .iter()
+            .find_map(|m| m.link(&format!("{}/r/", teikyo_testkit::web::SITE_URL)))
+            .expect("a reset link");
+        c.get(&link).await;
+        let res = c
+            .post(
+                &link,
+                &[("password", "Atarashii2026"), ("confirm", "Atarashii2026")],
+            )
+            .await;
+        // The mailbox alone does not sign in: the code step follows.
+        assert_eq!(res.location.as_deref(), Some("/login/code"));
+        assert_eq!(c.get("/home").await.status, StatusCode::SEE_OTHER);
+        c.get("/login/code").await;
+        let res = c.second_factor(None).await;
+        assert_eq!(res.location.as_deref(), Some("/home"));
+        // The registered address is told the password was set.
+        site.run_jobs().await;
+        let told = site
+            .mails_to("pref1704@test.example.jp")
+            .into_iter()
+            .find(|m| m.subject.contains("パスワード設定のお知らせ"))
+            .expect("パスワード設定のお知らせ");
+        assert!(told.body.contains("pref1704"), "{}", told.body);
+    })
+    .await;
+}

@@ -194,9 +194,32 @@ async fn submit(
     .await
     {
         Ok(user) => {
+            if let Ok(templates) = state.mail_templates()
+                && let Err(e) = teikyo_account::recovery::notify_password_changed(
+                    state.store(),
+                    templates,
+                    user,
+                    now,
+                )
+                .await
+            {
+                // The password is set; a failed notice must not undo that for the user.
+                tracing::error!(error = %e, "パスワード設定のお知らせを作成できませんでした");
+            }
+            let store = state.store();
+            let has_second_factor = store
+                .users()
+                .get(user)
+                .await?
+                .is_some_and(|u| u.mfa_enabled_at.is_some());
+            if has_second_factor {
+                // The mailbox alone does not sign in: the code step follows, as at login.
+                let pending = teikyo_account::start_second_factor(store, user, now).await?;
+                let cookie = Names::of(state.config()).login_cookie(&pending.plain);
+                return Ok(see_other("/login/code", &[cookie]));
+            }
             let session =
-                teikyo_account::session::start(state.store(), user, now, state.config().session)
-                    .await?;
+                teikyo_account::session::start(store, user, now, state.config().session).await?;
             let cookie = Names::of(state.config()).session_cookie(&session.plain);
             Ok(see_other("/home?done=password", &[cookie]))
         }
