@@ -417,6 +417,10 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
         "メールの送信記録（送信完了・不達。運用者か都道府県の審査担当でログインしてご覧ください）: {}/mail/log",
         config.public_url
     );
+    println!(
+        "二段階認証（確認コード）: 本番では都道府県・運用者の職員に必須（web.mfa_staff）ですが、デモでは任意です。{}/account/mfa から試せます。職員・代行者の管理は運用者で {}/staff から。",
+        config.public_url, config.public_url
+    );
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
