@@ -124,6 +124,9 @@ pub struct MailFilter {
     /// Only mails about facilities of this prefecture (JIS X 0401 code, e.g. `29`): the scope of
     /// prefecture staff.
     pub prefecture: Option<String>,
+    /// Only mails about facilities in these municipalities (6-digit codes): the 保健所 area of
+    /// staff limited to one. `Some(empty)` matches nothing.
+    pub municipalities: Option<Vec<String>>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
@@ -153,6 +156,17 @@ impl MailFilter {
                         .column(facility::Column::Id)
                         .from(facility::Entity)
                         .and_where(facility::Column::PrefectureCode.eq(code.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(list) = &self.municipalities {
+            q = q.filter(
+                mail::Column::FacilityId.in_subquery(
+                    Query::select()
+                        .column(facility::Column::Id)
+                        .from(facility::Entity)
+                        .and_where(facility::Column::MunicipalityCode.is_in(list.iter().cloned()))
                         .to_owned(),
                 ),
             );

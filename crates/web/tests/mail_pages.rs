@@ -924,3 +924,66 @@ async fn the_log_withholds_codes_and_account_links_the_outbox_shows() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn staff_limited_to_a_hokenjo_area_see_that_area_s_mail_only() {
+    on_each_backend(|store| async move {
+        let a = arrange(&store).await;
+        // A second 石川県 facility, in 七尾市.
+        let mut record = store
+            .facilities()
+            .get(teikyo_store::FacilityId(a.ishikawa))
+            .await
+            .unwrap()
+            .unwrap()
+            .record;
+        record.municipality = MunicipalityCode::parse("17202").unwrap();
+        record.facility_code = Some(FacilityCode::parse("1700000099").unwrap());
+        record.names.official = "七尾テスト病院".into();
+        let nanao = store.facilities().insert(&record).await.unwrap().0;
+        let nanao_mail = queue(
+            &store,
+            Letter {
+                to: "nanao@hospital.example.jp",
+                facility_id: Some(nanao),
+                ..Letter::default()
+            },
+        )
+        .await;
+        let kanazawa_hokenjo = signed_in_as(
+            &store,
+            WebConfig::default(),
+            &[Membership::Prefecture {
+                prefecture: PrefectureCode::parse("17").unwrap(),
+                level: StaffLevel::Reviewer,
+                area: Area::Municipalities(vec![MunicipalityCode::parse("17201").unwrap()]),
+            }],
+        )
+        .await;
+        let (status, html) = get(&kanazawa_hokenjo, "/mail/log").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("kanazawa@"), "{html}");
+        assert!(!html.contains("nanao@"), "{html}");
+        let (status, _) = get(&kanazawa_hokenjo, &format!("/mail/log/{nanao_mail}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = get(&kanazawa_hokenjo, &format!("/mail/log/{}", a.ishikawa_mail)).await;
+        assert_eq!(status, StatusCode::OK);
+        // The whole prefecture's staff see both.
+        let whole = signed_in_as(
+            &store,
+            WebConfig::default(),
+            &[Membership::Prefecture {
+                prefecture: PrefectureCode::parse("17").unwrap(),
+                level: StaffLevel::Reviewer,
+                area: Area::Whole,
+            }],
+        )
+        .await;
+        let (_, html) = get(&whole, "/mail/log").await;
+        assert!(
+            html.contains("kanazawa@") && html.contains("nanao@"),
+            "{html}"
+        );
+    })
+    .await;
+}

@@ -162,6 +162,30 @@ impl Access {
         })
     }
 
+    /// How much of `prefecture` the user's staff lists cover: `None` for all of it (the
+    /// operator, or a membership over the whole prefecture), else the municipalities of the
+    /// user's 保健所 areas there (empty: none).
+    pub fn area_in(&self, prefecture: PrefectureCode) -> Option<Vec<MunicipalityCode>> {
+        let mut out = Vec::new();
+        for m in &self.memberships {
+            match m {
+                Membership::Operator => return None,
+                Membership::Prefecture {
+                    prefecture: p,
+                    area,
+                    ..
+                } if *p == prefecture => match area {
+                    Area::Whole => return None,
+                    Area::Municipalities(list) => out.extend(list.iter().copied()),
+                },
+                _ => {}
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+
     /// May add and remove the prefecture's staff and delegates: the operator, and the
     /// prefecture's admins for the whole prefecture (an admin limited to a 保健所 area manages
     /// that area's facilities' users, not the prefecture's staff).
@@ -337,5 +361,24 @@ mod tests {
         });
         assert!(!reviewer.manages_staff_of(ishikawa));
         assert_eq!(access(Membership::Operator).staff_managed().len(), 47);
+    }
+
+    #[test]
+    fn area_limited_staff_see_their_municipalities_only() {
+        let ishikawa = PrefectureCode::parse("17").unwrap();
+        let kanazawa = MunicipalityCode::parse("172014").unwrap();
+        let hokenjo = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::Reviewer,
+            area: Area::Municipalities(vec![kanazawa]),
+        });
+        assert_eq!(hokenjo.area_in(ishikawa), Some(vec![kanazawa]));
+        let whole = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::ReadOnly,
+            area: Area::Whole,
+        });
+        assert_eq!(whole.area_in(ishikawa), None);
+        assert_eq!(access(Membership::Operator).area_in(ishikawa), None);
     }
 }

@@ -189,6 +189,8 @@ impl FilterForm {
             status,
             facility_id,
             prefecture: viewer.mail_prefecture(),
+            // Narrowed to the signed-in user's 保健所 area by the handler.
+            municipalities: None,
             since: from.and_then(start_of_day),
             // Inclusive of the whole last day: up to the start of the next one.
             until: to.and_then(|d| d.succ_opt()).and_then(start_of_day),

@@ -109,6 +109,18 @@ fn default_scope(who: &Principal) -> String {
     }
 }
 
+/// Staff limited to a 保健所 area see the mail about that area's facilities only.
+fn area(who: &Principal, viewer: &Viewer) -> Option<Vec<String>> {
+    let code = viewer.mail_prefecture()?;
+    // Our own two-digit code; were it ever unreadable, show nothing rather than everything.
+    let Ok(prefecture) = teikyo_domain::PrefectureCode::parse(&code) else {
+        return Some(Vec::new());
+    };
+    who.access
+        .area_in(prefecture)
+        .map(|list| list.iter().map(ToString::to_string).collect())
+}
+
 /// The viewer a `scope` names, if the signed-in user may take that view.
 fn permitted(scope: &str, who: &Principal) -> Result<Option<Viewer>, WebError> {
     let Some(viewer) = Viewer::from_scope(scope) else {
@@ -147,7 +159,8 @@ pub(crate) async fn list(
     let form = FilterForm::from_params(&params);
     permitted(&form.scope, &who)?;
     match form.parse(params.get("page")) {
-        Ok(query) => {
+        Ok(mut query) => {
+            query.filter.municipalities = area(&who, &query.viewer);
             let results = search(state.store(), &form, &query).await?;
             let page = MailLogPage::new(
                 form,
@@ -249,7 +262,7 @@ pub(crate) async fn detail(
         .ok_or_else(|| WebError::BadRequest("scope is not a prefecture code".into()))?;
     let id = super::parse_id(&id).ok_or(WebError::NotFound)?;
     // Another prefecture's mail is "not found", not "forbidden": its existence is not ours to tell.
-    let mail = visible_mail(state.store(), &viewer, id)
+    let mail = visible_mail(state.store(), &viewer, area(&who, &viewer), id)
         .await?
         .ok_or(WebError::NotFound)?;
     render(&MailDetailPage {
@@ -268,6 +281,7 @@ pub(crate) async fn detail(
 async fn visible_mail(
     store: &Store,
     viewer: &Viewer,
+    municipalities: Option<Vec<String>>,
     id: MailId,
 ) -> Result<Option<Mail>, StoreError> {
     let Some(mail) = store.mails().get(id).await? else {
@@ -282,6 +296,7 @@ async fn visible_mail(
     let scoped = MailFilter {
         facility_id: Some(facility_id),
         prefecture: Some(prefecture),
+        municipalities,
         ..MailFilter::default()
     };
     let in_scope = super::total(store, &scoped).await? > 0;
