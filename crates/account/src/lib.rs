@@ -3,6 +3,7 @@
 //! layer calls these; they hold no HTTP types.
 
 mod login;
+pub mod maintenance;
 pub mod mfa;
 mod password;
 pub mod profile;

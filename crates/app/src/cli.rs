@@ -333,6 +333,29 @@ async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> 
         mail_templates(config)?,
     )
     .with_timing(timing);
+    // Hourly housekeeping of ended sessions and long-expired tokens (every node; idempotent).
+    let housekeeping = {
+        let store = store.clone();
+        let policy = web.session;
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stopped.wait_for(|s| *s) => break,
+                }
+                match teikyo_account::maintenance::purge(&store, chrono::Utc::now(), policy).await {
+                    Ok(p) => tracing::info!(
+                        sessions = p.sessions,
+                        tokens = p.tokens,
+                        "終了したセッションと古いリンクを削除しました"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "セッションの整理に失敗しました"),
+                }
+            }
+        })
+    };
     let state = teikyo_web::AppState::new(store, web.clone()).with_registrations(registrations);
     let app = teikyo_web::router(state);
     println!("Teikyo を http://{addr}/ で起動しました（Ctrl+C で停止します）。");
@@ -345,6 +368,7 @@ async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> 
         // the worker finishes the job in hand first
         let _ = w.await;
     }
+    let _ = housekeeping.await;
     println!("停止しました。");
     Ok(())
 }

@@ -820,6 +820,17 @@ impl<'a> TokenRepo<'a> {
             .map(|n| n.created_at))
     }
 
+    /// Deletes tokens that expired before `before`. Kept a while after expiry so that an old link
+    /// still says 「使用済み」 or 「期限切れ」 with its date (the seeds' group-mailbox case) rather
+    /// than 「無効」.
+    pub async fn purge(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(auth_token::Entity::delete_many()
+            .filter(auth_token::Column::ExpiresAt.lt(before))
+            .exec(self.conn)
+            .await?
+            .rows_affected)
+    }
+
     /// Uses a token: succeeds once, in one UPDATE, so that two clicks (or a mail scanner and the
     /// user) cannot both pass. Returns what [`Self::state`] saw if it could not be used.
     pub async fn consume(
@@ -882,6 +893,19 @@ impl<'a> SessionRepo<'a> {
         .exec(self.conn)
         .await?;
         Ok(())
+    }
+
+    /// Deletes every session that has ended by `now` (past its absolute end, or idle longer than
+    /// `idle`); a session is also deleted when presented after its end, but most never are.
+    pub async fn purge(&self, now: DateTime<Utc>, idle: Duration) -> Result<u64, StoreError> {
+        let ended = sea_orm::Condition::any()
+            .add(session::Column::ExpiresAt.lte(now))
+            .add(session::Column::LastSeenAt.lte(now - idle));
+        Ok(session::Entity::delete_many()
+            .filter(ended)
+            .exec(self.conn)
+            .await?
+            .rows_affected)
     }
 
     /// The session's user if it is neither past its absolute end nor idle longer than `idle`;

@@ -293,19 +293,25 @@ async fn account_pages_pass_axe_and_fit_360px() {
     browser.close().await.unwrap();
 }
 
-/// ② of the application in a real browser: the page's script solves the captcha and enables
-/// the button; the address is accepted and the next step shown.
+/// The whole 新規ユーザ登録申請 (②–⑨) in a real browser, as a new user walks it in the demo:
+/// the page's script solves the captcha, the 認証コード is read from the demo outbox, the postal
+/// code fills the address, and the completion page shows the 申請番号. Every step's page is
+/// checked with axe at 360 px.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_application_start_solves_its_captcha_in_the_browser() {
+async fn a_new_user_walks_the_whole_application_in_the_browser() {
     let Some(browser) = Browser::launch_or_skip().await else {
         return;
     };
     let app = TestApp::spawn_router(|store| {
         let registrations =
             teikyo_testkit::web::test_registrations(teikyo_testkit::web::test_templates());
+        // The demo: its outbox shows the mails, as a new user reads them there.
+        let config = WebConfig {
+            demo: true,
+            ..WebConfig::default()
+        };
         teikyo_web::router(
-            teikyo_web::AppState::new(store, WebConfig::default())
-                .with_registrations(registrations),
+            teikyo_web::AppState::new(store, config).with_registrations(registrations),
         )
     })
     .await
@@ -342,7 +348,105 @@ async fn the_application_start_solves_its_captcha_in_the_browser() {
         .unwrap();
     wait_for_path(c, "/apply/confirm").await;
     check_page(&browser, &app, "/apply/confirm", "apply-confirm").await;
+
+    // ③–⑤: the code is sent, read in the demo outbox, and entered.
+    let c = browser.client();
+    click(c, "form[action='/apply/send'] button[type=submit]").await;
+    wait_for_path(c, "/apply/code").await;
+    check_page(&browser, &app, "/apply/code", "apply-code").await;
+    let c = browser.client();
+    c.goto(&app.url("/demo/outbox")).await.unwrap();
+    click(c, "table th a").await;
+    c.wait()
+        .for_element(Locator::Css("pre, .mail-body"))
+        .await
+        .unwrap();
+    let text = c.source().await.unwrap();
+    let after = &text[text.find("認証コード: ").expect("the code mail") + "認証コード: ".len()..];
+    let code: String = after.chars().take(6).collect();
+    assert!(code.chars().all(|ch| ch.is_ascii_digit()), "{code}");
+    c.goto(&app.url("/apply/code")).await.unwrap();
+    type_into(c, "#f-code", &code).await;
+    click(c, "form[action='/apply/code'] button[type=submit]").await;
+    wait_for_path(c, "/apply/form").await;
+
+    // ⑥: the postal code fills 都道府県・市区町村・町名; the rest is typed.
+    type_into(c, "#f-postal_code", "920-0962").await;
+    click(c, "button[name=action][value=postal]").await;
+    c.wait()
+        .for_element(Locator::Css("#f-prefecture option[value='17'][selected]"))
+        .await
+        .unwrap();
+    check_page(&browser, &app, "/apply/form", "apply-form").await;
+    let c = browser.client();
+    // The autofill was saved with the form: a reload keeps it.
+    let kept = c
+        .find(Locator::Css("#f-town"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(kept, "広坂", "the autofill was saved");
+    for (field, value) in [
+        ("facility_name", "広坂クリニック"),
+        ("phone", "076-220-2211"),
+        ("insurance_code", "1710112341"),
+        ("town", "1丁目1番1号"),
+        ("department", "事務部"),
+        ("family_name", "金沢"),
+        ("given_name", "花子"),
+        ("department_phone", "076-220-2212"),
+    ] {
+        type_into(c, &format!("#f-{field}"), value).await;
+    }
+    for (field, value) in [("kind", "2"), ("discriminator", "medical")] {
+        c.find(Locator::Css(&format!("#f-{field}")))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+    click(c, "button[name=action][value=next]").await;
+    wait_for_path(c, "/apply/terms").await;
+
+    // ⑦–⑨: consent, confirmation, completion with the 申請番号.
+    check_page(&browser, &app, "/apply/terms", "apply-terms").await;
+    let c = browser.client();
+    click(c, "#f-consent").await;
+    click(c, "form[action='/apply/terms'] button[type=submit]").await;
+    wait_for_path(c, "/apply/review").await;
+    check_page(&browser, &app, "/apply/review", "apply-review").await;
+    let c = browser.client();
+    let review = c.source().await.unwrap();
+    assert!(review.contains("広坂クリニック") && review.contains("広坂1丁目1番1号"));
+    click(c, "form[action='/apply/submit'] button[type=submit]").await;
+    wait_for_path(c, "/apply/done").await;
+    check_page(&browser, &app, "/apply/done", "apply-done").await;
+    let done = browser.client().source().await.unwrap();
+    assert!(done.contains("API-"), "the 申請番号 is shown");
+    assert!(done.contains("申請内容をダウンロードする"));
     browser.close().await.unwrap();
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
 }
 
 /// The harness itself: axe-core really runs and reports what it should.

@@ -421,3 +421,61 @@ pub async fn second_factor_steps_and_codes_work_once(store: Store) -> anyhow::Re
     );
     Ok(())
 }
+
+/// Housekeeping: ended sessions (absolute end or idle) and tokens expired before a date go;
+/// open sessions and recent tokens stay.
+pub async fn ended_sessions_and_old_tokens_are_purged(store: Store) -> anyhow::Result<()> {
+    let id = store
+        .users()
+        .create(&new_user("purge001", "p@example.jp"))
+        .await?;
+    let now = Utc::now();
+    let sessions = store.sessions();
+    sessions
+        .create("open", id, now, Duration::hours(12))
+        .await?;
+    sessions
+        .create("old", id, now - Duration::hours(13), Duration::hours(12))
+        .await?;
+    sessions
+        .create("idle", id, now - Duration::hours(3), Duration::hours(12))
+        .await?;
+    ensure!(sessions.purge(now, Duration::hours(2)).await? == 2);
+    ensure!(sessions.touch("open", now, Duration::hours(2)).await? == Some(id));
+    let tokens = store.tokens();
+    let week = Duration::days(7);
+    tokens
+        .issue(
+            "recent",
+            TokenPurpose::PasswordReset,
+            Some(id),
+            None,
+            now,
+            week,
+        )
+        .await?;
+    tokens
+        .issue(
+            "ancient",
+            TokenPurpose::PasswordSetup,
+            Some(id),
+            None,
+            now - Duration::days(60),
+            week,
+        )
+        .await?;
+    ensure!(tokens.purge(now - Duration::days(30)).await? == 1);
+    ensure!(matches!(
+        tokens
+            .state("recent", TokenPurpose::PasswordReset, now)
+            .await?,
+        TokenState::Valid { .. }
+    ));
+    ensure!(
+        tokens
+            .state("ancient", TokenPurpose::PasswordSetup, now)
+            .await?
+            == TokenState::Unknown
+    );
+    Ok(())
+}

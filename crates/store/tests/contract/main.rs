@@ -56,6 +56,7 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         account::sessions_end_when_idle_or_old,
         account::audit_events_are_listed_in_scope,
         account::second_factor_steps_and_codes_work_once,
+        account::ended_sessions_and_old_tokens_are_purged,
         registration::an_application_goes_from_address_to_decision,
         registration::an_abandoned_form_is_resumed_from_the_address,
         registration::a_captcha_solution_is_spent_once,
