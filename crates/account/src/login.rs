@@ -275,6 +275,8 @@ pub async fn second_factor(
                 None => LoginError::Mfa(crate::mfa::MfaError::WrongCode),
             });
         }
+        // The second factor was removed meanwhile (support, or the user elsewhere): start again.
+        Err(crate::mfa::MfaError::NotStarted) => return Err(LoginError::SecondFactorExpired),
         Err(e) => return Err(e.into()),
     };
     // Single use: a second submission of the same step (another tab) must start again.

@@ -39,6 +39,11 @@ pub enum MfaError {
     NotStarted,
     #[error("パスワードが正しくありません。")]
     WrongPassword,
+    #[error(
+        "パスワードを続けて間違えたため、{}までお試しいただけません。",
+        crate::login::tokyo(*.0)
+    )]
+    Locked(DateTime<Utc>),
     #[error("二段階認証の設定を読み取れませんでした。管理者にお問い合わせください。")]
     Corrupt(String),
     #[error("二段階認証の処理に失敗しました。しばらくしてからお試しください。")]
@@ -52,6 +57,7 @@ impl MfaError {
             Self::AlreadyEnabled => "account.mfa.already_enabled",
             Self::NotStarted => "account.mfa.not_started",
             Self::WrongPassword => "account.mfa.wrong_password",
+            Self::Locked(_) => "account.mfa.locked",
             Self::Corrupt(_) => "account.mfa.corrupt",
             Self::Store(_) => "account.store",
         }
@@ -161,9 +167,12 @@ fn enrolment(secret: &str, user: &User) -> Result<Enrolment, MfaError> {
 }
 
 /// The first code from the app confirms the enrolment; returns the recovery codes, shown once.
+/// The password is asked again: a session left open must not be enough to tie the account to
+/// someone else's phone.
 pub async fn confirm(
     store: &Store,
     user: &User,
+    password: &str,
     input: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, MfaError> {
@@ -173,6 +182,7 @@ pub async fn confirm(
     if state.enabled_at.is_some() {
         return Err(MfaError::AlreadyEnabled);
     }
+    check_password_again(store, user, password, now).await?;
     let t = totp(&state.secret, user.login_id.as_str())?;
     let Some(step) = matching_step(&t, &typed_code(input), now) else {
         return Err(MfaError::WrongCode);
@@ -232,7 +242,7 @@ pub async fn disable(
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<(), MfaError> {
-    check_password_again(user, password).await?;
+    check_password_again(store, user, password, now).await?;
     store.mfa().disable(user.id).await?;
     audit(store, user.id, "account.mfa_disabled", now).await?;
     Ok(())
@@ -245,7 +255,7 @@ pub async fn renew_recovery_codes(
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, MfaError> {
-    check_password_again(user, password).await?;
+    check_password_again(store, user, password, now).await?;
     if user.mfa_enabled_at.is_none() {
         return Err(MfaError::NotStarted);
     }
@@ -258,15 +268,30 @@ pub async fn renew_recovery_codes(
     Ok(codes)
 }
 
-async fn check_password_again(user: &User, password: &str) -> Result<(), MfaError> {
+/// The password asked again, under the same lockout as the login: a stolen session cannot
+/// guess it at leisure.
+async fn check_password_again(
+    store: &Store,
+    user: &User,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<(), MfaError> {
+    let users = store.users();
+    if !users.reserve_login_attempt(user.id, now).await? {
+        let until = users.get(user.id).await?.and_then(|u| u.locked_at(now));
+        return Err(MfaError::Locked(until.unwrap_or(now)));
+    }
     let ok = match &user.password_hash {
         Some(hash) => verify_password(hash.clone(), password.to_owned()).await,
         None => false,
     };
     if ok {
-        Ok(())
-    } else {
-        Err(MfaError::WrongPassword)
+        users.release_login_attempts(user.id, now).await?;
+        return Ok(());
+    }
+    match users.record_failed_login(user.id, now).await? {
+        Some(until) => Err(MfaError::Locked(until)),
+        None => Err(MfaError::WrongPassword),
     }
 }
 

@@ -300,7 +300,17 @@ pub async fn invite(
             if !u.email.trim().eq_ignore_ascii_case(invitee.email.trim()) {
                 return Err(TeamError::ExistingMismatch);
             }
-            if already_has(&store.users().access(u.id).await?.memberships, membership) {
+            let have = store.users().access(u.id).await?.memberships;
+            // Staff and operator accounts are never joined to by invitation (a facility role
+            // on them would bring them into reach of facility-level support); the same answer
+            // as a mismatch, so the form tells nothing about the account.
+            if have
+                .iter()
+                .any(|m| matches!(m, Membership::Prefecture { .. } | Membership::Operator))
+            {
+                return Err(TeamError::ExistingMismatch);
+            }
+            if already_has(&have, membership) {
                 return Err(TeamError::AlreadyMember);
             }
             (u, false)
@@ -318,6 +328,18 @@ pub async fn invite(
         }
     };
     store.users().add_membership(user.id, membership).await?;
+    // Recorded before the mail: whatever happens next, the grant is in the trail.
+    let mut event = AuditEvent::new("account.invited", Some(by.id))
+        .on("user", user.id)
+        .in_prefecture(role.prefecture)
+        .about_facility(role.facility);
+    event.detail = Some(serde_json::json!({
+        "role": role.label,
+        "organisation": role.organisation,
+        "membership": describe(membership),
+        "new_account": new_account,
+    }));
+    store.audit().record(&event, now).await?;
     let setup_url = if new_account {
         let token = new_token();
         store
@@ -355,21 +377,49 @@ pub async fn invite(
     let tx = store.begin().await?;
     tx.queue_mail(&mail).await?;
     tx.commit().await?;
-    store
-        .audit()
-        .record(
-            &AuditEvent::new("account.invited", Some(by.id))
-                .on("user", user.id)
-                .in_prefecture(role.prefecture)
-                .about_facility(role.facility),
-            now,
-        )
-        .await?;
     Ok(Invited {
         user: user.id,
         login_id: user.login_id,
         new_account,
     })
+}
+
+/// The granted membership, for the audit trail.
+fn describe(m: &Membership) -> serde_json::Value {
+    match m {
+        Membership::Facility {
+            facility_id,
+            admin,
+            programs,
+        } => serde_json::json!({
+            "kind": "facility",
+            "facility_id": facility_id,
+            "admin": admin,
+            "programs": programs.iter().map(|p| p.id()).collect::<Vec<_>>(),
+        }),
+        Membership::Prefecture {
+            prefecture,
+            level,
+            area,
+        } => serde_json::json!({
+            "kind": "prefecture",
+            "prefecture": prefecture.to_string(),
+            "level": level.id(),
+            "area": match area {
+                Area::Whole => Vec::new(),
+                Area::Municipalities(list) => list.iter().map(ToString::to_string).collect(),
+            },
+        }),
+        Membership::Delegate {
+            prefecture,
+            facility_ids,
+        } => serde_json::json!({
+            "kind": "delegate",
+            "prefecture": prefecture.to_string(),
+            "facility_ids": facility_ids,
+        }),
+        Membership::Operator => serde_json::json!({ "kind": "operator" }),
+    }
 }
 
 fn already_has(have: &[Membership], new: &Membership) -> bool {
@@ -449,15 +499,11 @@ pub async fn remove(
         return Ok(false);
     }
     store.sessions().revoke_all(user).await?;
-    store
-        .audit()
-        .record(
-            &AuditEvent::new("account.membership_removed", Some(by))
-                .on("user", user)
-                .in_prefecture(prefecture.or(scope.map(|s| s.prefecture)))
-                .about_facility(scope.map(|s| s.id)),
-            now,
-        )
-        .await?;
+    let mut event = AuditEvent::new("account.membership_removed", Some(by))
+        .on("user", user)
+        .in_prefecture(prefecture.or(scope.map(|s| s.prefecture)))
+        .about_facility(scope.map(|s| s.id));
+    event.detail = Some(serde_json::json!({ "removed": format!("{which:?}") }));
+    store.audit().record(&event, now).await?;
     Ok(true)
 }

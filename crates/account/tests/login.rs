@@ -247,13 +247,18 @@ async fn a_second_factor_is_enrolled_used_once_and_guarded() -> anyhow::Result<(
                 .otpauth_url
                 .starts_with("otpauth://totp/Teikyo:mfa00001?secret=")
         );
-        let wrong = mfa::confirm(store, &u, "000000", now).await;
+        let wrong = mfa::confirm(store, &u, "Teikyo2026", "000000", now).await;
         let wrong_ok = matches!(wrong, Err(MfaError::WrongCode))
             || mfa::code_at(&enrolment.secret_base32, now)? == "000000";
         assert!(wrong_ok);
         assert!(mfa::pending(store, &u).await?.is_some());
         let code = mfa::code_at(&enrolment.secret_base32, now)?;
-        let recovery = mfa::confirm(store, &u, &code, now).await?;
+        // The password is asked again, then the code.
+        assert!(matches!(
+            mfa::confirm(store, &u, "Wrong2026", &code, now).await,
+            Err(MfaError::WrongPassword)
+        ));
+        let recovery = mfa::confirm(store, &u, "Teikyo2026", &code, now).await?;
         assert_eq!(recovery.len(), 10);
         assert!(matches!(
             mfa::begin(store, &u).await,
@@ -323,16 +328,25 @@ async fn a_second_factor_is_enrolled_used_once_and_guarded() -> anyhow::Result<(
             .unwrap_err();
         assert!(matches!(refused, LoginError::Locked { .. }), "{refused:?}");
 
-        // Removal asks for the password again.
-        let u = store.users().get(id).await?.unwrap();
+        // A password reset does not lift the lock of a user with a second factor: someone
+        // holding only the mailbox gets no fresh code guesses.
+        set_password(store, id, "Teikyo2027", now).await?;
+        let still = store.users().get(id).await?.unwrap();
+        assert_eq!(still.locked_at(now), Some(until));
+        // Removal asks for the password again, under the same lockout.
+        let u = still;
         assert!(matches!(
-            mfa::disable(store, &u, "wrong", now).await,
-            Err(MfaError::WrongPassword)
+            mfa::disable(store, &u, "Teikyo2027", now).await,
+            Err(MfaError::Locked(_))
         ));
-        mfa::disable(store, &u, "Teikyo2026", now).await?;
         let later = until + Duration::seconds(1);
         assert!(matches!(
-            login(store, "mfa00001", "Teikyo2026", later).await?,
+            mfa::disable(store, &u, "wrong", later).await,
+            Err(MfaError::WrongPassword)
+        ));
+        mfa::disable(store, &u, "Teikyo2027", later).await?;
+        assert!(matches!(
+            login(store, "mfa00001", "Teikyo2027", later).await?,
             LoginOutcome::Done { .. }
         ));
         let actions: Vec<String> = store
@@ -351,6 +365,44 @@ async fn a_second_factor_is_enrolled_used_once_and_guarded() -> anyhow::Result<(
         ] {
             assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
         }
+        db.cleanup().await?;
+    }
+    Ok(())
+}
+
+/// Password steps whose code step is never finished count as attempts; at the limit the account
+/// locks for a while (and says until when) instead of refusing forever without a reason.
+#[tokio::test]
+async fn abandoned_code_steps_end_in_a_lock_that_ends() -> anyhow::Result<()> {
+    use teikyo_account::LoginOutcome;
+    for backend in backends() {
+        let db = TestDb::new(backend).await?;
+        let store = &db.store;
+        let id = user(store, "mfa00003").await;
+        let now = Utc::now();
+        set_password(store, id, "Teikyo2026", now).await?;
+        assert!(
+            store
+                .mfa()
+                .begin(id, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+                .await?
+        );
+        assert!(store.mfa().enable(id, &[], now).await?);
+        for _ in 0..10 {
+            let out = login(store, "mfa00003", "Teikyo2026", now).await?;
+            assert!(matches!(out, LoginOutcome::SecondFactor { .. }));
+        }
+        let e = login(store, "mfa00003", "Teikyo2026", now)
+            .await
+            .unwrap_err();
+        let LoginError::Locked { until } = e else {
+            panic!("locked, with an end: {e:?}");
+        };
+        let later = until + Duration::seconds(1);
+        assert!(matches!(
+            login(store, "mfa00003", "Teikyo2026", later).await?,
+            LoginOutcome::SecondFactor { .. }
+        ));
         db.cleanup().await?;
     }
     Ok(())

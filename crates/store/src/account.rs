@@ -177,19 +177,44 @@ impl<'a> UserRepo<'a> {
             .collect()
     }
 
+    /// Stores a new password hash. The lockout is lifted too (a locked-out clerk resets the
+    /// password to get in) — except for a user with a second factor: there the lock also guards
+    /// the codes, and someone holding only the mailbox must not get fresh guesses by resetting.
     pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<(), StoreError> {
         app_user::Entity::update_many()
             .col_expr(app_user::Column::PasswordHash, Some(hash.to_owned()).into())
+            .col_expr(app_user::Column::UpdatedAt, Utc::now().into())
+            .filter(app_user::Column::Id.eq(id.0))
+            .exec(self.conn)
+            .await?;
+        app_user::Entity::update_many()
             .col_expr(app_user::Column::FailedLogins, 0.into())
             .col_expr(
                 app_user::Column::LockedUntil,
                 Option::<DateTime<Utc>>::None.into(),
             )
-            .col_expr(app_user::Column::UpdatedAt, Utc::now().into())
             .filter(app_user::Column::Id.eq(id.0))
+            .filter(app_user::Column::TotpEnabledAt.is_null())
             .exec(self.conn)
             .await?;
         Ok(())
+    }
+
+    /// A reserved check that succeeded without being a login (the password asked again before a
+    /// sensitive change): the count starts again, unless a parallel guess locked the account.
+    pub async fn release_login_attempts(
+        &self,
+        id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = app_user::Entity::update_many()
+            .col_expr(app_user::Column::FailedLogins, 0.into())
+            .col_expr(app_user::Column::UpdatedAt, now.into())
+            .filter(app_user::Column::Id.eq(id.0))
+            .filter(unlocked(now))
+            .exec(self.conn)
+            .await?;
+        Ok(res.rows_affected == 1)
     }
 
     /// Reserves one password check before it runs: counts it as a failure in advance, in one
@@ -212,6 +237,11 @@ impl<'a> UserRepo<'a> {
             .filter(unlocked(now))
             .exec(self.conn)
             .await?;
+        if res.rows_affected == 0 {
+            // At the limit but never locked (attempts reserved and then abandoned, e.g. code
+            // steps never finished): lock now, so the refusal ends and the message says when.
+            self.record_failed_login(id, now).await?;
+        }
         Ok(res.rows_affected == 1)
     }
 

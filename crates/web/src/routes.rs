@@ -317,7 +317,7 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
         // Who may act: the prefecture's staff and delegates (its whole-prefecture admins, the
         // operator), a facility's users (its admins); scope in the handlers.
         entry(M::GET, "/staff", R::Staff, get(team::staff)),
-        entry(M::POST, "/staff/invite", R::Staff, post(team::staff_invite)),
+        entry(M::POST, "/staff/invite", R::Staff, post(team::staff_invite)).limited(),
         entry(
             M::POST,
             "/staff/{id}/remove",
@@ -335,7 +335,8 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/facility/{id}/users",
             R::SignedIn,
             post(team::facility_invite),
-        ),
+        )
+        .limited(),
         entry(
             M::POST,
             "/facility/{id}/users/{user}/remove",

@@ -84,16 +84,36 @@ async fn enrol(c: &mut Client) -> (String, Vec<String>) {
     let secret = shown_secret(&page.body);
     // A reload shows the same secret (the app may have read it already).
     assert_eq!(shown_secret(&c.get("/account/mfa").await.body), secret);
-    let wrong = c.post("/account/mfa/confirm", &[("code", "12345")]).await;
+    let wrong = c
+        .post(
+            "/account/mfa/confirm",
+            &[("password", PASSWORD), ("code", "12345")],
+        )
+        .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("確認コードが正しくありません。"));
+    // A session left open is not enough: the password is asked again.
+    let right_code = code_at(&secret, Utc::now()).unwrap();
+    let no_password = c
+        .post(
+            "/account/mfa/confirm",
+            &[("password", "Wrong2026x"), ("code", &right_code)],
+        )
+        .await;
+    assert_eq!(no_password.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_password.body.contains("パスワードが正しくありません。"));
     // 全角 digits from a Japanese input method are fine.
     let code: String = code_at(&secret, Utc::now())
         .unwrap()
         .chars()
         .map(|c| char::from_u32(u32::from(c) - u32::from('0') + 0xFF10).unwrap())
         .collect();
-    let done = c.post("/account/mfa/confirm", &[("code", &code)]).await;
+    let done = c
+        .post(
+            "/account/mfa/confirm",
+            &[("password", PASSWORD), ("code", &code)],
+        )
+        .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(done.body.contains("この画面でのみ表示します"));
     let codes = shown_codes(&done.body);

@@ -407,3 +407,76 @@ async fn a_prefecture_admin_adds_staff_and_a_delegate() {
     })
     .await;
 }
+
+/// The way in the review found: joining a staff account to one's clinic by login ID and address,
+/// then using the support tools on it. Neither step is possible.
+#[tokio::test]
+async fn staff_accounts_cannot_be_joined_or_supported_from_a_facility() {
+    on_each_backend(|site| async move {
+        let f = clinic(&site.store, "広坂クリニック", "1700000205").await;
+        create_user(&site.store, "kanri003", &[admin_of(f)]).await;
+        let nara = create_user(
+            &site.store,
+            "nara0001",
+            &[staff_of("29", StaffLevel::Admin)],
+        )
+        .await;
+        create_user(
+            &site.store,
+            "kanri117",
+            &[staff_of("17", StaffLevel::Admin)],
+        )
+        .await;
+        let mut admin = site.client();
+        admin.login("kanri003", PASSWORD).await;
+        admin.get(&format!("/facility/{f}/users")).await;
+        let res = admin
+            .post(
+                &format!("/facility/{f}/users"),
+                &[
+                    ("email", "nara0001@test.example.jp"),
+                    ("existing_login_id", "nara0001"),
+                    ("admin", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.body.contains("組み合わせは登録されていません"));
+        assert_eq!(
+            site.store
+                .users()
+                .access(nara)
+                .await
+                .unwrap()
+                .memberships
+                .len(),
+            1
+        );
+
+        // Even a staff account that holds a facility role is out of the support tools' reach.
+        site.store
+            .users()
+            .add_membership(nara, &admin_of(f))
+            .await
+            .unwrap();
+        let mut pref = site.client();
+        pref.login("kanri117", PASSWORD).await;
+        let page = pref.get(&format!("/support/users/{}", nara.0)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            !page.body.contains("メールアドレスを変更する"),
+            "{}",
+            page.body
+        );
+        for action in ["email", "setup-link", "mfa-reset", "active"] {
+            let res = pref
+                .post(
+                    &format!("/support/users/{}/{action}", nara.0),
+                    &[("email", "evil@example.jp"), ("active", "no")],
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{action}");
+        }
+    })
+    .await;
+}

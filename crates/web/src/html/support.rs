@@ -36,21 +36,36 @@ struct Row {
 }
 
 /// The facilities a user acts for, with their scope.
-async fn facilities_of(
-    state: &AppState,
-    user: UserId,
-) -> Result<Vec<(FacilityScope, String)>, WebError> {
+/// A user's facilities, and whether they hold any other role (prefecture staff, delegate,
+/// operator): such accounts are managed at 「職員・代行者の管理」, not by the support tools.
+pub(crate) struct Facilities {
+    list: Vec<(FacilityScope, String)>,
+    other_roles: bool,
+}
+
+impl std::ops::Deref for Facilities {
+    type Target = [(FacilityScope, String)];
+    fn deref(&self) -> &Self::Target {
+        &self.list
+    }
+}
+
+async fn facilities_of(state: &AppState, user: UserId) -> Result<Facilities, WebError> {
     let access = state.store().users().access(user).await?;
-    let mut out = Vec::new();
+    let mut list = Vec::new();
+    let mut other_roles = false;
     for m in access.memberships {
-        if let Membership::Facility { facility_id, .. } = m
-            && let Some(f) = state
-                .store()
-                .facilities()
-                .get(FacilityId(facility_id))
-                .await?
+        let Membership::Facility { facility_id, .. } = m else {
+            other_roles = true;
+            continue;
+        };
+        if let Some(f) = state
+            .store()
+            .facilities()
+            .get(FacilityId(facility_id))
+            .await?
         {
-            out.push((
+            list.push((
                 FacilityScope {
                     id: f.id.0,
                     prefecture: f.record.prefecture,
@@ -60,7 +75,7 @@ async fn facilities_of(
             ));
         }
     }
-    Ok(out)
+    Ok(Facilities { list, other_roles })
 }
 
 fn sees(who: &Principal, facilities: &[(FacilityScope, String)]) -> bool {
@@ -70,11 +85,17 @@ fn sees(who: &Principal, facilities: &[(FacilityScope, String)]) -> bool {
             .any(|(s, _)| who.access.sees_facility(s) && who.is_staff())
 }
 
-fn manages(who: &Principal, facilities: &[(FacilityScope, String)]) -> bool {
-    who.access.is_operator()
-        || facilities
-            .iter()
-            .any(|(s, _)| who.access.reviews_facility(s))
+/// May change the user's address, re-issue the setup link, stop the account or remove its
+/// second factor: only a facility user (any other role would let facility-level support take
+/// over a staff account), and only if every one of their facilities is the actor's to review —
+/// a chain clerk with clinics in two prefectures is for the operator.
+fn manages(who: &Principal, facilities: &Facilities) -> bool {
+    !facilities.other_roles
+        && (who.access.is_operator()
+            || (!facilities.is_empty()
+                && facilities
+                    .iter()
+                    .all(|(s, _)| who.access.reviews_facility(s))))
 }
 
 fn status(u: &User) -> &'static str {
@@ -194,11 +215,7 @@ struct UserPage {
 }
 
 /// The user, if the signed-in staff member may see them (others are "not found").
-async fn load(
-    state: &AppState,
-    who: &Principal,
-    id: &str,
-) -> Result<(User, Vec<(FacilityScope, String)>), WebError> {
+async fn load(state: &AppState, who: &Principal, id: &str) -> Result<(User, Facilities), WebError> {
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let u = state
         .store()
@@ -226,7 +243,7 @@ async fn user_page(
     who: &Principal,
     csrf: String,
     u: User,
-    facilities: Vec<(FacilityScope, String)>,
+    facilities: Facilities,
     said: Said,
 ) -> Result<Response, WebError> {
     let Said {

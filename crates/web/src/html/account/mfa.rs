@@ -195,6 +195,11 @@ async fn mfa_page(
     };
     Ok((
         status,
+        // The set-up step shows the secret: no cache may keep it.
+        [(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        )],
         render(&MfaPage {
             chrome: Chrome::new(),
             title: "二段階認証",
@@ -276,6 +281,8 @@ pub(crate) async fn begin(
 #[derive(Deserialize)]
 pub(crate) struct ConfirmForm {
     #[serde(default)]
+    password: String,
+    #[serde(default)]
     code: String,
 }
 
@@ -285,11 +292,14 @@ pub(crate) async fn confirm(
     Csrf(csrf): Csrf,
     Form(f): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
-    match mfa::confirm(state.store(), &who.user, &f.code, Utc::now()).await {
+    match mfa::confirm(state.store(), &who.user, &f.password, &f.code, Utc::now()).await {
         Ok(codes) => codes_page(codes, true),
-        Err(e @ (MfaError::WrongCode | MfaError::NotStarted)) => {
-            mfa_page(&state, &who, csrf, None, Some(e.to_string())).await
-        }
+        Err(
+            e @ (MfaError::WrongCode
+            | MfaError::NotStarted
+            | MfaError::WrongPassword
+            | MfaError::Locked(_)),
+        ) => mfa_page(&state, &who, csrf, None, Some(e.to_string())).await,
         Err(MfaError::AlreadyEnabled) => Ok(see_other("/account/mfa", &[])),
         Err(e) => Err(mfa_error(e)),
     }
@@ -325,7 +335,7 @@ pub(crate) async fn renew_codes(
 ) -> Result<Response, WebError> {
     match mfa::renew_recovery_codes(state.store(), &who.user, &f.password, Utc::now()).await {
         Ok(codes) => codes_page(codes, false),
-        Err(e @ (MfaError::WrongPassword | MfaError::NotStarted)) => {
+        Err(e @ (MfaError::WrongPassword | MfaError::NotStarted | MfaError::Locked(_))) => {
             mfa_page(&state, &who, csrf, None, Some(e.to_string())).await
         }
         Err(e) => Err(mfa_error(e)),
@@ -343,7 +353,7 @@ pub(crate) async fn disable(
     }
     match mfa::disable(state.store(), &who.user, &f.password, Utc::now()).await {
         Ok(()) => Ok(see_other("/account/mfa?done=disabled", &[])),
-        Err(e @ MfaError::WrongPassword) => {
+        Err(e @ (MfaError::WrongPassword | MfaError::Locked(_))) => {
             mfa_page(&state, &who, csrf, None, Some(e.to_string())).await
         }
         Err(e) => Err(mfa_error(e)),
