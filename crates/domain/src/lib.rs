@@ -4,6 +4,7 @@
 pub mod account;
 pub mod codes;
 pub mod facility;
+pub mod forms;
 pub mod registration;
 pub mod text;
 
