@@ -336,7 +336,7 @@ pub async fn invite(
     event.detail = Some(serde_json::json!({
         "role": role.label,
         "organisation": role.organisation,
-        "membership": describe(membership),
+        "membership": membership,
         "new_account": new_account,
     }));
     store.audit().record(&event, now).await?;
@@ -382,44 +382,6 @@ pub async fn invite(
         login_id: user.login_id,
         new_account,
     })
-}
-
-/// The granted membership, for the audit trail.
-fn describe(m: &Membership) -> serde_json::Value {
-    match m {
-        Membership::Facility {
-            facility_id,
-            admin,
-            programs,
-        } => serde_json::json!({
-            "kind": "facility",
-            "facility_id": facility_id,
-            "admin": admin,
-            "programs": programs.iter().map(|p| p.id()).collect::<Vec<_>>(),
-        }),
-        Membership::Prefecture {
-            prefecture,
-            level,
-            area,
-        } => serde_json::json!({
-            "kind": "prefecture",
-            "prefecture": prefecture.to_string(),
-            "level": level.id(),
-            "area": match area {
-                Area::Whole => Vec::new(),
-                Area::Municipalities(list) => list.iter().map(ToString::to_string).collect(),
-            },
-        }),
-        Membership::Delegate {
-            prefecture,
-            facility_ids,
-        } => serde_json::json!({
-            "kind": "delegate",
-            "prefecture": prefecture.to_string(),
-            "facility_ids": facility_ids,
-        }),
-        Membership::Operator => serde_json::json!({ "kind": "operator" }),
-    }
 }
 
 fn already_has(have: &[Membership], new: &Membership) -> bool {
@@ -491,9 +453,12 @@ pub async fn remove(
     user: UserId,
     which: MembershipOf,
     scope: Option<&FacilityScope>,
-    prefecture: Option<PrefectureCode>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let prefecture = match which {
+        MembershipOf::PrefectureStaff(p) | MembershipOf::Delegate(p) => Some(p),
+        MembershipOf::Facility(_) => scope.map(|s| s.prefecture),
+    };
     let n = store.users().remove_membership(user, which).await?;
     if n == 0 {
         return Ok(false);
@@ -501,7 +466,7 @@ pub async fn remove(
     store.sessions().revoke_all(user).await?;
     let mut event = AuditEvent::new("account.membership_removed", Some(by))
         .on("user", user)
-        .in_prefecture(prefecture.or(scope.map(|s| s.prefecture)))
+        .in_prefecture(prefecture)
         .about_facility(scope.map(|s| s.id));
     event.detail = Some(serde_json::json!({ "removed": format!("{which:?}") }));
     store.audit().record(&event, now).await?;

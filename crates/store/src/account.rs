@@ -497,13 +497,38 @@ impl<'a> UserRepo<'a> {
             .order_by_asc(app_user::Column::LoginId)
             .all(self.conn)
             .await?;
-        let mut out = Vec::with_capacity(users.len());
-        for u in users {
-            let user = user_from(u)?;
-            let access = self.access(user.id).await?;
-            out.push((user, access.memberships));
+        let users: Vec<User> = users.into_iter().map(user_from).collect::<Result<_, _>>()?;
+        let mut memberships = self
+            .memberships_of(&users.iter().map(|u| u.id).collect::<Vec<_>>())
+            .await?;
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let m = memberships.remove(&u.id).unwrap_or_default();
+                (u, m)
+            })
+            .collect())
+    }
+
+    /// The memberships of many users in one query (lists of staff or colleagues).
+    pub async fn memberships_of(
+        &self,
+        users: &[UserId],
+    ) -> Result<std::collections::BTreeMap<UserId, Vec<Membership>>, StoreError> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::UserId.is_in(users.iter().map(|u| u.0)))
+            .order_by_asc(membership::Column::Id)
+            .all(self.conn)
+            .await?;
+        let mut by_user: std::collections::BTreeMap<UserId, Vec<membership::Model>> =
+            std::collections::BTreeMap::new();
+        for r in rows {
+            by_user.entry(UserId(r.user_id)).or_default().push(r);
         }
-        Ok(out)
+        by_user
+            .into_iter()
+            .map(|(u, rows)| memberships_from(rows).map(|m| (u, m)))
+            .collect()
     }
 
     /// Removes a membership; returns how many rows went. The user's sessions are the caller's

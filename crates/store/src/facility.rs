@@ -35,6 +35,17 @@ pub struct Facility {
     pub updated_at: chrono::DateTime<Utc>,
 }
 
+impl Facility {
+    /// What the access rules need to know of the facility.
+    pub fn scope(&self) -> teikyo_domain::account::FacilityScope {
+        teikyo_domain::account::FacilityScope {
+            id: self.id.0,
+            prefecture: self.record.prefecture,
+            municipality: self.record.municipality,
+        }
+    }
+}
+
 /// The natural key of the open data (`ID` = 都道府県 + 機関区分 + 機関コード).
 pub type PublicKey = (PrefectureCode, FacilityKind, FacilityCode);
 

@@ -7,13 +7,11 @@
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use teikyo_account::mfa::code_at;
+use teikyo_domain::PrefectureCode;
 use teikyo_domain::account::{Area, Membership, StaffLevel};
-use teikyo_domain::{
-    FacilityCode, FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
-};
-use teikyo_store::Store;
 use teikyo_testkit::web::{
-    Client, PASSWORD, create_user, create_user_without_mfa, enable_mfa, on_each_backend,
+    Client, PASSWORD, create_user, create_user_without_mfa, enable_mfa, kanazawa_clinic,
+    on_each_backend,
 };
 
 fn reviewer_of(prefecture: &str) -> Membership {
@@ -22,31 +20,6 @@ fn reviewer_of(prefecture: &str) -> Membership {
         level: StaffLevel::Reviewer,
         area: Area::Whole,
     }
-}
-
-async fn clinic(store: &Store) -> i64 {
-    let record = FacilityRecord {
-        kind: FacilityKind::Clinic,
-        prefecture: PrefectureCode::parse("17").unwrap(),
-        municipality: MunicipalityCode::parse("17201").unwrap(),
-        facility_code: Some(FacilityCode::parse("1700000456").unwrap()),
-        insurance_codes: vec![],
-        names: FacilityNames {
-            official: "兼六クリニック".into(),
-            official_kana: "ケンロククリニック".into(),
-            short: None,
-            short_kana: None,
-            english: None,
-        },
-        postal_code: None,
-        address: "石川県金沢市兼六町1番1号".into(),
-        coordinates: None,
-        homepage: None,
-        opened_on: None,
-        suspended_on: None,
-        abolished_on: None,
-    };
-    store.facilities().insert(&record).await.unwrap().0
 }
 
 fn clerk_of(facility_id: i64) -> Membership {
@@ -239,7 +212,7 @@ async fn staff_set_up_a_second_factor_before_anything_else() {
 #[tokio::test]
 async fn a_clinic_clerk_may_opt_in_and_out() {
     on_each_backend(|site| async move {
-        let f = clinic(&site.store).await;
+        let f = kanazawa_clinic(&site.store, "兼六クリニック", "1700000456").await;
         create_user(&site.store, "clerk001", &[clerk_of(f)]).await;
         let mut c = site.client();
         assert_eq!(
@@ -318,7 +291,7 @@ async fn a_stale_code_step_starts_again() {
 #[tokio::test]
 async fn support_removes_a_lost_second_factor() {
     on_each_backend(|site| async move {
-        let f = clinic(&site.store).await;
+        let f = kanazawa_clinic(&site.store, "兼六クリニック", "1700000456").await;
         let clerk = create_user(&site.store, "clerk002", &[clerk_of(f)]).await;
         enable_mfa(&site.store, clerk).await;
         create_user(&site.store, "pref1703", &[reviewer_of("17")]).await;

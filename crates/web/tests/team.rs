@@ -5,39 +5,11 @@
 //! not. Each runs on SQLite and, with `TEIKYO_TEST_DATABASE_URL`, on PostgreSQL.
 
 use axum::http::StatusCode;
+use teikyo_domain::PrefectureCode;
 use teikyo_domain::account::{Area, Membership, StaffLevel};
-use teikyo_domain::{
-    FacilityCode, FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
-};
-use teikyo_store::Store;
 use teikyo_testkit::web::{
-    Client, PASSWORD, ReadMail, SITE_URL, Site, create_user, on_each_backend,
+    Client, PASSWORD, ReadMail, SITE_URL, Site, create_user, kanazawa_clinic, on_each_backend,
 };
-
-async fn clinic(store: &Store, name: &str, code: &str) -> i64 {
-    let record = FacilityRecord {
-        kind: FacilityKind::Clinic,
-        prefecture: PrefectureCode::parse("17").unwrap(),
-        municipality: MunicipalityCode::parse("17201").unwrap(),
-        facility_code: Some(FacilityCode::parse(code).unwrap()),
-        insurance_codes: vec![],
-        names: FacilityNames {
-            official: name.into(),
-            official_kana: "クリニック".into(),
-            short: None,
-            short_kana: None,
-            english: None,
-        },
-        postal_code: None,
-        address: "石川県金沢市広坂1丁目1番1号".into(),
-        coordinates: None,
-        homepage: None,
-        opened_on: None,
-        suspended_on: None,
-        abolished_on: None,
-    };
-    store.facilities().insert(&record).await.unwrap().0
-}
 
 fn admin_of(facility_id: i64) -> Membership {
     Membership::Facility {
@@ -93,7 +65,7 @@ async fn set_password(site: &Site, mail: &ReadMail) -> Client {
 #[tokio::test]
 async fn a_clinic_admin_invites_a_colleague_and_removes_them() {
     on_each_backend(|site| async move {
-        let f = clinic(&site.store, "広坂クリニック", "1700000201").await;
+        let f = kanazawa_clinic(&site.store, "広坂クリニック", "1700000201").await;
         create_user(&site.store, "kanri001", &[admin_of(f)]).await;
         let mut admin = site.client();
         admin.login("kanri001", PASSWORD).await;
@@ -190,8 +162,8 @@ async fn a_clinic_admin_invites_a_colleague_and_removes_them() {
 #[tokio::test]
 async fn a_chain_clerk_is_added_to_a_second_clinic_and_switches_on_the_home_screen() {
     on_each_backend(|site| async move {
-        let a = clinic(&site.store, "広坂クリニック", "1700000202").await;
-        let b = clinic(&site.store, "香林坊クリニック", "1700000203").await;
+        let a = kanazawa_clinic(&site.store, "広坂クリニック", "1700000202").await;
+        let b = kanazawa_clinic(&site.store, "香林坊クリニック", "1700000203").await;
         create_user(&site.store, "chain001", &[admin_of(a)]).await;
         create_user(&site.store, "kanri002", &[admin_of(b)]).await;
         let mut admin_b = site.client();
@@ -253,7 +225,7 @@ async fn a_chain_clerk_is_added_to_a_second_clinic_and_switches_on_the_home_scre
 #[tokio::test]
 async fn a_prefecture_admin_adds_staff_and_a_delegate() {
     on_each_backend(|site| async move {
-        let f = clinic(&site.store, "広坂クリニック", "1700000204").await;
+        let f = kanazawa_clinic(&site.store, "広坂クリニック", "1700000204").await;
         create_user(
             &site.store,
             "kanri017",
@@ -413,7 +385,7 @@ async fn a_prefecture_admin_adds_staff_and_a_delegate() {
 #[tokio::test]
 async fn staff_accounts_cannot_be_joined_or_supported_from_a_facility() {
     on_each_backend(|site| async move {
-        let f = clinic(&site.store, "広坂クリニック", "1700000205").await;
+        let f = kanazawa_clinic(&site.store, "広坂クリニック", "1700000205").await;
         create_user(&site.store, "kanri003", &[admin_of(f)]).await;
         let nara = create_user(
             &site.store,

@@ -1,6 +1,8 @@
 //! Who may see what (DOMAIN.md §2.5). A user holds memberships; scope checks take the facts of
 //! the facility in question, so that they need no database.
 
+use serde::Serialize;
+
 use crate::{MunicipalityCode, PrefectureCode, Program};
 
 /// What a scope check needs to know about a facility.
@@ -11,7 +13,8 @@ pub struct FacilityScope {
     pub municipality: MunicipalityCode,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StaffLevel {
     /// Manages the prefecture's staff and delegates, and everything below.
     Admin,
@@ -47,13 +50,16 @@ impl StaffLevel {
 
 /// The part of a prefecture a staff member covers: all of it, or some municipalities (a 保健所
 /// area).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Area {
     Whole,
     Municipalities(Vec<MunicipalityCode>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialised (tagged by `kind`) for the audit trail's record of what was granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Membership {
     /// A user of one facility; `admin` may invite and remove the facility's other users.
     /// `programs`: the 制度 the user may report under for it (DOMAIN §3.1: a right granted per

@@ -238,11 +238,27 @@ pub fn load(files: &[SourceFile], external: &[CodeList]) -> Result<Catalogue, Ve
             );
             continue;
         };
+        let mut b = Builder {
+            p: &mut p,
+            kind,
+            code_lists: &code_lists,
+            ids: BTreeSet::new(),
+            conditions: Vec::new(),
+        };
         let mut built = Vec::new();
+        let mut listed = BTreeSet::new();
         for s in &raw.sections {
+            if !listed.insert(s.get_ref().clone()) {
+                b.p.at(
+                    file,
+                    s.span().start,
+                    format!("セクション「{}」が二度あります", s.get_ref()),
+                );
+                continue;
+            }
             match sections.get(&(year.clone(), s.get_ref().clone())) {
-                Some((sfile, section)) => built.push(build_section(&mut p, sfile, section, kind)),
-                None => p.at(
+                Some((sfile, section)) => built.push(b.section(sfile, section)),
+                None => b.p.at(
                     file,
                     s.span().start,
                     format!(
@@ -258,7 +274,7 @@ pub fn load(files: &[SourceFile], external: &[CodeList]) -> Result<Catalogue, Ve
             kind,
             sections: built,
         };
-        check_set(&mut p, file, &raw, &set, &sections, &year, &code_lists);
+        b.check_conditions(&set);
         item_sets.insert(set.id.clone(), set);
     }
 
@@ -273,77 +289,124 @@ pub fn load(files: &[SourceFile], external: &[CodeList]) -> Result<Catalogue, Ve
     }
 }
 
-fn build_section(
-    p: &mut Problems,
-    file: &SourceFile,
-    raw: &RawSection,
+/// Builds one item set's sections, checking each item where its position is known, and
+/// collecting the conditions to check once the whole set is built.
+struct Builder<'a, 'f> {
+    p: &'a mut Problems,
     kind: FacilityKind,
-) -> Section {
-    let id = raw.id.get_ref().clone();
-    Section {
-        items: build_items(p, file, &raw.items, &id, kind),
-        id,
-        number: raw.number.clone(),
-        title: raw.title.clone(),
-        bulk_complete: raw.bulk_complete,
-    }
+    code_lists: &'a BTreeMap<String, CodeList>,
+    /// Full ids seen so far in this item set.
+    ids: BTreeSet<String>,
+    /// (file, offset of the condition's `item`, the condition).
+    conditions: Vec<(&'f SourceFile, usize, Condition)>,
 }
 
-fn build_items(
-    p: &mut Problems,
-    file: &SourceFile,
-    raw: &[RawItem],
-    prefix: &str,
-    kind: FacilityKind,
-) -> Vec<Item> {
-    let mut out = Vec::new();
-    for r in raw {
-        if let Some(applies) = &r.applies_to {
-            for k in applies.get_ref() {
-                if FacilityKind::ALL.into_iter().all(|x| x.id() != k) {
-                    p.at(
-                        file,
-                        applies.span().start,
-                        format!("不明な機関区分「{k}」です"),
-                    );
+impl<'f> Builder<'_, 'f> {
+    fn section(&mut self, file: &'f SourceFile, raw: &RawSection) -> Section {
+        let id = raw.id.get_ref().clone();
+        Section {
+            items: self.items(file, &raw.items, &id),
+            id,
+            number: raw.number.clone(),
+            title: raw.title.clone(),
+            bulk_complete: raw.bulk_complete,
+        }
+    }
+
+    fn items(&mut self, file: &'f SourceFile, raw: &[RawItem], prefix: &str) -> Vec<Item> {
+        let kind = self.kind;
+        let mut out = Vec::new();
+        for r in raw {
+            if let Some(applies) = &r.applies_to {
+                for k in applies.get_ref() {
+                    if FacilityKind::ALL.into_iter().all(|x| x.id() != k) {
+                        self.p.at(
+                            file,
+                            applies.span().start,
+                            format!("不明な機関区分「{k}」です"),
+                        );
+                    }
+                }
+                if !applies.get_ref().iter().any(|k| k == kind.id()) {
+                    continue;
                 }
             }
-            if !applies.get_ref().iter().any(|k| k == kind.id()) {
-                continue;
+            let local = r.id.get_ref();
+            if local.is_empty()
+                || !local
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                self.p.at(
+                    file,
+                    r.id.span().start,
+                    format!("項目ID「{local}」には英小文字・数字・_ だけを使ってください"),
+                );
             }
+            let id = ItemId(format!("{prefix}.{local}"));
+            if !self.ids.insert(id.0.clone()) {
+                self.p.at(
+                    file,
+                    r.id.span().start,
+                    format!("項目ID「{id}」が重複しています"),
+                );
+            }
+            if let Some(c) = &r.codes
+                && !self.code_lists.contains_key(c.get_ref())
+            {
+                self.p.at(
+                    file,
+                    c.span().start,
+                    format!("不明なコード表「{}」です", c.get_ref()),
+                );
+            }
+            let visible_if = r.visible_if.as_ref().map(|c| {
+                let condition = Condition {
+                    item: ItemId(resolve(c.item.get_ref(), prefix)),
+                    any_of: c.any_of.clone(),
+                };
+                self.conditions
+                    .push((file, c.item.span().start, condition.clone()));
+                condition
+            });
+            let Some(item_kind) = self.kind_of(file, r, &id) else {
+                continue;
+            };
+            out.push(Item {
+                id,
+                label: r.label.clone(),
+                help: r.help.clone(),
+                kind: item_kind,
+                required: r.required,
+                visible_if,
+            });
         }
-        let local = r.id.get_ref();
-        if local.is_empty()
-            || !local
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
+        out
+    }
+
+    /// The item's type with its parameters, or `None` (reported) when they do not fit.
+    fn kind_of(&mut self, file: &'f SourceFile, r: &RawItem, id: &ItemId) -> Option<ItemKind> {
+        let type_at = r.kind.span().start;
+        let codes = r.codes.as_ref().map(|c| c.get_ref().clone());
+        let missing = |p: &mut Problems, what: &str| {
             p.at(
                 file,
-                r.id.span().start,
-                format!("項目ID「{local}」には英小文字・数字・_ だけを使ってください"),
+                type_at,
+                format!("{} には {what} が必要です", r.kind.get_ref()),
             );
-        }
-        let id = ItemId(format!("{prefix}.{local}"));
-        let type_at = r.kind.span().start;
-        let codes = || r.codes.as_ref().map(|c| c.get_ref().clone());
-        let item_kind = match r.kind.get_ref().as_str() {
+            None
+        };
+        match r.kind.get_ref().as_str() {
             "text" => match r.max_length {
                 Some(max_length) => Some(ItemKind::Text {
                     max_length,
                     multiline: r.multiline,
                 }),
-                None => {
-                    p.at(file, type_at, "text には max_length が必要です");
-                    None
-                }
+                None => missing(self.p, "max_length"),
             },
             "kana" => match r.max_length {
                 Some(max_length) => Some(ItemKind::Kana { max_length }),
-                None => {
-                    p.at(file, type_at, "kana には max_length が必要です");
-                    None
-                }
+                None => missing(self.p, "max_length"),
             },
             "number" => Some(ItemKind::Number {
                 unit: r.unit.clone(),
@@ -354,33 +417,26 @@ fn build_items(
             "date" => Some(ItemKind::Date),
             "yes_no_unknown" => Some(ItemKind::YesNoUnknown),
             "hours" => Some(ItemKind::Hours),
-            "choice" | "multi_choice" | "coded_list" => match codes() {
-                Some(c) => Some(match r.kind.get_ref().as_str() {
-                    "choice" => ItemKind::Choice { codes: c },
-                    "multi_choice" => ItemKind::MultiChoice { codes: c },
+            "choice" | "multi_choice" | "coded_list" => match codes {
+                None => missing(self.p, "codes（コード表）"),
+                Some(codes) => Some(match r.kind.get_ref().as_str() {
+                    "choice" => ItemKind::Choice { codes },
+                    "multi_choice" => ItemKind::MultiChoice { codes },
                     _ => ItemKind::CodedList {
-                        codes: c,
+                        codes,
                         count_flag: r.count_flag.clone(),
                     },
                 }),
-                None => {
-                    p.at(
-                        file,
-                        type_at,
-                        format!("{} には codes（コード表）が必要です", r.kind.get_ref()),
-                    );
-                    None
-                }
             },
             "group" => {
                 let members = r.items.as_deref().unwrap_or_default();
                 if members.is_empty() {
-                    p.at(file, type_at, "group には items が必要です");
+                    self.p.at(file, type_at, "group には items が必要です");
                 }
                 let min = r.min_count.unwrap_or(0);
                 let max = r.max_count.unwrap_or(1);
                 if min > max || max == 0 {
-                    p.at(
+                    self.p.at(
                         file,
                         type_at,
                         format!("min_count {min} と max_count {max} が矛盾しています"),
@@ -389,30 +445,53 @@ fn build_items(
                 Some(ItemKind::Group {
                     min,
                     max,
-                    items: build_items(p, file, members, &id.0, kind),
+                    items: self.items(file, members, &id.0),
                 })
             }
             other => {
-                p.at(file, type_at, format!("不明な型「{other}」です"));
+                self.p.at(file, type_at, format!("不明な型「{other}」です"));
                 None
             }
-        };
-        let Some(item_kind) = item_kind else {
-            continue;
-        };
-        out.push(Item {
-            id,
-            label: r.label.clone(),
-            help: r.help.clone(),
-            kind: item_kind,
-            required: r.required,
-            visible_if: r.visible_if.as_ref().map(|c| Condition {
-                item: ItemId(resolve(c.item.get_ref(), prefix)),
-                any_of: c.any_of.clone(),
-            }),
-        });
+        }
     }
-    out
+
+    /// Each condition points at an item of the set that can be answered with the listed values.
+    fn check_conditions(self, set: &ItemSet) {
+        for (file, at, c) in self.conditions {
+            let target = c.item.as_str();
+            let Some(t) = set.item(target) else {
+                self.p.at(
+                    file,
+                    at,
+                    format!("visible_if の項目「{target}」がこの項目セットにありません"),
+                );
+                continue;
+            };
+            let values: Option<Vec<String>> = match &t.kind {
+                ItemKind::YesNoUnknown => Some(["yes", "no", "unknown"].map(String::from).to_vec()),
+                ItemKind::Choice { codes } | ItemKind::MultiChoice { codes } => self
+                    .code_lists
+                    .get(codes)
+                    .map(|l| l.codes.iter().map(|c| c.code.clone()).collect()),
+                _ => None,
+            };
+            let Some(values) = values else {
+                self.p.at(
+                    file,
+                    at,
+                    format!("visible_if の項目「{target}」は選択式ではありません"),
+                );
+                continue;
+            };
+            for v in c.any_of.iter().filter(|v| !values.contains(v)) {
+                self.p.at(
+                    file,
+                    at,
+                    format!("visible_if の値「{v}」は項目「{target}」の選択肢にありません"),
+                );
+            }
+        }
+    }
 }
 
 /// A condition names an item by its full id (`access.parking`) or, within the same section or
@@ -422,123 +501,5 @@ fn resolve(target: &str, prefix: &str) -> String {
         target.to_owned()
     } else {
         format!("{prefix}.{target}")
-    }
-}
-
-/// Checks across the whole set: unique ids, code lists exist, conditions point at an item that
-/// can be answered with the listed values.
-fn check_set(
-    p: &mut Problems,
-    set_file: &SourceFile,
-    raw: &RawItemSet,
-    set: &ItemSet,
-    sections: &BTreeMap<(String, String), (&SourceFile, RawSection)>,
-    year: &str,
-    code_lists: &BTreeMap<String, CodeList>,
-) {
-    let mut seen_sections = BTreeSet::new();
-    for s in &raw.sections {
-        if !seen_sections.insert(s.get_ref().clone()) {
-            p.at(
-                set_file,
-                s.span().start,
-                format!("セクション「{}」が二度あります", s.get_ref()),
-            );
-        }
-    }
-    // Walk the raw items again for positions, alongside the built ones.
-    let mut ids: BTreeMap<String, ()> = BTreeMap::new();
-    for s in &raw.sections {
-        let Some((file, section)) = sections.get(&(year.to_owned(), s.get_ref().clone())) else {
-            continue;
-        };
-        walk(
-            p,
-            file,
-            &section.items,
-            section.id.get_ref(),
-            set,
-            code_lists,
-            &mut ids,
-        );
-    }
-}
-
-fn walk(
-    p: &mut Problems,
-    file: &SourceFile,
-    items: &[RawItem],
-    prefix: &str,
-    set: &ItemSet,
-    code_lists: &BTreeMap<String, CodeList>,
-    ids: &mut BTreeMap<String, ()>,
-) {
-    for r in items {
-        let applies = r
-            .applies_to
-            .as_ref()
-            .is_none_or(|a| a.get_ref().iter().any(|k| k == set.kind.id()));
-        if !applies {
-            continue;
-        }
-        let full = format!("{prefix}.{}", r.id.get_ref());
-        if ids.insert(full.clone(), ()).is_some() {
-            p.at(
-                file,
-                r.id.span().start,
-                format!("項目ID「{full}」が重複しています"),
-            );
-        }
-        if let Some(c) = &r.codes
-            && !code_lists.contains_key(c.get_ref())
-        {
-            p.at(
-                file,
-                c.span().start,
-                format!("不明なコード表「{}」です", c.get_ref()),
-            );
-        }
-        if let Some(cond) = &r.visible_if {
-            let target = resolve(cond.item.get_ref(), prefix);
-            match set.item(&target) {
-                None => p.at(
-                    file,
-                    cond.item.span().start,
-                    format!("visible_if の項目「{target}」がこの項目セットにありません"),
-                ),
-                Some(t) => {
-                    let allowed: Option<Vec<String>> = match &t.kind {
-                        ItemKind::YesNoUnknown => {
-                            Some(["yes", "no", "unknown"].map(String::from).to_vec())
-                        }
-                        ItemKind::Choice { codes } | ItemKind::MultiChoice { codes } => code_lists
-                            .get(codes)
-                            .map(|l| l.codes.iter().map(|c| c.code.clone()).collect()),
-                        _ => None,
-                    };
-                    match allowed {
-                        None => p.at(
-                            file,
-                            cond.item.span().start,
-                            format!("visible_if の項目「{target}」は選択式ではありません"),
-                        ),
-                        Some(values) => {
-                            for v in &cond.any_of {
-                                if !values.contains(v) {
-                                    p.at(
-                                        file,
-                                        cond.item.span().start,
-                                        format!("visible_if の値「{v}」は項目「{target}」の選択肢にありません"),
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(members) = &r.items {
-            walk(p, file, members, &full, set, code_lists, ids);
-        }
     }
 }

@@ -65,14 +65,7 @@ async fn facilities_of(state: &AppState, user: UserId) -> Result<Facilities, Web
             .get(FacilityId(facility_id))
             .await?
         {
-            list.push((
-                FacilityScope {
-                    id: f.id.0,
-                    prefecture: f.record.prefecture,
-                    municipality: f.record.municipality,
-                },
-                f.record.names.official.clone(),
-            ));
+            list.push((f.scope(), f.record.names.official.clone()));
         }
     }
     Ok(Facilities { list, other_roles })

@@ -96,6 +96,21 @@ pub(crate) struct StaffQuery {
     removed: Option<String>,
 }
 
+impl StaffQuery {
+    /// What the last invitation or removal did (after its redirect).
+    fn notice(&self) -> Option<String> {
+        match (&self.invited, &self.removed) {
+            (Some(login_id), _) => Some(format!(
+                "ユーザ名 {login_id} の方を追加し、利用者追加のお知らせをメールでお送りしました。"
+            )),
+            (None, Some(_)) => {
+                Some("削除しました。その方のログイン中の画面も終了しました。".to_owned())
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The prefecture the page is about: the asked one if the user manages its staff, else the
 /// first they manage; none → not for this user.
 fn chosen(who: &Principal, asked: Option<&str>) -> Result<PrefectureCode, WebError> {
@@ -201,15 +216,7 @@ pub(crate) async fn staff(
     Query(q): Query<StaffQuery>,
 ) -> Result<Response, WebError> {
     let prefecture = chosen(&who, q.prefecture.as_deref())?;
-    let notice = match (q.invited, q.removed) {
-        (Some(login_id), _) => Some(format!(
-            "ユーザ名 {login_id} の方を追加し、利用者追加のお知らせをメールでお送りしました。"
-        )),
-        (None, Some(_)) => {
-            Some("削除しました。その方のログイン中の画面も終了しました。".to_owned())
-        }
-        _ => None,
-    };
+    let notice = q.notice();
     staff_page(&state, &who, csrf, prefecture, notice, None).await
 }
 
@@ -232,14 +239,10 @@ pub(crate) async fn staff_invite(
 ) -> Result<Response, WebError> {
     let prefecture = chosen(&who, Some(&f.prefecture))?;
     let store = state.store();
-    let checked = match f.kind.as_str() {
-        "delegate" => f.form.delegate(store, prefecture).await,
-        _ => f.form.prefecture_staff(prefecture),
-    };
-    let kind = if f.kind == "delegate" {
-        "delegate"
+    let (kind, checked) = if f.kind == "delegate" {
+        ("delegate", f.form.delegate(store, prefecture).await)
     } else {
-        "staff"
+        ("staff", f.form.prefecture_staff(prefecture))
     };
     let result = match checked {
         Ok((invitee, membership)) => {
@@ -322,7 +325,6 @@ pub(crate) async fn staff_remove(
         UserId(user),
         which,
         None,
-        Some(prefecture),
         Utc::now(),
     )
     .await?;
@@ -367,11 +369,7 @@ async fn managed_facility(
         .get(FacilityId(id))
         .await?
         .ok_or(WebError::NotFound)?;
-    let scope = FacilityScope {
-        id,
-        prefecture: f.record.prefecture,
-        municipality: f.record.municipality,
-    };
+    let scope = f.scope();
     if !who.access.sees_facility(&scope) {
         return Err(WebError::NotFound);
     }
@@ -394,10 +392,15 @@ async fn facility_page(
     notice: Option<String>,
     failed: Option<(TeamError, InviteForm)>,
 ) -> Result<Response, WebError> {
+    let users = state.store().users().of_facility(scope.id).await?;
+    let memberships = state
+        .store()
+        .users()
+        .memberships_of(&users.iter().map(|u| u.id).collect::<Vec<_>>())
+        .await?;
     let mut members = Vec::new();
-    for u in state.store().users().of_facility(scope.id).await? {
-        let access = state.store().users().access(u.id).await?;
-        let admin = access.memberships.iter().any(|m| {
+    for u in users {
+        let admin = memberships.get(&u.id).into_iter().flatten().any(|m| {
             matches!(m, Membership::Facility { facility_id, admin: true, .. } if *facility_id == scope.id)
         });
         let role = if admin { "管理者" } else { "利用者" }.to_owned();
@@ -439,15 +442,7 @@ pub(crate) async fn facility_users(
     Query(q): Query<StaffQuery>,
 ) -> Result<Response, WebError> {
     let (scope, name, _) = managed_facility(&state, &who, &id).await?;
-    let notice = match (q.invited, q.removed) {
-        (Some(login_id), _) => Some(format!(
-            "ユーザ名 {login_id} の方を追加し、利用者追加のお知らせをメールでお送りしました。"
-        )),
-        (None, Some(_)) => {
-            Some("削除しました。その方のログイン中の画面も終了しました。".to_owned())
-        }
-        _ => None,
-    };
+    let notice = q.notice();
     facility_page(&state, &who, csrf, &scope, name, notice, None).await
 }
 
@@ -517,7 +512,6 @@ pub(crate) async fn facility_remove(
         UserId(user),
         MembershipOf::Facility(scope.id),
         Some(&scope),
-        None,
         Utc::now(),
     )
     .await?;
