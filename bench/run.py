@@ -28,6 +28,11 @@ Figures:
                           sink (mailin-embedded on loopback), recording every outcome
                   baseline: lettre sending the same messages straight to the same sink, 8 in
                           flight, no queue and no database
+  validate_hospital_ms    median time of one validation (入力完了) of a complete 2025 hospital report
+                          with the embedded item set, code lists and postal master (examples/forms_bench)
+                  baseline: reading the same report from JSON and writing it back (serde_json)
+
+`--only forms` runs just the item-set figures and merges them into an existing report.json.
 """
 import argparse, csv, glob, json, os, shutil, sqlite3, subprocess, sys, tempfile, time
 
@@ -35,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, 'target', 'release', 'teikyo')
 LOAD_ALL = os.path.join(ROOT, 'target', 'release', 'examples', 'load_all')
 MAIL_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'mail_bench')
+FORMS_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'forms_bench')
 FACILITY_FILES = ['01-1_hospital_facility_info', '02-1_clinic_facility_info',
                   '03-1_dental_facility_info', '04_maternity_home', '05_pharmacy']
 
@@ -50,9 +56,9 @@ def run(args, **kw):
 
 
 def figure(value, unit, baseline=None, baseline_name=None, n=None):
-    f = {'value': round(value, 3), 'unit': unit}
+    f = {'value': round(value, 3 if abs(value) >= 1 else 5), 'unit': unit}
     if baseline is not None:
-        f.update(baseline=round(baseline, 3), baseline_name=baseline_name,
+        f.update(baseline=round(baseline, 3 if abs(baseline) >= 1 else 5), baseline_name=baseline_name,
                  ratio=round(value / baseline, 2) if baseline else None)
     if n is not None:
         f['n'] = n
@@ -84,7 +90,16 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--pg', help='PostgreSQL URL for the PostgreSQL figures')
     ap.add_argument('--deliver', type=int, default=20_000, help='mails delivered for mail_delivery_per_s')
+    ap.add_argument('--only', choices=['forms'], help='run only these figures, merged into the existing report')
     a = ap.parse_args()
+    if a.only == 'forms':
+        path = os.path.join(ROOT, 'bench', 'out', 'report.json')
+        report = {'machine': {}, 'figures': {}}
+        if os.path.exists(path):
+            with open(path) as f:
+                report = json.load(f)
+        report['figures'].update(forms_figures())
+        return write_report(report['figures'])
     args = a
     n = a.facilities
     figures = {}
@@ -139,9 +154,22 @@ def main():
         figures['mail_delivery_per_s'] = figure(mail['delivery_per_s'], 'mails/s', mail['baseline_smtp_per_s'],
                                                 'lettre straight to the same SMTP sink, 8 in flight, no queue or database',
                                                 mail['deliver'])
+        figures.update(forms_figures())
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return write_report(figures)
 
+
+def forms_figures():
+    res = run([FORMS_BENCH, '2000'])
+    r = json.loads(res.stdout.strip().splitlines()[-1])
+    return {
+        'validate_hospital_ms': figure(r['validate_hospital_ms'], 'ms', r['baseline_json_ms'],
+                                       'serde_json reading and writing the same report', r['n']),
+    }
+
+
+def write_report(figures):
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     report = {'machine': {'cores': os.cpu_count(), 'commit': commit}, 'figures': figures}
     os.makedirs(os.path.join(ROOT, 'bench', 'out'), exist_ok=True)

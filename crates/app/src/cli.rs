@@ -49,6 +49,9 @@ pub enum Command {
     /// メールに関する操作を行います
     #[command(subcommand)]
     Mail(crate::mail_cmd::MailCommand),
+    /// 報告様式（項目セット）に関する操作を行います
+    #[command(subcommand)]
+    Forms(crate::forms_cmd::FormsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(bind) = args.bind {
                 config.bind = bind;
             }
+            crate::forms_cmd::item_sets(config.forms_dir.as_deref())?;
             let store = connect(&config).await?;
             store.migrate().await?;
             mail_templates(&config)?;
@@ -213,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::import::run_facilities(&store, &args).await
         }
         Command::Check(CheckCommand::InsuranceCodes(args)) => crate::check::insurance_codes(&args),
+        Command::Forms(command) => crate::forms_cmd::run(&command),
         Command::Mail(command) => {
             // Run from an MTA pipe: an unreachable database must make the MTA retry later
             // (EX_TEMPFAIL), not bounce the report.
@@ -391,6 +396,7 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
             .replace("[::]:", "[::1]:")
     );
     config.mail.contact = "Teikyo デモ（架空の問い合わせ先です）".into();
+    crate::forms_cmd::item_sets(config.forms_dir.as_deref())?;
     // Mail the demo sends is written next to its database, readable with any mail program.
     let outbox = PathBuf::from("teikyo-demo-mail");
     config.mail.transport = teikyo_mail::TransportConfig::File {

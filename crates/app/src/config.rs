@@ -26,6 +26,9 @@ pub struct Config {
     pub web: WebSection,
     pub mail: MailSection,
     pub worker: WorkerSection,
+    /// Read the item sets from this directory (laid out as `forms/`) instead of the ones built
+    /// in: next year's items without a rebuild. Checked at start-up like the built-in ones.
+    pub forms_dir: Option<std::path::PathBuf>,
 }
 
 /// Outgoing mail. The default writes each mail as an `.eml` file into `mail-outbox/`, so that a
@@ -63,6 +66,7 @@ impl std::fmt::Debug for Config {
             .field("web", &self.web)
             .field("mail", &self.mail)
             .field("worker", &self.worker)
+            .field("forms_dir", &self.forms_dir)
             .finish()
     }
 }
@@ -203,6 +207,7 @@ impl Default for Config {
             web: WebSection::default(),
             mail: MailSection::default(),
             worker: WorkerSection::default(),
+            forms_dir: None,
         }
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod demo_mail;
 mod demo_users;
+mod forms_cmd;
 mod import;
 mod layout;
 mod mail_cmd;

@@ -550,3 +550,63 @@ fn mail_bounce_on_a_pipe_accepts_non_reports_and_defers_when_the_database_is_dow
     assert_eq!(o.status.code(), Some(75), "{out}");
     assert!(out.contains("後でもう一度実行してください"), "{out}");
 }
+
+/// The built-in item sets pass `forms check`; a broken directory fails it and stops `serve`
+/// before it listens, naming the file and line.
+#[test]
+fn broken_item_sets_stop_the_start_with_file_and_line() {
+    let o = teikyo(&["forms", "check"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("2025-hospital"), "{out}");
+    assert!(out.contains("問題はありません。"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let forms = dir.path().join("forms");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../forms");
+    for rel in [
+        "codes/outpatient_class.toml",
+        "codes/treatments.toml",
+        "2025/clinic.toml",
+    ] {
+        let to = forms.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(rel), &to).unwrap();
+    }
+    std::fs::write(
+        forms.join("2025/clinic.toml"),
+        "fiscal_year = 2025\nkind = \"clinic\"\nsections = [\"basic\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(forms.join("2025/sections")).unwrap();
+    std::fs::write(
+        forms.join("2025/sections/basic.toml"),
+        "id = \"basic\"\nnumber = \"1.(1)\"\ntitle = \"基本情報\"\n\n[[items]]\nid = \"kind\"\nlabel = \"区分\"\ntype = \"choice\"\ncodes = \"no_such_list\"\n",
+    )
+    .unwrap();
+    let dir_arg = forms.to_string_lossy().to_string();
+    let o = teikyo(&["forms", "check", "--dir", &dir_arg]);
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(
+        out.contains("forms/2025/sections/basic.toml:9: 不明なコード表「no_such_list」です"),
+        "{out}"
+    );
+
+    let url = db_url(dir.path());
+    let o = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args(["--database-url", &url, "serve", "--bind", "127.0.0.1:0"])
+        .env("TEIKYO_FORMS_DIR", &forms)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(
+        out.contains("報告様式に誤りがあるため起動できません"),
+        "{out}"
+    );
+    assert!(
+        out.contains("forms/2025/sections/basic.toml:9: 不明なコード表「no_such_list」です"),
+        "{out}"
+    );
+}

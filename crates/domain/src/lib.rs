@@ -5,8 +5,18 @@ pub mod account;
 pub mod codes;
 pub mod facility;
 pub mod forms;
+pub mod hours;
 pub mod registration;
 pub mod text;
+
+/// Whether a problem blocks 入力完了 (validator, hours table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    /// Shown beside the field, never blocking (e.g. an unusual check digit).
+    Warning,
+}
 
 pub use codes::{
     CheckDigitRule, CodeError, FacilityCode, FacilityKind, FeeSchedule, InsuranceCode,

@@ -32,17 +32,36 @@ fn repo_files() -> Vec<SourceFile> {
     out
 }
 
-/// The code lists that come from `data/` (their codes do not matter to the loader).
+/// The code lists that come from `data/`, read from its TSV files (first column = code).
 fn external() -> Vec<CodeList> {
-    ["specialties", "designated_intractable_diseases"]
-        .map(|id| CodeList {
-            id: id.into(),
-            name: id.into(),
-            provisional: false,
-            source: "data/codes".into(),
-            codes: vec![],
-        })
-        .to_vec()
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/codes");
+    [
+        ("specialties", "specialties.tsv"),
+        (
+            "designated_intractable_diseases",
+            "designated_intractable_diseases.tsv",
+        ),
+    ]
+    .map(|(id, file)| CodeList {
+        id: id.into(),
+        name: id.into(),
+        provisional: false,
+        source: "data/codes".into(),
+        codes: std::fs::read_to_string(root.join(file))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let mut f = l.split('\t');
+                teikyo_domain::forms::Code {
+                    code: f.next().unwrap().into(),
+                    label: f.next().unwrap_or_default().into(),
+                    flags: vec![],
+                }
+            })
+            .collect(),
+    })
+    .to_vec()
 }
 
 #[test]
@@ -69,14 +88,42 @@ fn every_file_under_forms_loads() {
         hospital.item("basic.outpatient_class").map(|i| &i.kind),
         Some(ItemKind::Choice { codes }) if codes == "outpatient_class"
     ));
-    assert!(hospital.item("basic.beds.count").is_some());
-    assert!(hospital.item("basic.beds").unwrap().visible_if.is_none());
+    assert!(hospital.item("basic.beds_general").unwrap().required);
+    assert!(
+        hospital
+            .item("basic.beds_general")
+            .unwrap()
+            .visible_if
+            .is_none()
+    );
     let clinic = catalogue.item_set(2025, FacilityKind::Clinic).unwrap();
-    let beds = clinic.item("basic.beds").unwrap();
+    let beds = clinic.item("basic.beds_general").unwrap();
     assert_eq!(
         beds.visible_if.as_ref().map(|c| c.item.as_str()),
         Some("basic.has_beds")
     );
+    // 救急科 expects night hours in its own row.
+    assert!(matches!(
+        &clinic.item("basic.departments.hours").unwrap().kind,
+        ItemKind::Hours { max_slots: 3, night_expected_if: Some(c) }
+            if c.item.as_str() == "basic.departments.department" && c.any_of == ["09010"]
+    ));
+    // Rules come with the section, per kind.
+    let rules = |set: &teikyo_domain::forms::ItemSet| -> Vec<&'static str> {
+        set.sections[0].rules.iter().map(|r| r.id()).collect()
+    };
+    assert_eq!(
+        rules(hospital),
+        [
+            "postal_address",
+            "date_order",
+            "unique",
+            "sum_range",
+            "parts_within"
+        ]
+    );
+    let pharmacy = catalogue.item_set(2025, FacilityKind::Pharmacy).unwrap();
+    assert_eq!(rules(pharmacy), ["postal_address", "date_order"]);
     // The law's exceptions: no 診療科目 for 助産所 and 薬局, no beds for 歯科診療所.
     let midwife = catalogue
         .item_set(2025, FacilityKind::MidwiferyHome)
@@ -86,8 +133,7 @@ fn every_file_under_forms_loads() {
     let dental = catalogue
         .item_set(2025, FacilityKind::DentalClinic)
         .unwrap();
-    assert!(dental.item("basic.beds").is_none());
-    let pharmacy = catalogue.item_set(2025, FacilityKind::Pharmacy).unwrap();
+    assert!(dental.item("basic.beds_general").is_none());
     assert!(pharmacy.item("basic.outpatient_class").is_none());
     assert!(pharmacy.item("basic.health_support").is_some());
     // The one value of 外来区分 the seeds confirm.
@@ -292,4 +338,40 @@ fn the_json_schema_matches_the_loader() {
         FacilityKind::ALL.map(|k| k.id()).to_vec(),
         "the schema's kinds"
     );
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        strings(&schema["$defs"]["item"]["properties"]["format"]["enum"]),
+        teikyo_domain::forms::TextFormat::ALL.map(|f| f.id().to_owned()),
+        "the schema's text formats"
+    );
+    // Every rule type the schema offers loads with its required keys.
+    let items = "[[items]]\nid = \"d\"\nlabel = \"D\"\ntype = \"date\"\n[[items]]\nid = \"e\"\nlabel = \"E\"\ntype = \"date\"\n[[items]]\nid = \"n\"\nlabel = \"N\"\ntype = \"number\"\n[[items]]\nid = \"t\"\nlabel = \"T\"\ntype = \"text\"\nmax_length = 9\n[[items]]\nid = \"g\"\nlabel = \"G\"\ntype = \"group\"\nmax_count = 3\n[[items.items]]\nid = \"m\"\nlabel = \"M\"\ntype = \"date\"\n";
+    for t in strings(&schema["$defs"]["rule"]["properties"]["type"]["enum"]) {
+        let keys = match t.as_str() {
+            "postal_address" => "postal = \"t\"\naddress = \"t\"\n",
+            "date_order" => "items = [\"d\", \"e\"]\n",
+            "sum_range" => "items = [\"n\"]\nmin = 1\nlabel = \"N\"\n",
+            "parts_within" => "total = \"n\"\nparts = [\"n\"]\n",
+            "unique" => "group = \"g\"\nmember = \"m\"\n",
+            other => panic!("no example for rule {other}"),
+        };
+        let section = format!(
+            "id = \"s\"\nnumber = \"1\"\ntitle = \"t\"\n{items}[[rules]]\ntype = \"{t}\"\n{keys}"
+        );
+        let loaded = load(
+            &[
+                file("2025/clinic.toml", SET),
+                file("2025/sections/s.toml", &section),
+            ],
+            &external(),
+        )
+        .unwrap_or_else(|e| panic!("{t}: {e:?}"));
+        assert_eq!(loaded.item_sets["2025-clinic"].sections[0].rules[0].id(), t);
+    }
 }

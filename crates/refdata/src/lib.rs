@@ -19,6 +19,7 @@ mod text;
 
 pub mod address;
 pub mod codes;
+pub mod forms;
 pub mod holidays;
 pub mod municipalities;
 pub mod postal;
@@ -40,5 +41,6 @@ pub fn load_all() {
         towns::force();
         holidays::force();
         codes::force();
+        let _ = forms::catalogue();
     });
 }

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{
-    Catalogue, Code, CodeList, Condition, Item, ItemId, ItemKind, ItemSet, Section,
+    Catalogue, Code, CodeList, Condition, Item, ItemId, ItemKind, ItemSet, Rule, Section,
+    TextFormat,
 };
-use crate::FacilityKind;
+use crate::{FacilityKind, Severity};
 
 /// One file as read from disk (or embedded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,27 @@ struct RawSection {
     #[serde(default = "yes")]
     bulk_complete: bool,
     items: Vec<RawItem>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    applies_to: Option<Spanned<Vec<String>>>,
+    postal: Option<Spanned<String>>,
+    address: Option<Spanned<String>>,
+    items: Option<Vec<Spanned<String>>>,
+    min: Option<f64>,
+    max: Option<f64>,
+    label: Option<String>,
+    severity: Option<Spanned<String>>,
+    total: Option<Spanned<String>>,
+    parts: Option<Vec<Spanned<String>>>,
+    group: Option<Spanned<String>>,
+    member: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -91,6 +113,9 @@ struct RawItem {
     max_length: Option<u32>,
     #[serde(default)]
     multiline: bool,
+    format: Option<Spanned<String>>,
+    max_slots: Option<u8>,
+    night_expected_if: Option<RawCondition>,
     unit: Option<String>,
     min: Option<f64>,
     max: Option<f64>,
@@ -244,6 +269,7 @@ pub fn load(files: &[SourceFile], external: &[CodeList]) -> Result<Catalogue, Ve
             code_lists: &code_lists,
             ids: BTreeSet::new(),
             conditions: Vec::new(),
+            references: Vec::new(),
         };
         let mut built = Vec::new();
         let mut listed = BTreeSet::new();
@@ -274,7 +300,7 @@ pub fn load(files: &[SourceFile], external: &[CodeList]) -> Result<Catalogue, Ve
             kind,
             sections: built,
         };
-        b.check_conditions(&set);
+        b.check_references(&set);
         item_sets.insert(set.id.clone(), set);
     }
 
@@ -299,13 +325,66 @@ struct Builder<'a, 'f> {
     ids: BTreeSet<String>,
     /// (file, offset of the condition's `item`, the condition).
     conditions: Vec<(&'f SourceFile, usize, Condition)>,
+    /// Items named by rules: (file, offset, id, the type the rule needs).
+    references: Vec<(&'f SourceFile, usize, ItemId, Expect)>,
+}
+
+/// The type a rule needs of the item it names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Text,
+    Date,
+    Number,
+    Group,
+    /// Anything answerable with one value (a member compared across rows).
+    Single,
+}
+
+impl Expect {
+    fn accepts(self, kind: &ItemKind) -> bool {
+        match self {
+            Self::Text => matches!(kind, ItemKind::Text { .. }),
+            Self::Date => matches!(kind, ItemKind::Date),
+            Self::Number => matches!(kind, ItemKind::Number { .. }),
+            Self::Group => matches!(kind, ItemKind::Group { .. }),
+            Self::Single => matches!(
+                kind,
+                ItemKind::Text { .. }
+                    | ItemKind::Kana { .. }
+                    | ItemKind::Number { .. }
+                    | ItemKind::Date
+                    | ItemKind::Choice { .. }
+                    | ItemKind::YesNoUnknown
+            ),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Date => "date",
+            Self::Number => "number",
+            Self::Group => "group",
+            Self::Single => "単一の値の項目",
+        }
+    }
 }
 
 impl<'f> Builder<'_, 'f> {
     fn section(&mut self, file: &'f SourceFile, raw: &RawSection) -> Section {
         let id = raw.id.get_ref().clone();
+        let items = self.items(file, &raw.items, &id);
+        let mut rules = Vec::new();
+        for r in &raw.rules {
+            if self.applies(file, r.applies_to.as_ref())
+                && let Some(rule) = self.rule(file, r, &id)
+            {
+                rules.push(rule);
+            }
+        }
         Section {
-            items: self.items(file, &raw.items, &id),
+            items,
+            rules,
             id,
             number: raw.number.clone(),
             title: raw.title.clone(),
@@ -313,23 +392,125 @@ impl<'f> Builder<'_, 'f> {
         }
     }
 
-    fn items(&mut self, file: &'f SourceFile, raw: &[RawItem], prefix: &str) -> Vec<Item> {
-        let kind = self.kind;
-        let mut out = Vec::new();
-        for r in raw {
-            if let Some(applies) = &r.applies_to {
-                for k in applies.get_ref() {
-                    if FacilityKind::ALL.into_iter().all(|x| x.id() != k) {
+    /// Whether an item or rule with this `applies_to` exists for the set's kind (reporting
+    /// unknown kinds).
+    fn applies(&mut self, file: &SourceFile, applies: Option<&Spanned<Vec<String>>>) -> bool {
+        let Some(applies) = applies else {
+            return true;
+        };
+        for k in applies.get_ref() {
+            if FacilityKind::ALL.into_iter().all(|x| x.id() != k) {
+                self.p.at(
+                    file,
+                    applies.span().start,
+                    format!("不明な機関区分「{k}」です"),
+                );
+            }
+        }
+        applies.get_ref().iter().any(|k| k == self.kind.id())
+    }
+
+    /// A `[[rules]]` entry, its items resolved within the section (checked once the set is
+    /// built).
+    fn rule(&mut self, file: &'f SourceFile, r: &RawRule, section: &str) -> Option<Rule> {
+        let type_at = r.kind.span().start;
+        let refer = |b: &mut Self, id: &Spanned<String>, prefix: &str, expect: Expect| {
+            let full = ItemId(resolve(id.get_ref(), prefix));
+            b.references
+                .push((file, id.span().start, full.clone(), expect));
+            full
+        };
+        let missing = |b: &mut Self, what: &str| {
+            b.p.at(
+                file,
+                type_at,
+                format!("規則 {} には {what} が必要です", r.kind.get_ref()),
+            );
+            None
+        };
+        let list = |b: &mut Self, ids: &Option<Vec<Spanned<String>>>, expect: Expect| {
+            ids.as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|i| refer(b, i, section, expect))
+                .collect::<Vec<_>>()
+        };
+        match r.kind.get_ref().as_str() {
+            "postal_address" => match (&r.postal, &r.address) {
+                (Some(p), Some(a)) => Some(Rule::PostalAddress {
+                    postal: refer(self, p, section, Expect::Text),
+                    address: refer(self, a, section, Expect::Text),
+                }),
+                _ => missing(self, "postal と address"),
+            },
+            "date_order" => {
+                let items = list(self, &r.items, Expect::Date);
+                if items.len() < 2 {
+                    return missing(self, "2つ以上の items");
+                }
+                Some(Rule::DateOrder { items })
+            }
+            "sum_range" => {
+                let items = list(self, &r.items, Expect::Number);
+                let Some(label) = r.label.clone() else {
+                    return missing(self, "label");
+                };
+                if items.is_empty() || (r.min.is_none() && r.max.is_none()) {
+                    return missing(self, "items と min または max");
+                }
+                let severity = match r.severity.as_ref().map(|s| s.get_ref().as_str()) {
+                    None | Some("error") => Severity::Error,
+                    Some("warning") => Severity::Warning,
+                    Some(other) => {
+                        let at = r.severity.as_ref().map_or(type_at, |s| s.span().start);
                         self.p.at(
                             file,
-                            applies.span().start,
-                            format!("不明な機関区分「{k}」です"),
+                            at,
+                            format!("severity は error か warning です（「{other}」）"),
                         );
+                        Severity::Error
                     }
+                };
+                Some(Rule::SumRange {
+                    items,
+                    min: r.min,
+                    max: r.max,
+                    label,
+                    severity,
+                })
+            }
+            "parts_within" => {
+                let Some(total) = &r.total else {
+                    return missing(self, "total");
+                };
+                let total = refer(self, total, section, Expect::Number);
+                let parts = list(self, &r.parts, Expect::Number);
+                if parts.is_empty() {
+                    return missing(self, "parts");
                 }
-                if !applies.get_ref().iter().any(|k| k == kind.id()) {
-                    continue;
+                Some(Rule::PartsWithin { total, parts })
+            }
+            "unique" => match (&r.group, &r.member) {
+                (Some(g), Some(m)) => {
+                    let group = refer(self, g, section, Expect::Group);
+                    let member = refer(self, m, &group.0, Expect::Single);
+                    Some(Rule::Unique { group, member })
                 }
+                _ => missing(self, "group と member"),
+            },
+            other => {
+                self.p
+                    .at(file, type_at, format!("不明な規則「{other}」です"));
+                None
+            }
+        }
+    }
+
+    fn items(&mut self, file: &'f SourceFile, raw: &[RawItem], prefix: &str) -> Vec<Item> {
+        let mut out = Vec::new();
+        for r in raw {
+            if !self.applies(file, r.applies_to.as_ref()) {
+                continue;
             }
             let local = r.id.get_ref();
             if local.is_empty()
@@ -397,13 +578,27 @@ impl<'f> Builder<'_, 'f> {
             None
         };
         match r.kind.get_ref().as_str() {
-            "text" => match r.max_length {
-                Some(max_length) => Some(ItemKind::Text {
-                    max_length,
-                    multiline: r.multiline,
-                }),
-                None => missing(self.p, "max_length"),
-            },
+            "text" => {
+                let format = r.format.as_ref().and_then(|f| {
+                    let found = TextFormat::ALL.into_iter().find(|x| x.id() == f.get_ref());
+                    if found.is_none() {
+                        self.p.at(
+                            file,
+                            f.span().start,
+                            format!("不明な format「{}」です", f.get_ref()),
+                        );
+                    }
+                    found
+                });
+                match r.max_length {
+                    Some(max_length) => Some(ItemKind::Text {
+                        max_length,
+                        multiline: r.multiline,
+                        format,
+                    }),
+                    None => missing(self.p, "max_length"),
+                }
+            }
             "kana" => match r.max_length {
                 Some(max_length) => Some(ItemKind::Kana { max_length }),
                 None => missing(self.p, "max_length"),
@@ -416,7 +611,26 @@ impl<'f> Builder<'_, 'f> {
             }),
             "date" => Some(ItemKind::Date),
             "yes_no_unknown" => Some(ItemKind::YesNoUnknown),
-            "hours" => Some(ItemKind::Hours),
+            "hours" => {
+                let night_expected_if = r.night_expected_if.as_ref().map(|c| {
+                    let prefix = id.0.rsplit_once('.').map_or("", |(p, _)| p);
+                    let condition = Condition {
+                        item: ItemId(resolve(c.item.get_ref(), prefix)),
+                        any_of: c.any_of.clone(),
+                    };
+                    self.conditions
+                        .push((file, c.item.span().start, condition.clone()));
+                    condition
+                });
+                let max_slots = r.max_slots.unwrap_or(3);
+                if !(1..=6).contains(&max_slots) {
+                    self.p.at(file, type_at, "max_slots は1〜6にしてください");
+                }
+                Some(ItemKind::Hours {
+                    max_slots,
+                    night_expected_if,
+                })
+            }
             "choice" | "multi_choice" | "coded_list" => match codes {
                 None => missing(self.p, "codes（コード表）"),
                 Some(codes) => Some(match r.kind.get_ref().as_str() {
@@ -455,8 +669,28 @@ impl<'f> Builder<'_, 'f> {
         }
     }
 
-    /// Each condition points at an item of the set that can be answered with the listed values.
-    fn check_conditions(self, set: &ItemSet) {
+    /// Each condition points at an item of the set that can be answered with the listed values;
+    /// each rule's items exist with the type the rule needs.
+    fn check_references(self, set: &ItemSet) {
+        for (file, at, id, expect) in &self.references {
+            match set.item(id.as_str()) {
+                None => self.p.at(
+                    file,
+                    *at,
+                    format!("規則の項目「{id}」がこの項目セットにありません"),
+                ),
+                Some(item) if !expect.accepts(&item.kind) => self.p.at(
+                    file,
+                    *at,
+                    format!(
+                        "規則の項目「{id}」は {} ではありません（{}）",
+                        expect.name(),
+                        item.kind.id()
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
         for (file, at, c) in self.conditions {
             let target = c.item.as_str();
             let Some(t) = set.item(target) else {

@@ -1,9 +1,20 @@
-//! Report item sets as data (DESIGN §2.1, issue: item sets): the model the engine works on and
-//! the loader that reads and checks `forms/`. The validator, diff, carry-over and generated
-//! pages build on this model.
+//! Report item sets as data (DESIGN §2.1, issue: item sets): the model the engine works on, the
+//! loader that reads and checks `forms/`, the answers to an item set, the one validator, and the
+//! diff and carry-over between answer sets.
 
+mod answers;
+mod diff;
 mod load;
 mod model;
+mod validate;
 
+pub use answers::{Answers, CodedAnswer, Scope, Value};
+pub use diff::{CarryOver, Change, Dropped, ItemDiff, NotCarried, apply, carry_over, diff};
 pub use load::{FormsError, SourceFile, load};
-pub use model::{Catalogue, Code, CodeList, Condition, Item, ItemId, ItemKind, ItemSet, Section};
+pub use model::{
+    Catalogue, Code, CodeList, Condition, Item, ItemId, ItemKind, ItemSet, Rule, Section,
+    TextFormat,
+};
+pub use validate::{
+    ADDRESS_MISMATCH, COUNT_NOT_APPLICABLE, Issue, Mode, NoReference, Reference, Validator,
+};

@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::FacilityKind;
+use crate::{FacilityKind, Severity};
 
 /// A stable item id within its item set, e.g. `basic.name_official`: answers, diffs and the
 /// carry-over from last year's item set are keyed by it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct ItemId(pub String);
 
 impl ItemId {
@@ -69,6 +72,8 @@ pub struct Section {
     pub bulk_complete: bool,
     /// Only the items that apply to the item set's kind.
     pub items: Vec<Item>,
+    /// Cross-item rules that apply to the item set's kind.
+    pub rules: Vec<Rule>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +102,7 @@ pub enum ItemKind {
     Text {
         max_length: u32,
         multiline: bool,
+        format: Option<TextFormat>,
     },
     /// 全角カタカナ (フリガナ).
     Kana {
@@ -117,8 +123,13 @@ pub enum ItemKind {
     MultiChoice {
         codes: String,
     },
-    /// The weekly hours table (月–日, 祝), per 診療科 or per facility.
-    Hours,
+    /// The weekly hours table (月–日, 祝), per 診療科 or per facility (`crate::hours`).
+    Hours {
+        /// 診療時間帯 1–3, 開店時間帯 1–4.
+        max_slots: u8,
+        /// Night hours are normal when this holds (救急科): no 06:00–23:00 warning.
+        night_expected_if: Option<Condition>,
+    },
     /// Repeated members, e.g. 診療科目 × 診療時間帯 1–3.
     Group {
         min: u32,
@@ -144,7 +155,7 @@ impl ItemKind {
             Self::YesNoUnknown => "yes_no_unknown",
             Self::Choice { .. } => "choice",
             Self::MultiChoice { .. } => "multi_choice",
-            Self::Hours => "hours",
+            Self::Hours { .. } => "hours",
             Self::Group { .. } => "group",
             Self::CodedList { .. } => "coded_list",
         }
@@ -157,6 +168,75 @@ impl ItemKind {
             | Self::MultiChoice { codes }
             | Self::CodedList { codes, .. } => Some(codes),
             _ => None,
+        }
+    }
+}
+
+/// What a text item holds, checked beyond its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextFormat {
+    /// 郵便番号, 7 digits.
+    PostalCode,
+    /// Japanese telephone or FAX number: 10–11 digits with optional hyphens.
+    Phone,
+    /// http(s) URL, no search-engine redirect links (DOMAIN §10).
+    Url,
+    Email,
+    /// 保険医療機関コード / 薬局コード: a check-digit mismatch is a warning (DOMAIN §9.4).
+    InsuranceCode,
+}
+
+impl TextFormat {
+    pub const ALL: [Self; 5] = [
+        Self::PostalCode,
+        Self::Phone,
+        Self::Url,
+        Self::Email,
+        Self::InsuranceCode,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::PostalCode => "postal_code",
+            Self::Phone => "phone",
+            Self::Url => "url",
+            Self::Email => "email",
+            Self::InsuranceCode => "insurance_code",
+        }
+    }
+}
+
+/// A rule across items, declared with its section (`[[rules]]`). The engine knows the rule
+/// types; the files say which items they join.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// 郵便番号 ↔ 所在地 against the postal master (「郵便番号と所在地が不整合です。」).
+    PostalAddress { postal: ItemId, address: ItemId },
+    /// Dates in this order where answered (開設日 ≤ 休止日 ≤ 廃止日).
+    DateOrder { items: Vec<ItemId> },
+    /// The sum of the visible answered numbers lies in a range (病院 ≥ 20 床).
+    SumRange {
+        items: Vec<ItemId>,
+        min: Option<f64>,
+        max: Option<f64>,
+        /// What the sum is called in the message: 「病床数」.
+        label: String,
+        severity: Severity,
+    },
+    /// The parts add up to no more than the total (療養病床のうち医療保険適用 + 介護保険適用).
+    PartsWithin { total: ItemId, parts: Vec<ItemId> },
+    /// A member's answer appears once across the rows of its group (a 診療科目 listed twice).
+    Unique { group: ItemId, member: ItemId },
+}
+
+impl Rule {
+    pub fn id(&self) -> &'static str {
+        match self {
+            Self::PostalAddress { .. } => "postal_address",
+            Self::DateOrder { .. } => "date_order",
+            Self::SumRange { .. } => "sum_range",
+            Self::PartsWithin { .. } => "parts_within",
+            Self::Unique { .. } => "unique",
         }
     }
 }
