@@ -253,6 +253,54 @@ pub mod examples {
             Value::Date(NaiveDate::from_ymd_opt(1985, 4, 1).unwrap_or_default()),
         );
         a.set(
+            "access.transport",
+            text("JR金沢駅から路線バスで約15分、「香林坊」下車徒歩3分"),
+        );
+        a.set("access.has_parking", Value::Choice("yes".into()));
+        a.set("access.parking_spaces", Value::Number(120.0));
+        a.set("access.parking_fee", Value::Choice("paid".into()));
+        a.set(
+            "access.homepage",
+            text("https://www.kanazawa-chuo.example.jp/"),
+        );
+        a.set("access.reservation", Value::Choice("yes".into()));
+        a.set("access.visiting_hours", text("毎日 14:00〜20:00"));
+        a.set("amenities.in_house_dispensing", Value::Choice("no".into()));
+        a.set(
+            "amenities.languages",
+            Value::Group(vec![row(vec![
+                ("amenities.languages.language", Value::Choice("en".into())),
+                (
+                    "amenities.languages.appointment",
+                    Value::Choice("not_required".into()),
+                ),
+            ])]),
+        );
+        a.set(
+            "costs.insurance_kinds",
+            Value::Choices(vec!["health_insurance".into(), "public_assistance".into()]),
+        );
+        a.set("costs.insurance_code", text("1710123454"));
+        a.set("costs.cashless", Value::Choice("yes".into()));
+        for (id, n) in [
+            ("doctors_total", 48.0),
+            ("doctors_fte", 44.5),
+            ("nurses_total", 160.0),
+            ("nurses_fte", 152.3),
+            ("pharmacists_total", 6.0),
+            ("outpatients", 410.0),
+            ("inpatients", 138.0),
+            ("average_length_of_stay", 14.2),
+        ] {
+            a.set(&format!("outcomes.{id}"), Value::Number(n));
+        }
+        a.set("outcomes.safety_manager", Value::Choice("yes".into()));
+        a.set(
+            "outcomes.manager_safety_training",
+            Value::Choice("yes".into()),
+        );
+        a.set("outcomes.critical_path", Value::Choice("yes".into()));
+        a.set(
             "services.treatments",
             Value::Coded(
                 [

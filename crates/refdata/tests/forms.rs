@@ -181,6 +181,8 @@ fn hidden_items_are_never_required_nor_checked() {
         }]),
     );
     a.remove("services.intractable_diseases");
+    a.remove("outcomes.average_length_of_stay"); // 病院 only
+    a.set("outcomes.inpatients", Value::Number(12.0)); // at most 19 beds
     assert_eq!(check(FacilityKind::Clinic, &a, Mode::Complete), vec![]);
     // A hidden item's stale, invalid answer is ignored too.
     a.set("basic.beds_general", Value::Number(-5.0));
@@ -523,6 +525,7 @@ fn carry_over_reports_what_it_could_not_carry() {
                     codes: vec!["7".into()]
                 }
             ),
+            ("outcomes.average_length_of_stay", &NotCarried::NoSuchItem),
         ]
     );
     assert_eq!(

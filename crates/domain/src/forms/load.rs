@@ -282,15 +282,18 @@ pub fn load(files: &[SourceFile], external: &[CodeList]) -> Result<Catalogue, Ve
                 );
                 continue;
             }
-            match sections.get(&(year.clone(), s.get_ref().clone())) {
+            // `access` is this year's section; `2025/costs` reuses an unchanged one of an
+            // earlier year rather than copying its file.
+            let (from_year, id) = match s.get_ref().split_once('/') {
+                Some((y, id)) => (y.to_owned(), id.to_owned()),
+                None => (year.clone(), s.get_ref().clone()),
+            };
+            match sections.get(&(from_year.clone(), id.clone())) {
                 Some((sfile, section)) => built.push(b.section(sfile, section)),
                 None => b.p.at(
                     file,
                     s.span().start,
-                    format!(
-                        "{year}/sections/ にセクション「{}」がありません",
-                        s.get_ref()
-                    ),
+                    format!("{from_year}/sections/ にセクション「{id}」がありません"),
                 ),
             }
         }
