@@ -576,3 +576,38 @@ fn diff_names_items_and_sections() {
         teikyo_domain::forms::Change::Added { .. }
     ));
 }
+
+/// FY2026 reuses the 2025 sections and revises two: last year's hospital report carries over
+/// whole, and 入力完了 then asks exactly for the new accessibility items.
+#[test]
+fn last_years_report_carries_into_2026_and_asks_only_for_the_new_items() {
+    let y2025 = set(FacilityKind::Hospital);
+    let y2026 = cat()
+        .item_set(2026, FacilityKind::Hospital)
+        .expect("2026 hospital item set");
+    let a = examples::hospital();
+    let carried = carry_over(cat(), y2025, &a, y2026);
+    assert_eq!(carried.dropped, vec![]);
+    assert_eq!(carried.answers, a);
+    let issues =
+        Validator::new(cat(), &PostalMaster).validate(y2026, &carried.answers, Mode::Complete);
+    let required: Vec<&str> = issues
+        .iter()
+        .filter(|i| i.code == "required")
+        .map(|i| i.path.as_str())
+        .collect();
+    assert_eq!(
+        required,
+        [
+            "access.accessible_parking_spaces",
+            "access.reservation_by_phone",
+            "access.reservation_by_email",
+            "amenities.family_attendance",
+            "amenities.disability_training",
+            "amenities.sign_language",
+            "amenities.written_conversation",
+            "amenities.braille_proxy_writing",
+        ]
+    );
+    assert_eq!(issues.len(), required.len(), "{issues:#?}");
+}
