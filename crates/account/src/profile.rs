@@ -11,8 +11,8 @@ use teikyo_mail::MailTemplates;
 use teikyo_mail::catalogue::{EmailChangeConfirmation, EmailChanged};
 use teikyo_store::{AuditEvent, Profile, Store, StoreError, TokenPurpose, TokenState, UserId};
 
-use crate::registration::valid_email;
 use crate::token::{hash_token, new_token};
+use teikyo_domain::text::is_email;
 
 pub const EMAIL_CONFIRM_VALID: Duration = Duration::hours(24);
 pub const EMAIL_LINK_PREFIX: &str = "/e/";
@@ -144,7 +144,7 @@ pub async fn request_email_change(
     now: DateTime<Utc>,
 ) -> Result<(), ProfileError> {
     let new_email = new_email.trim();
-    if !valid_email(new_email) {
+    if !is_email(new_email) {
         return Err(ProfileError::Email);
     }
     let Some(u) = store.users().get(user).await? else {
@@ -244,7 +244,7 @@ pub async fn change_email(
     by: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<(), ProfileError> {
-    if !valid_email(new_email) {
+    if !is_email(new_email) {
         return Err(ProfileError::Email);
     }
     let Some(u) = store.users().get(user).await? else {

@@ -173,22 +173,6 @@ fn salt_expiry(salt: &str) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0)
 }
 
-/// A plausible address: one `@`, something on both sides, a dot in the domain, no spaces.
-pub fn valid_email(email: &str) -> bool {
-    let e = email.trim();
-    let Some((local, domain)) = e.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && e.len() <= 254
-        && e.is_ascii()
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 /// Salted by the application, so equal codes of two applications hash differently.
 fn code_hash(id: RegistrationId, code: &str) -> String {
     hash_token(&format!("teikyo-code\0{}\0{code}", id.0))
@@ -236,7 +220,7 @@ impl Registrations {
         now: DateTime<Utc>,
     ) -> Result<(RegistrationId, NewToken), RegistrationError> {
         let email = email.trim();
-        if !valid_email(email) {
+        if !teikyo_domain::text::is_email(email) {
             return Err(RegistrationError::Email);
         }
         self.captcha.verify(store, captcha, now).await?;

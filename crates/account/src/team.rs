@@ -23,9 +23,9 @@ use teikyo_store::{
 };
 
 use crate::recovery::{LOGIN_PATH, SETUP_LINK_PREFIX};
-use crate::registration::valid_email;
 use crate::review::SETUP_VALID;
 use crate::token::new_token;
+use teikyo_domain::text::is_email;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
@@ -105,7 +105,7 @@ impl InviteForm {
     /// The person part, shared by every role.
     pub fn invitee(&self, errors: &mut Vec<FieldError>) -> Option<Invitee> {
         let email = self.email.trim().to_owned();
-        if !valid_email(&email) {
+        if !is_email(&email) {
             errors.push(field(
                 "email",
                 "メールアドレスを正しく入力してください（例：tanto@clinic.example.jp）。",

@@ -174,7 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(bind) = args.bind {
                 config.bind = bind;
             }
-            crate::forms_cmd::item_sets(config.forms_dir.as_deref())?;
+            crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
             let store = connect(&config).await?;
             store.migrate().await?;
             mail_templates(&config)?;
@@ -396,7 +396,7 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
             .replace("[::]:", "[::1]:")
     );
     config.mail.contact = "Teikyo デモ（架空の問い合わせ先です）".into();
-    crate::forms_cmd::item_sets(config.forms_dir.as_deref())?;
+    crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
     // Mail the demo sends is written next to its database, readable with any mail program.
     let outbox = PathBuf::from("teikyo-demo-mail");
     config.mail.transport = teikyo_mail::TransportConfig::File {

@@ -1,9 +1,9 @@
 //! `teikyo forms …` and the start-up check of the item sets: the built-in ones, or those of
 //! `forms_dir` when it is set. Any problem stops the start with the file and line.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use teikyo_domain::forms::{Catalogue, FormsError};
@@ -21,30 +21,26 @@ pub struct CheckArgs {
     pub dir: Option<PathBuf>,
 }
 
-fn load(dir: Option<&Path>) -> Result<Catalogue, Vec<FormsError>> {
+/// The built-in item sets as they are, or those of `dir`.
+fn load(dir: Option<&Path>) -> Result<Cow<'static, Catalogue>, Cow<'static, [FormsError]>> {
     match dir {
-        Some(dir) => teikyo_refdata::forms::load_dir(dir),
+        Some(dir) => teikyo_refdata::forms::load_dir(dir)
+            .map(Cow::Owned)
+            .map_err(Cow::Owned),
         None => teikyo_refdata::forms::catalogue()
-            .cloned()
-            .map_err(<[_]>::to_vec),
+            .map(Cow::Borrowed)
+            .map_err(Cow::Borrowed),
     }
 }
 
-fn listed(errors: &[FormsError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("  {e}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The item sets the server works with, checked.
-pub fn item_sets(dir: Option<&Path>) -> anyhow::Result<Arc<Catalogue>> {
+/// Checks the item sets the server will work with. Nothing in the server reads them yet (the
+/// section pages will), so only the verdict is returned.
+pub fn check_item_sets(dir: Option<&Path>) -> anyhow::Result<()> {
     let catalogue = load(dir).map_err(|errors| {
         anyhow::anyhow!(
             "報告様式に誤りがあるため起動できません（{} 件）。該当のファイルを直してから起動してください。\n{}",
             errors.len(),
-            listed(&errors)
+            FormsError::list(&errors)
         )
     })?;
     tracing::info!(
@@ -53,7 +49,7 @@ pub fn item_sets(dir: Option<&Path>) -> anyhow::Result<Arc<Catalogue>> {
         source = %dir.map_or("built-in".into(), |d| d.display().to_string()),
         "item sets loaded"
     );
-    Ok(Arc::new(catalogue))
+    Ok(())
 }
 
 pub fn run(command: &FormsCommand) -> anyhow::Result<ExitCode> {
@@ -87,7 +83,7 @@ pub fn run(command: &FormsCommand) -> anyhow::Result<ExitCode> {
                 eprintln!(
                     "報告様式に {} 件の誤りがあります。\n{}",
                     errors.len(),
-                    listed(&errors)
+                    FormsError::list(&errors)
                 );
                 Ok(ExitCode::FAILURE)
             }

@@ -434,9 +434,12 @@ fn parse_row(
         errs.push((Some(column.to_owned()), e.message));
     }
     if let Some(p) = postal_code
-        && let Err(message) = reference.check_address(p, &record.address)
+        && let Err(detail) = reference.check_address(p, &record.address)
     {
-        errs.push((Some(col::ADDRESS.to_owned()), message));
+        errs.push((
+            Some(col::ADDRESS.to_owned()),
+            format!("{}{detail}", teikyo_domain::forms::ADDRESS_MISMATCH),
+        ));
     }
     if errs.is_empty() {
         Ok(record)

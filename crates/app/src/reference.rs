@@ -3,11 +3,11 @@
 
 use teikyo_domain::{Coordinates, MunicipalityCode, PostalCode};
 
-pub trait Reference: Sync {
+/// The postal ↔ address check is the validator's own (`teikyo_domain::forms::Reference`), so
+/// the importer and the report pages judge an address the same way.
+pub trait Reference: teikyo_domain::forms::Reference + Sync {
     /// The municipality is in the current master.
     fn municipality_exists(&self, code: MunicipalityCode) -> bool;
-    /// `Err` carries the user-facing message (「郵便番号と所在地が不整合です。」 + detail).
-    fn check_address(&self, postal: PostalCode, address: &str) -> Result<(), String>;
     /// Coordinates from the town point, else the municipality centroid.
     fn geocode(&self, municipality: MunicipalityCode, address: &str) -> Option<Coordinates>;
 }
@@ -15,15 +15,15 @@ pub trait Reference: Sync {
 /// The embedded reference data.
 pub struct Embedded;
 
+impl teikyo_domain::forms::Reference for Embedded {
+    fn check_address(&self, postal: PostalCode, address: &str) -> Result<(), String> {
+        teikyo_refdata::forms::PostalMaster.check_address(postal, address)
+    }
+}
+
 impl Reference for Embedded {
     fn municipality_exists(&self, code: MunicipalityCode) -> bool {
         teikyo_refdata::municipalities::get(code).is_some()
-    }
-
-    fn check_address(&self, postal: PostalCode, address: &str) -> Result<(), String> {
-        teikyo_refdata::address::check(postal, address)
-            .map(|_| ())
-            .map_err(|e| format!("{e}{}", e.detail))
     }
 
     fn geocode(&self, municipality: MunicipalityCode, address: &str) -> Option<Coordinates> {

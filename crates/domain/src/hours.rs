@@ -13,7 +13,7 @@ use std::fmt;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 
-pub use crate::Severity;
+use crate::Severity;
 
 /// Minutes since midnight, `00:00`–`24:00` (`24:00` only as an end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -556,40 +556,31 @@ impl WeeklyHours {
     pub fn openness(&self, at: NaiveDateTime, is_holiday: &dyn Fn(NaiveDate) -> bool) -> Openness {
         let minute = at.hour() * 60 + at.minute();
         let today = at.date();
-        let mut unknown = false;
         // Yesterday's overnight slots reaching into today.
-        if let Some(yesterday) = today.checked_sub_signed(Duration::days(1)) {
-            match self.day_on(yesterday, is_holiday) {
-                Some(Day::Open { slots }) => {
-                    if slots
-                        .as_slice()
-                        .iter()
-                        .any(|s| s.overnight && minute < u32::from(s.end.0))
-                    {
-                        return Openness::Open;
-                    }
-                }
-                Some(Day::AllDay) | Some(Day::Closed) => {}
-                Some(Day::Varies) | None => {}
-            }
+        if let Some(Day::Open { slots }) = today
+            .checked_sub_signed(Duration::days(1))
+            .and_then(|yesterday| self.day_on(yesterday, is_holiday))
+            && slots
+                .as_slice()
+                .iter()
+                .any(|s| s.overnight && minute < u32::from(s.end.0))
+        {
+            return Openness::Open;
         }
         match self.day_on(today, is_holiday) {
-            Some(Day::Closed) => {}
-            Some(Day::AllDay) => return Openness::Open,
-            Some(Day::Varies) | None => unknown = true,
+            Some(Day::AllDay) => Openness::Open,
+            Some(Day::Varies) | None => Openness::Unknown,
+            Some(Day::Closed) => Openness::Closed,
             Some(Day::Open { slots }) => {
-                if slots.as_slice().iter().any(|s| {
-                    u32::from(s.start.0) <= minute
-                        && (minute < u32::from(s.end.0) || (s.overnight && s.length() > 0))
-                }) {
-                    return Openness::Open;
+                let open = slots.as_slice().iter().any(|s| {
+                    u32::from(s.start.0) <= minute && (s.overnight || minute < u32::from(s.end.0))
+                });
+                if open {
+                    Openness::Open
+                } else {
+                    Openness::Closed
                 }
             }
-        }
-        if unknown {
-            Openness::Unknown
-        } else {
-            Openness::Closed
         }
     }
 }
@@ -689,44 +680,45 @@ mod tests {
         assert_eq!(clinic().check(RULES), vec![]);
     }
 
+    /// Asserts `openness` at each (time, expected) pair, naming the time on failure.
+    fn expect_openness(
+        h: &WeeklyHours,
+        holiday: &dyn Fn(NaiveDate) -> bool,
+        cases: &[(&str, Openness)],
+    ) {
+        for (when, want) in cases {
+            assert_eq!(h.openness(at(when), holiday), *want, "{when}");
+        }
+    }
+
     #[test]
     fn open_now_follows_slots_weeks_holidays_and_periods() {
+        use Openness::{Closed, Open};
         let h = clinic();
         // 2026-11-23 is a Monday and 勤労感謝の日.
         let holiday = |d: NaiveDate| d == NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        assert_eq!(h.openness(at("2026-11-24 09:00"), &holiday), Openness::Open);
-        assert_eq!(
-            h.openness(at("2026-11-24 12:00"), &holiday),
-            Openness::Closed
+        expect_openness(
+            &h,
+            &holiday,
+            &[
+                ("2026-11-24 09:00", Open),
+                ("2026-11-24 12:00", Closed),
+                ("2026-11-24 08:59", Closed),
+                ("2026-11-23 10:00", Closed),
+                // 第1土曜 open, 第2土曜 (11-14) closed.
+                ("2026-11-07 10:00", Open),
+                ("2026-11-14 10:00", Closed),
+                // 年末年始.
+                ("2026-12-29 10:00", Closed),
+                ("2027-01-04 10:00", Open),
+            ],
         );
-        assert_eq!(
-            h.openness(at("2026-11-24 08:59"), &holiday),
-            Openness::Closed
-        );
-        assert_eq!(
-            h.openness(at("2026-11-23 10:00"), &holiday),
-            Openness::Closed
-        );
-        assert_eq!(
-            h.openness(at("2026-11-23 10:00"), &no_holidays),
-            Openness::Open
-        );
-        // 第1土曜 open, 第2土曜 (11-14) closed.
-        assert_eq!(h.openness(at("2026-11-07 10:00"), &holiday), Openness::Open);
-        assert_eq!(
-            h.openness(at("2026-11-14 10:00"), &holiday),
-            Openness::Closed
-        );
-        // 年末年始.
-        assert_eq!(
-            h.openness(at("2026-12-29 10:00"), &holiday),
-            Openness::Closed
-        );
-        assert_eq!(h.openness(at("2027-01-04 10:00"), &holiday), Openness::Open);
+        expect_openness(&h, &no_holidays, &[("2026-11-23 10:00", Open)]);
     }
 
     #[test]
     fn overnight_slots_reach_into_the_next_day() {
+        use Openness::{Closed, Open, Unknown};
         let mut h = WeeklyHours::default();
         h.days.insert(
             DayType::Fri,
@@ -736,27 +728,18 @@ mod tests {
             }]),
         );
         h.days.insert(DayType::Sat, Day::Closed);
-        // 2026-11-20 is a Friday.
-        assert_eq!(
-            h.openness(at("2026-11-20 23:30"), &no_holidays),
-            Openness::Open
-        );
-        assert_eq!(
-            h.openness(at("2026-11-21 01:59"), &no_holidays),
-            Openness::Open
-        );
-        assert_eq!(
-            h.openness(at("2026-11-21 02:00"), &no_holidays),
-            Openness::Closed
-        );
-        assert_eq!(
-            h.openness(at("2026-11-20 19:00"), &no_holidays),
-            Openness::Closed
-        );
-        // Thursday unanswered: unknown rather than closed.
-        assert_eq!(
-            h.openness(at("2026-11-19 10:00"), &no_holidays),
-            Openness::Unknown
+        expect_openness(
+            &h,
+            &no_holidays,
+            &[
+                // 2026-11-20 is a Friday.
+                ("2026-11-20 23:30", Open),
+                ("2026-11-21 01:59", Open),
+                ("2026-11-21 02:00", Closed),
+                ("2026-11-20 19:00", Closed),
+                // Thursday unanswered: unknown rather than closed.
+                ("2026-11-19 10:00", Unknown),
+            ],
         );
         let problems = h.check(HoursRules {
             complete: false,
@@ -770,13 +753,13 @@ mod tests {
         let mut h = WeeklyHours::default();
         h.days.insert(DayType::Sun, Day::AllDay);
         h.days.insert(DayType::Mon, Day::Varies);
-        assert_eq!(
-            h.openness(at("2026-11-22 03:00"), &no_holidays),
-            Openness::Open
-        );
-        assert_eq!(
-            h.openness(at("2026-11-23 10:00"), &no_holidays),
-            Openness::Unknown
+        expect_openness(
+            &h,
+            &no_holidays,
+            &[
+                ("2026-11-22 03:00", Openness::Open),
+                ("2026-11-23 10:00", Openness::Unknown),
+            ],
         );
     }
 

@@ -317,9 +317,7 @@ fn phone(errors: &mut Vec<FieldError>, field: &'static str, label: &str, value: 
         ));
         return v;
     }
-    let digits = v.chars().filter(char::is_ascii_digit).count();
-    let ok = v.chars().all(|c| c.is_ascii_digit() || c == '-') && (10..=11).contains(&digits);
-    if !ok {
+    if !crate::text::is_phone_number(&v) {
         errors.push(FieldError::new(
             field,
             format!(

@@ -54,6 +54,31 @@ pub fn fold_text(s: &str) -> String {
         .collect()
 }
 
+/// A telephone or FAX number as written: digits and hyphens (全角 and Japanese hyphens folded),
+/// 10 or 11 digits.
+pub fn is_phone_number(s: &str) -> bool {
+    let v = nfkc(s).trim().replace(['‐', '－', 'ー', '−'], "-");
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    v.chars().all(|c| c.is_ascii_digit() || c == '-') && (10..=11).contains(&digits)
+}
+
+/// A plausible mail address: one `@`, a dotted domain, ASCII, at most 254 characters, no
+/// spaces or control characters. Deliverability is the mail server's to say.
+pub fn is_email(s: &str) -> bool {
+    let e = s.trim();
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && e.len() <= 254
+        && e.is_ascii()
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// True when every character is katakana (incl. ー and ・), a space or an ASCII/full-width digit or
 /// letter: what a フリガナ field may hold once NFKC has turned 半角カナ into 全角.
 pub fn is_katakana_reading(s: &str) -> bool {

@@ -66,16 +66,8 @@ fn external() -> Vec<CodeList> {
 
 #[test]
 fn every_file_under_forms_loads() {
-    let catalogue = load(&repo_files(), &external()).unwrap_or_else(|errors| {
-        panic!(
-            "{}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
+    let catalogue = load(&repo_files(), &external())
+        .unwrap_or_else(|errors| panic!("{}", FormsError::list(&errors)));
     for kind in FacilityKind::ALL {
         let set = catalogue
             .item_set(2025, kind)

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use teikyo_domain::FacilityKind;
-use teikyo_domain::forms::{Answers, Mode, Validator};
+use teikyo_domain::forms::{Answers, FormsError, Mode, Validator};
 use teikyo_refdata::forms::{PostalMaster, catalogue, examples};
 
 fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
@@ -32,9 +32,7 @@ fn main() {
     let catalogue = match catalogue() {
         Ok(c) => c,
         Err(errors) => {
-            for e in errors {
-                eprintln!("{e}");
-            }
+            eprintln!("{}", FormsError::list(errors));
             std::process::exit(1);
         }
     };

@@ -42,7 +42,7 @@ use teikyo_domain::{Coordinates, MunicipalityCode, PostalCode, PrefectureCode};
 use thiserror::Error;
 
 /// The message G-MIS shows for any postal code / address disagreement (seeds, S0 Q9).
-pub const MISMATCH_MESSAGE: &str = "郵便番号と所在地が不整合です。";
+pub const MISMATCH_MESSAGE: &str = teikyo_domain::forms::ADDRESS_MISMATCH;
 
 /// The part of an address that disagrees with the postal code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

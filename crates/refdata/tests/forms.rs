@@ -7,24 +7,15 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use teikyo_domain::forms::{
-    ADDRESS_MISMATCH, Answers, COUNT_NOT_APPLICABLE, Catalogue, CodedAnswer, Issue, ItemKind,
-    ItemSet, Mode, Validator, Value, apply, carry_over, diff,
+    ADDRESS_MISMATCH, Answers, COUNT_NOT_APPLICABLE, Catalogue, CodedAnswer, FormsError, Issue,
+    ItemKind, ItemSet, Mode, Validator, Value, apply, carry_over, diff,
 };
 use teikyo_domain::hours::{Day, DayType, Slot, Slots, TimeOfDay, WeeklyHours};
 use teikyo_domain::{FacilityKind, Severity};
 use teikyo_refdata::forms::{PostalMaster, catalogue, examples};
 
 fn cat() -> &'static Catalogue {
-    catalogue().unwrap_or_else(|errors| {
-        panic!(
-            "{}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
+    catalogue().unwrap_or_else(|errors| panic!("{}", FormsError::list(errors)))
 }
 
 fn set(kind: FacilityKind) -> &'static ItemSet {

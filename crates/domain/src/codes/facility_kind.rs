@@ -53,6 +53,11 @@ impl FacilityKind {
         FacilityKind::Pharmacy,
     ];
 
+    /// By its id (`hospital`, …), as item sets and URLs name it.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.id() == id)
+    }
+
     pub fn parse(input: &str) -> Result<Self, CodeError> {
         let s = crate::text::code_chars(input);
         match s.as_str() {

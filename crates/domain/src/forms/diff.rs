@@ -1,7 +1,7 @@
 //! Comparing two answer sets item by item (差異表示: what a report changes against the last
 //! confirmed one) and carrying last year's answers into this year's item set.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -161,12 +161,15 @@ fn carry_value(
     value: &Value,
     dropped: &mut Vec<Dropped>,
 ) -> Option<Value> {
-    let drop = |dropped: &mut Vec<Dropped>, why| {
+    let note = |dropped: &mut Vec<Dropped>, why| {
         dropped.push(Dropped {
             item: new.id.clone(),
             label: new.label.clone(),
             why,
         });
+    };
+    let drop = |dropped: &mut Vec<Dropped>, why| {
+        note(dropped, why);
         None
     };
     if !value.fits(&new.kind) {
@@ -198,26 +201,22 @@ fn carry_value(
         (Value::Choices(cs), ItemKind::MultiChoice { .. }) => {
             let (keep, gone): (Vec<String>, Vec<String>) = cs.iter().cloned().partition(|c| has(c));
             if !gone.is_empty() {
-                dropped.push(Dropped {
-                    item: new.id.clone(),
-                    label: new.label.clone(),
-                    why: NotCarried::CodesDropped { codes: gone },
-                });
+                note(dropped, NotCarried::CodesDropped { codes: gone });
             }
             Some(Value::Choices(keep))
         }
         (Value::Coded(m), ItemKind::CodedList { .. }) => {
-            let mut keep = m.clone();
-            let gone: Vec<String> = m.keys().filter(|c| !has(c)).cloned().collect();
-            for c in &gone {
-                keep.remove(c);
-            }
+            let (keep, gone): (BTreeMap<_, _>, BTreeMap<_, _>) = m
+                .iter()
+                .map(|(c, a)| (c.clone(), a.clone()))
+                .partition(|(c, _)| has(c));
             if !gone.is_empty() {
-                dropped.push(Dropped {
-                    item: new.id.clone(),
-                    label: new.label.clone(),
-                    why: NotCarried::CodesDropped { codes: gone },
-                });
+                note(
+                    dropped,
+                    NotCarried::CodesDropped {
+                        codes: gone.into_keys().collect(),
+                    },
+                );
             }
             Some(Value::Coded(keep))
         }

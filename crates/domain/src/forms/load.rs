@@ -13,9 +13,20 @@ use toml::Spanned;
 
 use super::model::{
     Catalogue, Code, CodeList, Condition, Item, ItemId, ItemKind, ItemSet, Rule, Section,
-    TextFormat,
+    TextFormat, YES_NO_UNKNOWN,
 };
 use crate::{FacilityKind, Severity};
+
+impl FormsError {
+    /// One problem per line, indented: how a refused load is shown.
+    pub fn list(errors: &[FormsError]) -> String {
+        errors
+            .iter()
+            .map(|e| format!("  {e}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
 
 /// One file as read from disk (or embedded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,10 +263,7 @@ pub fn load(files: &[SourceFile], external: &[CodeList]) -> Result<Catalogue, Ve
                 ),
             );
         }
-        let Some(kind) = FacilityKind::ALL
-            .into_iter()
-            .find(|k| k.id() == raw.kind.get_ref())
-        else {
+        let Some(kind) = FacilityKind::from_id(raw.kind.get_ref()) else {
             p.at(
                 file,
                 raw.kind.span().start,
@@ -402,7 +410,7 @@ impl<'f> Builder<'_, 'f> {
             return true;
         };
         for k in applies.get_ref() {
-            if FacilityKind::ALL.into_iter().all(|x| x.id() != k) {
+            if FacilityKind::from_id(k).is_none() {
                 self.p.at(
                     file,
                     applies.span().start,
@@ -544,16 +552,11 @@ impl<'f> Builder<'_, 'f> {
                     format!("不明なコード表「{}」です", c.get_ref()),
                 );
             }
-            let visible_if = r.visible_if.as_ref().map(|c| {
-                let condition = Condition {
-                    item: ItemId(resolve(c.item.get_ref(), prefix)),
-                    any_of: c.any_of.clone(),
-                };
-                self.conditions
-                    .push((file, c.item.span().start, condition.clone()));
-                condition
-            });
-            let Some(item_kind) = self.kind_of(file, r, &id) else {
+            let visible_if = r
+                .visible_if
+                .as_ref()
+                .map(|c| self.condition(file, c, prefix));
+            let Some(item_kind) = self.kind_of(file, r, &id, prefix) else {
                 continue;
             };
             out.push(Item {
@@ -568,8 +571,27 @@ impl<'f> Builder<'_, 'f> {
         out
     }
 
-    /// The item's type with its parameters, or `None` (reported) when they do not fit.
-    fn kind_of(&mut self, file: &'f SourceFile, r: &RawItem, id: &ItemId) -> Option<ItemKind> {
+    /// A condition with its item resolved against `prefix` (the section, or the group for a
+    /// member), kept to be checked once the set is built.
+    fn condition(&mut self, file: &'f SourceFile, c: &RawCondition, prefix: &str) -> Condition {
+        let condition = Condition {
+            item: ItemId(resolve(c.item.get_ref(), prefix)),
+            any_of: c.any_of.clone(),
+        };
+        self.conditions
+            .push((file, c.item.span().start, condition.clone()));
+        condition
+    }
+
+    /// The item's type with its parameters, or `None` (reported) when they do not fit; `prefix`
+    /// is where its conditions resolve.
+    fn kind_of(
+        &mut self,
+        file: &'f SourceFile,
+        r: &RawItem,
+        id: &ItemId,
+        prefix: &str,
+    ) -> Option<ItemKind> {
         let type_at = r.kind.span().start;
         let codes = r.codes.as_ref().map(|c| c.get_ref().clone());
         let missing = |p: &mut Problems, what: &str| {
@@ -615,16 +637,10 @@ impl<'f> Builder<'_, 'f> {
             "date" => Some(ItemKind::Date),
             "yes_no_unknown" => Some(ItemKind::YesNoUnknown),
             "hours" => {
-                let night_expected_if = r.night_expected_if.as_ref().map(|c| {
-                    let prefix = id.0.rsplit_once('.').map_or("", |(p, _)| p);
-                    let condition = Condition {
-                        item: ItemId(resolve(c.item.get_ref(), prefix)),
-                        any_of: c.any_of.clone(),
-                    };
-                    self.conditions
-                        .push((file, c.item.span().start, condition.clone()));
-                    condition
-                });
+                let night_expected_if = r
+                    .night_expected_if
+                    .as_ref()
+                    .map(|c| self.condition(file, c, prefix));
                 let max_slots = r.max_slots.unwrap_or(3);
                 if !(1..=6).contains(&max_slots) {
                     self.p.at(file, type_at, "max_slots は1〜6にしてください");
@@ -705,7 +721,7 @@ impl<'f> Builder<'_, 'f> {
                 continue;
             };
             let values: Option<Vec<String>> = match &t.kind {
-                ItemKind::YesNoUnknown => Some(["yes", "no", "unknown"].map(String::from).to_vec()),
+                ItemKind::YesNoUnknown => Some(YES_NO_UNKNOWN.map(String::from).to_vec()),
                 ItemKind::Choice { codes } | ItemKind::MultiChoice { codes } => self
                     .code_lists
                     .get(codes)

@@ -17,7 +17,15 @@ impl ItemId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id within its section or group: `hours` of `basic.departments.hours`.
+    pub fn local(&self) -> &str {
+        self.0.rsplit('.').next().unwrap_or_default()
+    }
 }
+
+/// The answers a `yes_no_unknown` item takes.
+pub const YES_NO_UNKNOWN: [&str; 3] = ["yes", "no", "unknown"];
 
 impl std::fmt::Display for ItemId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,8 +46,8 @@ pub struct ItemSet {
 }
 
 impl ItemSet {
-    /// Every item of the set that applies to its kind, depth first (group members after their
-    /// group).
+    /// The top-level items of every section, in order (group members are inside their group's
+    /// kind). Answers are keyed by these ids.
     pub fn items(&self) -> impl Iterator<Item = &Item> {
         self.sections.iter().flat_map(|s| s.items.iter())
     }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::answers::{Answers, Scope, Value};
-use super::model::{Catalogue, Item, ItemId, ItemKind, ItemSet, Rule, TextFormat};
+use super::model::{Catalogue, Item, ItemId, ItemKind, ItemSet, Rule, TextFormat, YES_NO_UNKNOWN};
 use crate::hours::{HoursPlace, HoursRules};
 use crate::text::{is_katakana_reading, nfkc};
 use crate::{CodeError, InsuranceCode, PostalCode, Severity};
@@ -97,14 +97,21 @@ impl Out<'_> {
         self.push(code, Severity::Error, path, item, message);
     }
 
-    /// A cross-item rule: blocking at 入力完了, a hint at 一時保存.
-    fn rule(&mut self, code: &'static str, severity: Severity, item: &ItemId, message: String) {
+    /// A cross-item rule: blocking at 入力完了, a hint at 一時保存. `path` defaults to the
+    /// item itself.
+    fn rule(
+        &mut self,
+        code: &'static str,
+        severity: Severity,
+        item: &ItemId,
+        path: Option<&str>,
+        message: String,
+    ) {
         let severity = match self.mode {
             Mode::Complete => severity,
             Mode::Draft => Severity::Warning,
         };
-        let path = item.0.clone();
-        self.push(code, severity, &path, item, message);
+        self.push(code, severity, path.unwrap_or(item.as_str()), item, message);
     }
 }
 
@@ -127,7 +134,7 @@ impl<'a> Validator<'a> {
             self.section(section, answers, &mut out);
         }
         for id in answers.0.keys() {
-            if set.item(id.as_str()).is_none_or(|_| !is_top_level(set, id)) {
+            if !set.items().any(|i| &i.id == id) {
                 out.error(
                     "answer.unknown_item",
                     id.as_str(),
@@ -309,7 +316,7 @@ impl<'a> Validator<'a> {
                 }
             }
             (ItemKind::YesNoUnknown, Value::Choice(v))
-                if !v.is_empty() && !["yes", "no", "unknown"].contains(&v.as_str()) =>
+                if !v.is_empty() && !YES_NO_UNKNOWN.contains(&v.as_str()) =>
             {
                 out.error(
                     "choice.unknown",
@@ -395,8 +402,7 @@ impl<'a> Validator<'a> {
                         if !row_scope.shows(member) {
                             continue;
                         }
-                        let local = member.id.0.rsplit('.').next().unwrap_or_default();
-                        let member_path = format!("{path}[{i}].{local}");
+                        let member_path = row_path(path, i, &member.id);
                         let before = out.issues.len();
                         self.item(
                             member,
@@ -407,7 +413,7 @@ impl<'a> Validator<'a> {
                             out,
                         );
                         for issue in &mut out.issues[before..] {
-                            issue.message = format!("{label}（{}件目）：{}", i + 1, issue.message);
+                            issue.message = format!("{}{}", row_prefix(label, i), issue.message);
                         }
                     }
                     for id in row.0.keys() {
@@ -536,6 +542,7 @@ impl<'a> Validator<'a> {
                         "address.mismatch",
                         Severity::Error,
                         address,
+                        None,
                         format!("{ADDRESS_MISMATCH}{detail}"),
                     );
                 }
@@ -555,6 +562,7 @@ impl<'a> Validator<'a> {
                             "dates.order",
                             Severity::Error,
                             later,
+                            None,
                             format!(
                                 "{}（{d_later}）は{}（{d_earlier}）以降の日付にしてください。",
                                 label(later),
@@ -583,6 +591,7 @@ impl<'a> Validator<'a> {
                         "sum.min",
                         *severity,
                         at,
+                        None,
                         format!("{what}の合計（{sum}）は{min}以上にしてください。"),
                     );
                 } else if let Some(max) = max.filter(|m| sum > *m) {
@@ -590,6 +599,7 @@ impl<'a> Validator<'a> {
                         "sum.max",
                         *severity,
                         at,
+                        None,
                         format!("{what}の合計（{sum}）は{max}以下にしてください。"),
                     );
                 }
@@ -603,6 +613,7 @@ impl<'a> Validator<'a> {
                         "sum.parts",
                         Severity::Error,
                         &parts[0],
+                        None,
                         format!(
                             "{}の合計（{sum}）が{}（{t}）を超えています。",
                             names.join("と"),
@@ -633,20 +644,14 @@ impl<'a> Validator<'a> {
                         let shown = codes
                             .and_then(|l| l.get(&key))
                             .map_or(key.clone(), |c| c.label.clone());
-                        let local = member.0.rsplit('.').next().unwrap_or_default();
-                        let severity = match out.mode {
-                            Mode::Complete => Severity::Error,
-                            Mode::Draft => Severity::Warning,
-                        };
-                        out.push(
+                        out.rule(
                             "group.duplicate",
-                            severity,
-                            &format!("{group}[{i}].{local}"),
+                            Severity::Error,
                             group,
+                            Some(&row_path(group.as_str(), i, member)),
                             format!(
-                                "{}（{}件目）：{}「{shown}」は{}件目と同じです。",
-                                label(group),
-                                i + 1,
+                                "{}{}「{shown}」は{}件目と同じです。",
+                                row_prefix(&label(group), i),
                                 label(member),
                                 first + 1
                             ),
@@ -660,11 +665,14 @@ impl<'a> Validator<'a> {
     }
 }
 
-/// Whether `id` is an item of a section (not a group member).
-fn is_top_level(set: &ItemSet, id: &ItemId) -> bool {
-    set.sections
-        .iter()
-        .any(|s| s.items.iter().any(|i| &i.id == id))
+/// The path of a member in a group row: `basic.departments[0].hours`.
+fn row_path(group_path: &str, row: usize, member: &ItemId) -> String {
+    format!("{group_path}[{row}].{}", member.local())
+}
+
+/// What a message about a group row starts with: 「診療科目（2件目）：」.
+fn row_prefix(group_label: &str, row: usize) -> String {
+    format!("{group_label}（{}件目）：", row + 1)
 }
 
 fn text_format(
@@ -675,7 +683,6 @@ fn text_format(
     top: &ItemId,
     out: &mut Out<'_>,
 ) {
-    let folded = nfkc(text.trim());
     match format {
         TextFormat::PostalCode => {
             if PostalCode::parse(text).is_err() {
@@ -704,6 +711,7 @@ fn text_format(
             }
         }
         TextFormat::Url => {
+            let folded = nfkc(text.trim());
             let lower = folded.to_ascii_lowercase();
             let rest = lower
                 .strip_prefix("https://")
@@ -747,14 +755,8 @@ fn text_format(
             }
         }
         TextFormat::Email => {
-            let ok = folded.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
-            }) && !folded.chars().any(char::is_whitespace);
-            if !ok {
+            // 全角 letters folded first, as people type them.
+            if !crate::text::is_email(&nfkc(text)) {
                 out.error(
                     "text.email",
                     path,

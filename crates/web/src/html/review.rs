@@ -407,7 +407,7 @@ pub(crate) async fn proxy_submit(
         Ok(_) => Vec::new(),
         Err(e) => e,
     };
-    if !email.is_empty() && !teikyo_account::registration::valid_email(&email) {
+    if !email.is_empty() && !teikyo_domain::text::is_email(&email) {
         errors.push(FieldError::new(
             "email",
             "メールアドレスの形式が正しくありません。メールをお使いでない場合は空欄にしてください。",
