@@ -9,6 +9,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &mut files);
+    assert!(!files.is_empty(), "no .toml files under {}", root.display());
     files.sort();
     let mut out = String::from("&[\n");
     for path in &files {
@@ -28,11 +29,13 @@ fn main() {
     std::fs::write(dest, out).expect("write forms_files.rs");
 }
 
+/// A missing or unreadable `forms/` fails the build: an empty list would build a server with no
+/// item sets at all.
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
         let path = entry.path();
         if path.is_dir() {
             collect(&path, out);
