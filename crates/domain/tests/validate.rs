@@ -283,3 +283,57 @@ fn rules_name_items_of_the_right_type() {
         ]
     );
 }
+
+/// A homepage longer than its item's `max_length` is one problem, reported once.
+#[test]
+fn a_long_url_is_reported_once() {
+    let long = format!("https://www.example.jp/{}", "a".repeat(300));
+    assert_eq!(
+        codes(&[("s.url", text(&long))]),
+        [("text.too_long", Severity::Error)]
+    );
+}
+
+/// A section shared by several item sets is checked for each, but each problem is said once.
+#[test]
+fn a_problem_in_a_shared_section_is_reported_once() {
+    let broken = SECTION.replace("codes = \"colours\"", "codes = \"nowhere\"");
+    let errors: Vec<String> = load(
+        &[
+            file("codes/colours.toml", CODES),
+            file("2025/sections/s.toml", &broken),
+            file("2025/clinic.toml", SET),
+            file(
+                "2025/hospital.toml",
+                "fiscal_year = 2025\nkind = \"hospital\"\nsections = [\"s\"]\n",
+            ),
+        ],
+        &[],
+    )
+    .expect_err("refused")
+    .iter()
+    .map(FormsError::to_string)
+    .collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}"); // the two items naming the list, once each
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("不明なコード表「nowhere」です"))
+    );
+}
+
+/// Answers are keyed by top-level ids: a group member's id at the top is not carried.
+#[test]
+fn carry_over_drops_a_member_id_at_the_top() {
+    let c = catalogue();
+    let set = c.item_sets.values().next().unwrap();
+    let mut a = Answers::default();
+    a.set("s.rows.colour", Value::Choice("r".into()));
+    let carried = teikyo_domain::forms::carry_over(&c, set, &a, set);
+    assert!(carried.answers.is_empty());
+    assert_eq!(carried.dropped.len(), 1);
+    assert_eq!(
+        carried.dropped[0].why,
+        teikyo_domain::forms::NotCarried::NoSuchItem
+    );
+}

@@ -92,7 +92,7 @@ pub fn files_in(dir: &std::path::Path) -> Result<Vec<SourceFile>, Vec<FormsError
                 match std::fs::read_to_string(&path) {
                     Ok(text) => out.push(SourceFile { path: rel, text }),
                     Err(e) => errors.push(FormsError {
-                        file: rel,
+                        file: path.display().to_string(),
                         line: 0,
                         message: format!("読めません: {e}"),
                     }),
@@ -114,7 +114,19 @@ pub fn files_in(dir: &std::path::Path) -> Result<Vec<SourceFile>, Vec<FormsError
 /// Loads and checks the item sets of a directory (see [`files_in`]) with the code lists of
 /// `data/`.
 pub fn load_dir(dir: &std::path::Path) -> Result<Catalogue, Vec<FormsError>> {
-    load(&files_in(dir)?, &external_code_lists())
+    load(&files_in(dir)?, &external_code_lists()).map_err(|errors| {
+        // Name the files where they are, not where the built-in ones would be.
+        errors
+            .into_iter()
+            .map(|e| FormsError {
+                file: match e.file.strip_prefix("forms/") {
+                    Some(rel) => dir.join(rel).display().to_string(),
+                    None => e.file,
+                },
+                ..e
+            })
+            .collect()
+    })
 }
 
 static CATALOGUE: LazyLock<Result<Catalogue, Vec<FormsError>>> =

@@ -135,10 +135,11 @@ pub fn carry_over(
         answers: Answers::default(),
         dropped: Vec::new(),
     };
+    // Answers are keyed by top-level ids; a member id at the top is not an answer to anything.
     for (id, value) in &answers.0 {
-        let old = from.item(id.as_str());
+        let old = from.top_item(id);
         let label = old.map_or_else(|| id.0.clone(), |i| i.label.clone());
-        let Some(new) = to.item(id.as_str()) else {
+        let Some(new) = to.top_item(id) else {
             out.dropped.push(Dropped {
                 item: id.clone(),
                 label,

@@ -37,9 +37,10 @@ pub struct SourceFile {
 }
 
 /// A problem in a file, at a line (1-based; 0 when the whole file is meant).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("forms/{file}:{line}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
 pub struct FormsError {
+    /// As shown: `forms/2025/sections/basic.toml` for the loader's relative paths.
     pub file: String,
     pub line: usize,
     pub message: String,
@@ -157,7 +158,7 @@ impl Problems {
             .count()
             + 1;
         self.0.push(FormsError {
-            file: file.path.clone(),
+            file: format!("forms/{}", file.path),
             line,
             message: message.into(),
         });
@@ -321,6 +322,9 @@ pub fn load(files: &[SourceFile], external: &[CodeList]) -> Result<Catalogue, Ve
             code_lists,
         })
     } else {
+        // A section shared by several item sets is checked once per set: say each problem once.
+        let mut seen = BTreeSet::new();
+        p.0.retain(|e| seen.insert(e.clone()));
         p.0.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         Err(p.0)
     }

@@ -52,6 +52,12 @@ impl ItemSet {
         self.sections.iter().flat_map(|s| s.items.iter())
     }
 
+    /// A top-level item (what an answer document's keys name), not a group member.
+    pub fn top_item(&self, id: &ItemId) -> Option<&Item> {
+        self.items().find(|i| &i.id == id)
+    }
+
+    /// Any item by full id, group members included.
     pub fn item(&self, id: &str) -> Option<&Item> {
         fn find<'a>(items: &'a [Item], id: &str) -> Option<&'a Item> {
             items.iter().find_map(|i| {

@@ -134,7 +134,7 @@ impl<'a> Validator<'a> {
             self.section(section, answers, &mut out);
         }
         for id in answers.0.keys() {
-            if !set.items().any(|i| &i.id == id) {
+            if set.top_item(id).is_none() {
                 out.error(
                     "answer.unknown_item",
                     id.as_str(),
@@ -725,14 +725,8 @@ fn text_format(
             ]
             .iter()
             .any(|r| lower.contains(r));
-            if folded.chars().count() > 300 {
-                out.error(
-                    "text.url_long",
-                    path,
-                    top,
-                    format!("{label}は300文字以内で入力してください。"),
-                );
-            } else if host.is_none_or(|h| !h.contains('.') || h.starts_with('.'))
+            // Length is the item's `max_length` (300 for the homepage items, DOMAIN §10).
+            if host.is_none_or(|h| !h.contains('.') || h.starts_with('.'))
                 || folded.chars().any(char::is_whitespace)
             {
                 out.error(
