@@ -81,7 +81,7 @@ pub fn run(command: &FormsCommand) -> anyhow::Result<ExitCode> {
             }
             Err(errors) => {
                 eprintln!(
-                    "報告様式に {} 件の誤りがあります。\n{}",
+                    "報告様式に {} 件の誤りがあります。該当のファイルを直してから、もう一度実行してください。\n{}",
                     errors.len(),
                     FormsError::list(&errors)
                 );

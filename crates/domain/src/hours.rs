@@ -339,7 +339,7 @@ impl WeeklyHours {
                     Severity::Error,
                     HoursPlace::Table,
                     format!(
-                        "{}の診療状況（休み・時間帯・24時間・時間は日により異なる）を選んでください。",
+                        "{}について、「休み」「時間帯」「24時間」「日により異なる」のいずれかを選んでください。",
                         missing.join("・")
                     ),
                 );
@@ -355,7 +355,7 @@ impl WeeklyHours {
                     Severity::Error,
                     HoursPlace::Day(day),
                     format!(
-                        "{label}の時間帯は{}つまで入力できます（{}つ入力されています）。",
+                        "{label}の時間帯は{}つまで入力できます（{}つ入力されています）。不要な時間帯を削除するか、続いている時間帯は1つにまとめてください。",
                         rules.max_slots,
                         slots.len()
                     ),
@@ -403,7 +403,7 @@ impl WeeklyHours {
                             Severity::Warning,
                             at,
                             format!(
-                                "{label}の時間帯{n}が{}に始まります。午前・午後の誤りがないかご確認ください。",
+                                "{label}の時間帯{n}が{}に始まります。午前・午後の誤りがないかご確認ください。誤りがなければ、このまま進めます。",
                                 s.start
                             ),
                         );
@@ -414,7 +414,7 @@ impl WeeklyHours {
                             Severity::Warning,
                             at,
                             format!(
-                                "{label}の時間帯{n}が{}に終わります。午前・午後の誤りがないかご確認ください。",
+                                "{label}の時間帯{n}が{}に終わります。午前・午後の誤りがないかご確認ください。誤りがなければ、このまま進めます。",
                                 s.end
                             ),
                         );
@@ -437,7 +437,7 @@ impl WeeklyHours {
                             Severity::Warning,
                             at,
                             format!(
-                                "{label}の時間帯{n}の外来受付終了（{}）が診療終了（{}）より後です。ご確認ください。",
+                                "{label}の時間帯{n}の外来受付終了（{}）が診療終了（{}）より後です。受付終了を診療終了までにしてください。誤りがなければ、このまま進めます。",
                                 r.end, s.end
                             ),
                         );
@@ -459,12 +459,14 @@ impl WeeklyHours {
                         Severity::Error,
                         HoursPlace::Slot(day, j),
                         format!(
-                            "{label}の時間帯{}（{}〜{}）と時間帯{}（{}〜{}）が重なっています。",
+                            "{label}の時間帯{}（{}〜{}{}）と時間帯{}（{}〜{}{}）が重なっています。重ならないように時刻を直すか、1つの時間帯にまとめてください。",
                             i + 1,
                             a.start,
+                            if a.overnight { "翌" } else { "" },
                             a.end,
                             j + 1,
                             b.start,
+                            if b.overnight { "翌" } else { "" },
                             b.end
                         ),
                     );
@@ -489,7 +491,7 @@ impl WeeklyHours {
                     Severity::Warning,
                     HoursPlace::ClosedWeek(i),
                     format!(
-                        "{}曜日は毎週休みのため、第{}週の指定は不要です。",
+                        "{}曜日は毎週休みのため、第{}週の指定は不要です。この指定を外してください（このままでも進めます）。",
                         w.day.label(),
                         w.week
                     ),
@@ -514,7 +516,7 @@ impl WeeklyHours {
                     Severity::Warning,
                     at,
                     format!(
-                        "休みの期間（{}〜{}）が1年を超えています。年の誤りがないかご確認ください。",
+                        "休みの期間（{}〜{}）が1年を超えています。年の誤りがないかご確認ください。誤りがなければ、このまま進めます。",
                         p.from, p.to
                     ),
                 );
@@ -525,7 +527,10 @@ impl WeeklyHours {
                 "hours.note_long",
                 Severity::Error,
                 HoursPlace::Table,
-                format!("備考は{NOTE_MAX_CHARS}文字以内で入力してください。"),
+                format!(
+                    "備考は{NOTE_MAX_CHARS}文字以内で入力してください（{}文字入力されています）。",
+                    self.note.chars().count()
+                ),
             );
         }
         out

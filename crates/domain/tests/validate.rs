@@ -235,7 +235,7 @@ fn group_rows_are_counted_and_checked() {
     );
     assert_eq!(
         found[1].message,
-        "行（2件目）：色の選択肢に「x」はありません。"
+        "行（2件目）：色の選択肢に「x」はありません。一覧から選び直してください。"
     );
 }
 

@@ -129,7 +129,7 @@ pub enum ItemKind {
         integer: bool,
     },
     Date,
-    /// はい / いいえ / 不明.
+    /// あり / なし / 不明 (answers `yes`, `no`, `unknown`).
     YesNoUnknown,
     Choice {
         codes: String,
@@ -172,6 +172,21 @@ impl ItemKind {
             Self::Hours { .. } => "hours",
             Self::Group { .. } => "group",
             Self::CodedList { .. } => "coded_list",
+        }
+    }
+
+    /// What an answer of this type is, for 「…で入力し直してください」.
+    pub fn expected(&self) -> &'static str {
+        match self {
+            Self::Text { .. } => "文字",
+            Self::Kana { .. } => "カタカナ",
+            Self::Number { .. } => "数値",
+            Self::Date => "日付",
+            Self::YesNoUnknown => "「あり」「なし」「不明」のいずれか",
+            Self::Choice { .. } | Self::MultiChoice { .. } => "一覧からの選択",
+            Self::Hours { .. } => "曜日ごとの時間帯",
+            Self::Group { .. } => "一覧の行",
+            Self::CodedList { .. } => "一覧の項目ごとの回答",
         }
     }
 

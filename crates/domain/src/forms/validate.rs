@@ -139,7 +139,9 @@ impl<'a> Validator<'a> {
                     "answer.unknown_item",
                     id.as_str(),
                     id,
-                    format!("項目「{id}」はこの報告様式にありません。"),
+                    format!(
+                        "項目「{id}」はこの報告様式にありません。項目IDを確かめるか、この回答を削除してください。"
+                    ),
                 );
             }
         }
@@ -241,9 +243,8 @@ impl<'a> Validator<'a> {
                 path,
                 top,
                 format!(
-                    "{label}の回答の形式が正しくありません（{}ではなく{}）。",
-                    item.kind.id(),
-                    value.kind()
+                    "{label}の回答の形式が正しくありません。{}で入力し直してください。",
+                    item.kind.expected()
                 ),
             );
             return;
@@ -332,7 +333,7 @@ impl<'a> Validator<'a> {
                     "choice.unknown",
                     path,
                     top,
-                    format!("{label}の選択肢に「{v}」はありません。"),
+                    format!("{label}の選択肢に「{v}」はありません。一覧から選び直してください。"),
                 );
             }
             (ItemKind::MultiChoice { codes }, Value::Choices(vs)) => {
@@ -343,14 +344,17 @@ impl<'a> Validator<'a> {
                             "choice.unknown",
                             path,
                             top,
-                            format!("{label}の選択肢に「{v}」はありません。"),
+                            format!(
+                                "{label}の選択肢に「{v}」はありません。一覧から選び直してください。"
+                            ),
                         );
                     } else if !seen.insert(v) {
+                        let shown = self.code(codes, v).map_or(v.as_str(), |c| &c.label);
                         out.error(
                             "choice.duplicate",
                             path,
                             top,
-                            format!("{label}で「{v}」が2回選ばれています。"),
+                            format!("{label}で「{shown}」が2回選ばれています。1つにしてください。"),
                         );
                     }
                 }
@@ -422,7 +426,9 @@ impl<'a> Validator<'a> {
                                 "answer.unknown_item",
                                 &format!("{path}[{i}]"),
                                 top,
-                                format!("項目「{id}」は{label}にありません。"),
+                                format!(
+                                    "項目「{id}」は{label}にありません。項目IDを確かめるか、この回答を削除してください。"
+                                ),
                             );
                         }
                     }
@@ -436,7 +442,7 @@ impl<'a> Validator<'a> {
                             "coded.unknown_code",
                             &at,
                             top,
-                            format!("{label}にコード「{code}」はありません。"),
+                            format!("{label}にコード「{code}」はありません。一覧から選び直してください。"),
                         );
                         continue;
                     };
@@ -497,7 +503,9 @@ impl<'a> Validator<'a> {
                 path,
                 top,
                 if multiline {
-                    format!("{label}に使えない制御文字が含まれています。")
+                    format!(
+                        "{label}に使えない制御文字が含まれています。削除してから保存してください。"
+                    )
                 } else {
                     format!("{label}は改行せずに1行で入力してください。")
                 },
@@ -615,8 +623,9 @@ impl<'a> Validator<'a> {
                         &parts[0],
                         None,
                         format!(
-                            "{}の合計（{sum}）が{}（{t}）を超えています。",
+                            "{}の合計（{sum}）が{}（{t}）を超えています。内訳か{}の数を直してください。",
                             names.join("と"),
+                            label(total),
                             label(total)
                         ),
                     );
@@ -650,10 +659,11 @@ impl<'a> Validator<'a> {
                             group,
                             Some(&row_path(group.as_str(), i, member)),
                             format!(
-                                "{}{}「{shown}」は{}件目と同じです。",
+                                "{}{}「{shown}」は{}件目と同じです。どちらかを削除するか、別の{}を選んでください。",
                                 row_prefix(&label(group), i),
                                 label(member),
-                                first + 1
+                                first + 1,
+                                label(member)
                             ),
                         );
                     } else {
