@@ -160,6 +160,21 @@ impl<'a> FacilityRepo<'a> {
         Ok(v.pop())
     }
 
+    /// The facilities with these ids in one query, in the order asked; unknown ids are left
+    /// out. For pages listing a user's facilities (a delegate may act for hundreds).
+    pub async fn get_many(&self, ids: &[FacilityId]) -> Result<Vec<Facility>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let models = facility::Entity::find()
+            .filter(facility::Column::Id.is_in(ids.iter().map(|i| i.0)))
+            .all(self.store.conn())
+            .await?;
+        let mut found = self.hydrate(models).await?;
+        found.sort_by_key(|f| ids.iter().position(|i| *i == f.id));
+        Ok(found)
+    }
+
     pub async fn find_by_public_key(
         &self,
         prefecture: PrefectureCode,

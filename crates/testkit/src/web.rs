@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
-use teikyo_domain::account::{LoginId, Membership};
+use teikyo_domain::account::{Area, LoginId, Membership, StaffLevel};
 use teikyo_store::{NewUser, Store, UserId};
 use teikyo_web::WebConfig;
 use tower::ServiceExt;
@@ -25,6 +25,25 @@ pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 /// Creates an active user with `memberships` and [`PASSWORD`]. Prefecture staff and the
 /// operator get a second factor with [`TOTP_SECRET`], as the default policy requires of them;
 /// [`create_user_without_mfa`] makes one who has not set it up yet.
+/// A facility's admin for the 医療機能情報提供制度: what most tests sign in as.
+pub fn facility_admin(facility_id: i64) -> Membership {
+    Membership::Facility {
+        facility_id,
+        admin: true,
+        programs: vec![teikyo_domain::Program::MedicalFunction],
+    }
+}
+
+/// Prefecture staff over the whole prefecture (`"17"`).
+pub fn prefecture_staff(prefecture: &str, level: StaffLevel) -> Membership {
+    Membership::Prefecture {
+        prefecture: teikyo_domain::PrefectureCode::parse(prefecture)
+            .unwrap_or_else(|e| panic!("prefecture {prefecture}: {e}")),
+        level,
+        area: Area::Whole,
+    }
+}
+
 pub async fn create_user(store: &Store, login_id: &str, memberships: &[Membership]) -> UserId {
     let staff = memberships
         .iter()

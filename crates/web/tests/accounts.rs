@@ -11,7 +11,7 @@ use teikyo_domain::{
     PrefectureCode,
 };
 use teikyo_store::{JobStatus, Store, TokenPurpose};
-use teikyo_testkit::web::{PASSWORD, SITE_URL, create_user, on_each_backend};
+use teikyo_testkit::web::{PASSWORD, SITE_URL, create_user, facility_admin, on_each_backend};
 
 async fn clinic(store: &Store, insurance: &str) -> i64 {
     let record = FacilityRecord {
@@ -38,14 +38,6 @@ async fn clinic(store: &Store, insurance: &str) -> i64 {
     store.facilities().insert(&record).await.unwrap().0
 }
 
-fn member_of(facility_id: i64) -> Membership {
-    Membership::Facility {
-        facility_id,
-        admin: true,
-        programs: vec![teikyo_domain::Program::MedicalFunction],
-    }
-}
-
 async fn jobs_queued(store: &Store) -> u64 {
     store
         .jobs()
@@ -63,7 +55,7 @@ async fn jobs_queued(store: &Store) -> u64 {
 async fn full_width_and_upper_case_user_names_log_in() {
     on_each_backend(|site| async move {
         let f = clinic(&site.store, "1710112341").await;
-        create_user(&site.store, "abc123", &[member_of(f)]).await;
+        create_user(&site.store, "abc123", &[facility_admin(f)]).await;
         let mut c = site.client();
         let res = c.login("ＡＢｃ１２３", PASSWORD).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
@@ -319,7 +311,7 @@ async fn a_post_without_a_valid_csrf_token_is_refused() {
 async fn reset_story_mail_link_new_password_and_a_reused_link() {
     on_each_backend(|site| async move {
         let f = clinic(&site.store, "1710112341").await;
-        create_user(&site.store, "reset01", &[member_of(f)]).await;
+        create_user(&site.store, "reset01", &[facility_admin(f)]).await;
         let mut c = site.client();
         let login = c.get("/login").await;
         assert!(
@@ -581,7 +573,7 @@ async fn a_broken_or_expired_link_says_so_and_offers_a_new_one() {
 async fn the_setup_link_sets_the_first_password_and_signs_in() {
     on_each_backend(|site| async move {
         let f = clinic(&site.store, "1710112341").await;
-        let user = create_user(&site.store, "setup01", &[member_of(f)]).await;
+        let user = create_user(&site.store, "setup01", &[facility_admin(f)]).await;
         let token = teikyo_account::new_token();
         site.store
             .tokens()
@@ -623,7 +615,7 @@ async fn the_setup_link_sets_the_first_password_and_signs_in() {
 async fn a_forgotten_user_name_is_mailed_to_the_registered_address_only() {
     on_each_backend(|site| async move {
         let f = clinic(&site.store, "1710112341").await;
-        create_user(&site.store, "name01", &[member_of(f)]).await;
+        create_user(&site.store, "name01", &[facility_admin(f)]).await;
         let mut c = site.client();
         assert!(
             c.get("/login")

@@ -7,28 +7,11 @@
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use teikyo_account::mfa::code_at;
-use teikyo_domain::PrefectureCode;
-use teikyo_domain::account::{Area, Membership, StaffLevel};
+use teikyo_domain::account::StaffLevel;
 use teikyo_testkit::web::{
-    Client, PASSWORD, create_user, create_user_without_mfa, enable_mfa, kanazawa_clinic,
-    on_each_backend,
+    Client, PASSWORD, create_user, create_user_without_mfa, enable_mfa, facility_admin,
+    kanazawa_clinic, on_each_backend, prefecture_staff,
 };
-
-fn reviewer_of(prefecture: &str) -> Membership {
-    Membership::Prefecture {
-        prefecture: PrefectureCode::parse(prefecture).unwrap(),
-        level: StaffLevel::Reviewer,
-        area: Area::Whole,
-    }
-}
-
-fn clerk_of(facility_id: i64) -> Membership {
-    Membership::Facility {
-        facility_id,
-        admin: true,
-        programs: vec![teikyo_domain::Program::MedicalFunction],
-    }
-}
 
 /// The secret the set-up page shows for typing in (grouped by four).
 fn shown_secret(body: &str) -> String {
@@ -97,7 +80,12 @@ async fn enrol(c: &mut Client) -> (String, Vec<String>) {
 #[tokio::test]
 async fn staff_set_up_a_second_factor_before_anything_else() {
     on_each_backend(|site| async move {
-        create_user_without_mfa(&site.store, "pref1701", &[reviewer_of("17")]).await;
+        create_user_without_mfa(
+            &site.store,
+            "pref1701",
+            &[prefecture_staff("17", StaffLevel::Reviewer)],
+        )
+        .await;
         let mut c = site.client();
         let res = c.login("pref1701", PASSWORD).await;
         assert_eq!(res.location.as_deref(), Some("/home"));
@@ -213,7 +201,7 @@ async fn staff_set_up_a_second_factor_before_anything_else() {
 async fn a_clinic_clerk_may_opt_in_and_out() {
     on_each_backend(|site| async move {
         let f = kanazawa_clinic(&site.store, "兼六クリニック", "1700000456").await;
-        create_user(&site.store, "clerk001", &[clerk_of(f)]).await;
+        create_user(&site.store, "clerk001", &[facility_admin(f)]).await;
         let mut c = site.client();
         assert_eq!(
             c.login("clerk001", PASSWORD).await.location.as_deref(),
@@ -259,7 +247,12 @@ async fn a_clinic_clerk_may_opt_in_and_out() {
 #[tokio::test]
 async fn a_stale_code_step_starts_again() {
     on_each_backend(|site| async move {
-        create_user(&site.store, "pref1702", &[reviewer_of("17")]).await;
+        create_user(
+            &site.store,
+            "pref1702",
+            &[prefecture_staff("17", StaffLevel::Reviewer)],
+        )
+        .await;
         let mut c = site.client();
         c.get("/login").await;
         c.post(
@@ -292,10 +285,20 @@ async fn a_stale_code_step_starts_again() {
 async fn support_removes_a_lost_second_factor() {
     on_each_backend(|site| async move {
         let f = kanazawa_clinic(&site.store, "兼六クリニック", "1700000456").await;
-        let clerk = create_user(&site.store, "clerk002", &[clerk_of(f)]).await;
+        let clerk = create_user(&site.store, "clerk002", &[facility_admin(f)]).await;
         enable_mfa(&site.store, clerk).await;
-        create_user(&site.store, "pref1703", &[reviewer_of("17")]).await;
-        create_user(&site.store, "pref2901", &[reviewer_of("29")]).await;
+        create_user(
+            &site.store,
+            "pref1703",
+            &[prefecture_staff("17", StaffLevel::Reviewer)],
+        )
+        .await;
+        create_user(
+            &site.store,
+            "pref2901",
+            &[prefecture_staff("29", StaffLevel::Reviewer)],
+        )
+        .await;
 
         // Another prefecture's staff do not see the clerk at all.
         let mut y = site.client();
@@ -331,7 +334,12 @@ async fn support_removes_a_lost_second_factor() {
 #[tokio::test]
 async fn a_password_reset_does_not_skip_the_second_factor() {
     on_each_backend(|site| async move {
-        create_user(&site.store, "pref1704", &[reviewer_of("17")]).await;
+        create_user(
+            &site.store,
+            "pref1704",
+            &[prefecture_staff("17", StaffLevel::Reviewer)],
+        )
+        .await;
         let mut c = site.client();
         c.get("/password/forgot").await;
         c.post("/password/forgot", &[("login_id", "pref1704")])

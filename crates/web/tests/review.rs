@@ -7,14 +7,17 @@
 use axum::http::StatusCode;
 use chrono::Utc;
 use teikyo_account::review::IssueTiming;
-use teikyo_domain::account::{Area, Membership, StaffLevel};
+use teikyo_domain::account::{Membership, StaffLevel};
 use teikyo_domain::registration::ApplicationForm;
 use teikyo_domain::{
     FacilityCode, FacilityKind, FacilityNames, FacilityRecord, InsuranceCode, MunicipalityCode,
     PrefectureCode, Program,
 };
 use teikyo_store::{MailFilter, MailStatus, RegistrationId, Store};
-use teikyo_testkit::web::{Client, PASSWORD, SITE_URL, Site, create_user, on_each_backend_with};
+use teikyo_testkit::web::{
+    Client, PASSWORD, SITE_URL, Site, create_user, facility_admin, on_each_backend_with,
+    prefecture_staff,
+};
 
 fn form(name: &str, insurance: &str) -> ApplicationForm {
     ApplicationForm {
@@ -83,14 +86,6 @@ async fn existing_clinic(store: &Store, insurance: &str) -> i64 {
         .0
 }
 
-fn reviewer(pref: &str, level: StaffLevel) -> Membership {
-    Membership::Prefecture {
-        prefecture: PrefectureCode::parse(pref).unwrap(),
-        level,
-        area: Area::Whole,
-    }
-}
-
 async fn signed_in(site: &Site, login: &str, m: Membership) -> Client {
     create_user(&site.store, login, &[m]).await;
     let mut c = site.client();
@@ -107,7 +102,12 @@ async fn rejection_mails_the_reason_and_the_applicant_may_apply_again() {
             &form("却下クリニック", "1710112341"),
         )
         .await;
-        let mut pref = signed_in(&site, "pref17", reviewer("17", StaffLevel::Reviewer)).await;
+        let mut pref = signed_in(
+            &site,
+            "pref17",
+            prefecture_staff("17", StaffLevel::Reviewer),
+        )
+        .await;
         let list = pref.get("/review/applications").await;
         assert!(list.body.contains("却下クリニック"), "{}", list.body);
         let detail = pref.get(&format!("/review/applications/{}", id.0)).await;
@@ -166,7 +166,7 @@ async fn rejection_mails_the_reason_and_the_applicant_may_apply_again() {
         assert!(audit.body.contains("申請の却下"), "{}", audit.body);
         assert!(audit.body.contains("pref17"), "{}", audit.body);
         // Another prefecture's staff do not see it.
-        let mut nara = signed_in(&site, "pref29a", reviewer("29", StaffLevel::Admin)).await;
+        let mut nara = signed_in(&site, "pref29a", prefecture_staff("29", StaffLevel::Admin)).await;
         assert!(!nara.get("/audit").await.body.contains("申請の却下"));
         assert!(
             mails[0].body.contains("機関コードが誤っています。"),
@@ -194,7 +194,12 @@ async fn approval_of_a_new_facility_issues_an_account_and_the_setup_link_sets_th
     on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let email = "new@clinic.example.jp";
         let id = submitted(&site.store, email, &form("新設クリニック", "1710112341")).await;
-        let mut pref = signed_in(&site, "pref17b", reviewer("17", StaffLevel::Reviewer)).await;
+        let mut pref = signed_in(
+            &site,
+            "pref17b",
+            prefecture_staff("17", StaffLevel::Reviewer),
+        )
+        .await;
         pref.get(&format!("/review/applications/{}", id.0)).await;
         let res = pref
             .post(&format!("/review/applications/{}/approve", id.0), &[])
@@ -259,23 +264,14 @@ async fn approval_of_a_new_facility_issues_an_account_and_the_setup_link_sets_th
 async fn approval_for_a_facility_with_a_permitted_account_issues_nothing() {
     on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let f = existing_clinic(&site.store, "1710112341").await;
-        create_user(
-            &site.store,
-            "existing1",
-            &[Membership::Facility {
-                facility_id: f,
-                admin: true,
-                programs: vec![Program::MedicalFunction],
-            }],
-        )
-        .await;
+        create_user(&site.store, "existing1", &[facility_admin(f)]).await;
         let id = submitted(
             &site.store,
             "again@clinic.example.jp",
             &form("既存クリニック", "1710112341"),
         )
         .await;
-        let mut pref = signed_in(&site, "pref17c", reviewer("17", StaffLevel::Admin)).await;
+        let mut pref = signed_in(&site, "pref17c", prefecture_staff("17", StaffLevel::Admin)).await;
         let detail = pref.get(&format!("/review/applications/{}", id.0)).await;
         assert!(
             detail
@@ -334,7 +330,12 @@ async fn approval_for_an_account_without_the_right_adds_it_and_asks_to_check() {
             &form("既存クリニック", "1710112341"),
         )
         .await;
-        let mut pref = signed_in(&site, "pref17d", reviewer("17", StaffLevel::Reviewer)).await;
+        let mut pref = signed_in(
+            &site,
+            "pref17d",
+            prefecture_staff("17", StaffLevel::Reviewer),
+        )
+        .await;
         pref.get(&format!("/review/applications/{}", id.0)).await;
         let res = pref
             .post(&format!("/review/applications/{}/approve", id.0), &[])
@@ -373,7 +374,12 @@ async fn the_account_mail_waits_for_the_next_business_morning() {
             &form("翌営業日クリニック", "1710112341"),
         )
         .await;
-        let mut pref = signed_in(&site, "pref17e", reviewer("17", StaffLevel::Reviewer)).await;
+        let mut pref = signed_in(
+            &site,
+            "pref17e",
+            prefecture_staff("17", StaffLevel::Reviewer),
+        )
+        .await;
         pref.get(&format!("/review/applications/{}", id.0)).await;
         let res = pref
             .post(&format!("/review/applications/{}/approve", id.0), &[])
@@ -408,7 +414,12 @@ async fn the_account_mail_waits_for_the_next_business_morning() {
 #[tokio::test]
 async fn a_proxy_application_for_a_facility_without_mail_shows_the_setup_link_once() {
     on_each_backend_with(IssueTiming::Immediately, |site| async move {
-        let mut pref = signed_in(&site, "pref17f", reviewer("17", StaffLevel::Reviewer)).await;
+        let mut pref = signed_in(
+            &site,
+            "pref17f",
+            prefecture_staff("17", StaffLevel::Reviewer),
+        )
+        .await;
         let page = pref.get("/review/applications/new").await;
         assert!(page.body.contains("代理申請する"), "{}", page.body);
         // Another prefecture's facility is refused.
@@ -473,7 +484,7 @@ async fn other_prefectures_and_read_only_staff_cannot_decide() {
             &form("範囲クリニック", "1710112341"),
         )
         .await;
-        let mut nara = signed_in(&site, "pref29", reviewer("29", StaffLevel::Admin)).await;
+        let mut nara = signed_in(&site, "pref29", prefecture_staff("29", StaffLevel::Admin)).await;
         assert!(
             !nara
                 .get("/review/applications")
@@ -494,7 +505,12 @@ async fn other_prefectures_and_read_only_staff_cannot_decide() {
                 .status,
             StatusCode::NOT_FOUND
         );
-        let mut ro = signed_in(&site, "pref17ro", reviewer("17", StaffLevel::ReadOnly)).await;
+        let mut ro = signed_in(
+            &site,
+            "pref17ro",
+            prefecture_staff("17", StaffLevel::ReadOnly),
+        )
+        .await;
         let detail = ro.get(&format!("/review/applications/{}", id.0)).await;
         assert_eq!(detail.status, StatusCode::OK);
         assert!(!detail.body.contains("/approve"), "{}", detail.body);
@@ -517,17 +533,13 @@ async fn other_prefectures_and_read_only_staff_cannot_decide() {
 async fn support_tools_find_users_change_an_address_reissue_and_stop() {
     on_each_backend_with(IssueTiming::Immediately, |site| async move {
         let f = existing_clinic(&site.store, "1710112341").await;
-        let clerk = create_user(
-            &site.store,
-            "lostmail1",
-            &[Membership::Facility {
-                facility_id: f,
-                admin: true,
-                programs: vec![Program::MedicalFunction],
-            }],
+        let clerk = create_user(&site.store, "lostmail1", &[facility_admin(f)]).await;
+        let mut pref = signed_in(
+            &site,
+            "pref17s",
+            prefecture_staff("17", StaffLevel::Reviewer),
         )
         .await;
-        let mut pref = signed_in(&site, "pref17s", reviewer("17", StaffLevel::Reviewer)).await;
         // Found by the insurance code the facility gives on the phone.
         let found = pref.get("/support/users?q=1710112341").await;
         assert!(found.body.contains("lostmail1"), "{}", found.body);
@@ -580,7 +592,7 @@ async fn support_tools_find_users_change_an_address_reissue_and_stop() {
             res.body
         );
         // Another prefecture does not find the user.
-        let mut nara = signed_in(&site, "pref29s", reviewer("29", StaffLevel::Admin)).await;
+        let mut nara = signed_in(&site, "pref29s", prefecture_staff("29", StaffLevel::Admin)).await;
         assert!(
             !nara
                 .get("/support/users?q=lostmail1")
@@ -655,7 +667,7 @@ async fn the_operator_stops_accounts_of_abolished_facilities_in_bulk() {
         );
         assert!(!page.body.contains("closed01</a>"), "{}", page.body);
         // Prefecture staff have no 棚卸し.
-        let mut pref = signed_in(&site, "pref17t", reviewer("17", StaffLevel::Admin)).await;
+        let mut pref = signed_in(&site, "pref17t", prefecture_staff("17", StaffLevel::Admin)).await;
         assert_eq!(
             pref.get("/support/inventory").await.status,
             StatusCode::FORBIDDEN

@@ -5,27 +5,11 @@
 //! not. Each runs on SQLite and, with `TEIKYO_TEST_DATABASE_URL`, on PostgreSQL.
 
 use axum::http::StatusCode;
-use teikyo_domain::PrefectureCode;
-use teikyo_domain::account::{Area, Membership, StaffLevel};
+use teikyo_domain::account::StaffLevel;
 use teikyo_testkit::web::{
-    Client, PASSWORD, ReadMail, SITE_URL, Site, create_user, kanazawa_clinic, on_each_backend,
+    Client, PASSWORD, ReadMail, SITE_URL, Site, create_user, facility_admin, kanazawa_clinic,
+    on_each_backend, prefecture_staff,
 };
-
-fn admin_of(facility_id: i64) -> Membership {
-    Membership::Facility {
-        facility_id,
-        admin: true,
-        programs: vec![teikyo_domain::Program::MedicalFunction],
-    }
-}
-
-fn staff_of(prefecture: &str, level: StaffLevel) -> Membership {
-    Membership::Prefecture {
-        prefecture: PrefectureCode::parse(prefecture).unwrap(),
-        level,
-        area: Area::Whole,
-    }
-}
 
 /// The one 利用者追加のお知らせ to `address`, and the login ID it gives.
 async fn invitation(site: &Site, address: &str) -> (ReadMail, String) {
@@ -66,7 +50,7 @@ async fn set_password(site: &Site, mail: &ReadMail) -> Client {
 async fn a_clinic_admin_invites_a_colleague_and_removes_them() {
     on_each_backend(|site| async move {
         let f = kanazawa_clinic(&site.store, "広坂クリニック", "1700000201").await;
-        create_user(&site.store, "kanri001", &[admin_of(f)]).await;
+        create_user(&site.store, "kanri001", &[facility_admin(f)]).await;
         let mut admin = site.client();
         admin.login("kanri001", PASSWORD).await;
         let home = admin.get("/home").await;
@@ -164,8 +148,8 @@ async fn a_chain_clerk_is_added_to_a_second_clinic_and_switches_on_the_home_scre
     on_each_backend(|site| async move {
         let a = kanazawa_clinic(&site.store, "広坂クリニック", "1700000202").await;
         let b = kanazawa_clinic(&site.store, "香林坊クリニック", "1700000203").await;
-        create_user(&site.store, "chain001", &[admin_of(a)]).await;
-        create_user(&site.store, "kanri002", &[admin_of(b)]).await;
+        create_user(&site.store, "chain001", &[facility_admin(a)]).await;
+        create_user(&site.store, "kanri002", &[facility_admin(b)]).await;
         let mut admin_b = site.client();
         admin_b.login("kanri002", PASSWORD).await;
         admin_b.get(&format!("/facility/{b}/users")).await;
@@ -229,13 +213,13 @@ async fn a_prefecture_admin_adds_staff_and_a_delegate() {
         create_user(
             &site.store,
             "kanri017",
-            &[staff_of("17", StaffLevel::Admin)],
+            &[prefecture_staff("17", StaffLevel::Admin)],
         )
         .await;
         create_user(
             &site.store,
             "shinsa17",
-            &[staff_of("17", StaffLevel::Reviewer)],
+            &[prefecture_staff("17", StaffLevel::Reviewer)],
         )
         .await;
 
@@ -386,17 +370,17 @@ async fn a_prefecture_admin_adds_staff_and_a_delegate() {
 async fn staff_accounts_cannot_be_joined_or_supported_from_a_facility() {
     on_each_backend(|site| async move {
         let f = kanazawa_clinic(&site.store, "広坂クリニック", "1700000205").await;
-        create_user(&site.store, "kanri003", &[admin_of(f)]).await;
+        create_user(&site.store, "kanri003", &[facility_admin(f)]).await;
         let nara = create_user(
             &site.store,
             "nara0001",
-            &[staff_of("29", StaffLevel::Admin)],
+            &[prefecture_staff("29", StaffLevel::Admin)],
         )
         .await;
         create_user(
             &site.store,
             "kanri117",
-            &[staff_of("17", StaffLevel::Admin)],
+            &[prefecture_staff("17", StaffLevel::Admin)],
         )
         .await;
         let mut admin = site.client();
@@ -428,7 +412,7 @@ async fn staff_accounts_cannot_be_joined_or_supported_from_a_facility() {
         // Even a staff account that holds a facility role is out of the support tools' reach.
         site.store
             .users()
-            .add_membership(nara, &admin_of(f))
+            .add_membership(nara, &facility_admin(f))
             .await
             .unwrap();
         let mut pref = site.client();

@@ -26,6 +26,24 @@ pub async fn round_trip_keeps_every_field(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn get_many_keeps_the_order_asked(store: Store) -> anyhow::Result<()> {
+    let a = store
+        .facilities()
+        .insert(&facility(FacilityKind::Hospital, 1))
+        .await?;
+    let b = store
+        .facilities()
+        .insert(&facility(FacilityKind::Pharmacy, 2))
+        .await?;
+    let missing = teikyo_store::FacilityId(b.0 + 1000);
+    let got = store.facilities().get_many(&[b, missing, a]).await?;
+    let ids: Vec<_> = got.iter().map(|f| f.id).collect();
+    ensure!(ids == vec![b, a], "{ids:?}");
+    ensure!(got[0].record == facility(FacilityKind::Pharmacy, 2));
+    ensure!(store.facilities().get_many(&[]).await?.is_empty());
+    Ok(())
+}
+
 pub async fn import_counts_by_kind(store: Store) -> anyhow::Result<()> {
     let records: Vec<_> = (0..2_345)
         .map(|n| facility(FacilityKind::ALL[(n % 5) as usize], n))

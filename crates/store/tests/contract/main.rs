@@ -29,6 +29,7 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         schema::ping_answers_until_closed,
         schema::sqlite_runs_in_wal_mode,
         facility::round_trip_keeps_every_field,
+        facility::get_many_keeps_the_order_asked,
         facility::import_counts_by_kind,
         facility::import_is_all_or_nothing,
         facility::existing_keys_lists_public_keys,

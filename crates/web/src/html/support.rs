@@ -52,22 +52,22 @@ impl std::ops::Deref for Facilities {
 
 async fn facilities_of(state: &AppState, user: UserId) -> Result<Facilities, WebError> {
     let access = state.store().users().access(user).await?;
-    let mut list = Vec::new();
+    let mut ids = Vec::new();
     let mut other_roles = false;
     for m in access.memberships {
-        let Membership::Facility { facility_id, .. } = m else {
-            other_roles = true;
-            continue;
-        };
-        if let Some(f) = state
-            .store()
-            .facilities()
-            .get(FacilityId(facility_id))
-            .await?
-        {
-            list.push((f.scope(), f.record.names.official.clone()));
+        match m {
+            Membership::Facility { facility_id, .. } => ids.push(FacilityId(facility_id)),
+            _ => other_roles = true,
         }
     }
+    let list = state
+        .store()
+        .facilities()
+        .get_many(&ids)
+        .await?
+        .into_iter()
+        .map(|f| (f.scope(), f.record.names.official))
+        .collect();
     Ok(Facilities { list, other_roles })
 }
 

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use teikyo_account::team::{self, InviteForm, Role, TeamError};
+use teikyo_account::team::{self, InviteForm, Invited, Invitee, Role, TeamError};
 use teikyo_domain::PrefectureCode;
 use teikyo_domain::account::{Area, FacilityScope, Membership};
 use teikyo_domain::registration::FieldError;
@@ -231,6 +231,40 @@ pub(crate) struct StaffInvite {
     form: InviteForm,
 }
 
+/// Sends the invitation a checked form describes, naming the grant in the mail by `role`. The
+/// mail templates are asked for only once the form is valid, so a wrong form never becomes a
+/// server error where no templates are configured.
+async fn send_invite(
+    state: &AppState,
+    who: &Principal,
+    checked: Result<(Invitee, Membership), TeamError>,
+    role: impl FnOnce(&Membership) -> Role,
+) -> Result<Result<Invited, TeamError>, WebError> {
+    let (invitee, membership) = match checked {
+        Ok(ok) => ok,
+        Err(e) => return Ok(Err(e)),
+    };
+    let role = role(&membership);
+    Ok(team::invite(
+        state.store(),
+        state.mail_templates()?,
+        &who.user,
+        &invitee,
+        &membership,
+        &role,
+        Utc::now(),
+    )
+    .await)
+}
+
+/// The invitation problems the form shows beside its fields; the rest are errors.
+fn shown_on_form(e: &TeamError) -> bool {
+    matches!(
+        e,
+        TeamError::Invalid(_) | TeamError::ExistingMismatch | TeamError::AlreadyMember
+    )
+}
+
 pub(crate) async fn staff_invite(
     State(state): State<AppState>,
     SignedIn(who): SignedIn,
@@ -244,33 +278,18 @@ pub(crate) async fn staff_invite(
     } else {
         ("staff", f.form.prefecture_staff(prefecture))
     };
-    let result = match checked {
-        Ok((invitee, membership)) => {
-            let label = match &membership {
-                Membership::Prefecture { level, .. } => {
-                    format!("{}の職員（{}）", prefecture.name(), level.label())
-                }
-                _ => "医療機関・薬局の報告の代行者".to_owned(),
-            };
-            let role = Role {
-                organisation: prefecture.name().to_owned(),
-                label,
-                prefecture: Some(prefecture),
-                facility: None,
-            };
-            team::invite(
-                store,
-                state.mail_templates()?,
-                &who.user,
-                &invitee,
-                &membership,
-                &role,
-                Utc::now(),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = send_invite(&state, &who, checked, |membership| Role {
+        organisation: prefecture.name().to_owned(),
+        label: match membership {
+            Membership::Prefecture { level, .. } => {
+                format!("{}の職員（{}）", prefecture.name(), level.label())
+            }
+            _ => "医療機関・薬局の報告の代行者".to_owned(),
+        },
+        prefecture: Some(prefecture),
+        facility: None,
+    })
+    .await?;
     match result {
         Ok(invited) => Ok(see_other(
             &format!(
@@ -279,9 +298,7 @@ pub(crate) async fn staff_invite(
             ),
             &[],
         )),
-        Err(
-            e @ (TeamError::Invalid(_) | TeamError::ExistingMismatch | TeamError::AlreadyMember),
-        ) => {
+        Err(e) if shown_on_form(&e) => {
             staff_page(
                 &state,
                 &who,
@@ -454,31 +471,21 @@ pub(crate) async fn facility_invite(
     Form(form): Form<InviteForm>,
 ) -> Result<Response, WebError> {
     let (scope, name, programs) = managed_facility(&state, &who, &id).await?;
-    let result = match form.facility_member(scope.id, programs) {
-        Ok((invitee, membership)) => {
-            let admin = matches!(membership, Membership::Facility { admin: true, .. });
-            let role = Role {
-                organisation: name.clone(),
-                label: format!(
-                    "医療機関・薬局の利用者（{}）",
-                    if admin { "管理者" } else { "利用者" }
-                ),
-                prefecture: Some(scope.prefecture),
-                facility: Some(scope.id),
-            };
-            team::invite(
-                state.store(),
-                state.mail_templates()?,
-                &who.user,
-                &invitee,
-                &membership,
-                &role,
-                Utc::now(),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let checked = form.facility_member(scope.id, programs);
+    let result = send_invite(&state, &who, checked, |membership| Role {
+        organisation: name.clone(),
+        label: format!(
+            "医療機関・薬局の利用者（{}）",
+            if matches!(membership, Membership::Facility { admin: true, .. }) {
+                "管理者"
+            } else {
+                "利用者"
+            }
+        ),
+        prefecture: Some(scope.prefecture),
+        facility: Some(scope.id),
+    })
+    .await?;
     match result {
         Ok(invited) => Ok(see_other(
             &format!(
@@ -488,9 +495,9 @@ pub(crate) async fn facility_invite(
             ),
             &[],
         )),
-        Err(
-            e @ (TeamError::Invalid(_) | TeamError::ExistingMismatch | TeamError::AlreadyMember),
-        ) => facility_page(&state, &who, csrf, &scope, name, None, Some((e, form))).await,
+        Err(e) if shown_on_form(&e) => {
+            facility_page(&state, &who, csrf, &scope, name, None, Some((e, form))).await
+        }
         Err(e) => Err(team_error(e)),
     }
 }

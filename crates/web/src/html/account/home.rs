@@ -114,14 +114,18 @@ pub(crate) async fn page(
             _ => {}
         }
     }
+    let ids: Vec<FacilityId> = cards.iter().map(|c| FacilityId(c.0)).collect();
+    let found: std::collections::HashMap<FacilityId, _> = state
+        .store()
+        .facilities()
+        .get_many(&ids)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect();
     let mut facilities = Vec::new();
     for (facility_id, admin, programs, delegated) in cards {
-        let Some(f) = state
-            .store()
-            .facilities()
-            .get(FacilityId(facility_id))
-            .await?
-        else {
+        let Some(f) = found.get(&FacilityId(facility_id)) else {
             continue;
         };
         // The 制度 of the facility's kind always has a button: without the right, the button
