@@ -7,6 +7,7 @@ pub mod facility;
 pub mod forms;
 pub mod hours;
 pub mod registration;
+pub mod report;
 pub mod text;
 
 /// Whether a problem blocks 入力完了 (validator, hours table).

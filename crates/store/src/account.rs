@@ -1074,20 +1074,7 @@ impl<'a> AuditRepo<'a> {
     }
 
     pub async fn record(&self, e: &AuditEvent, at: DateTime<Utc>) -> Result<(), StoreError> {
-        audit_event::Entity::insert(audit_event::ActiveModel {
-            at: Set(at),
-            actor_user_id: Set(e.actor.map(|u| u.0)),
-            action: Set(e.action.clone()),
-            target_kind: Set(e.target.as_ref().map(|t| t.0.clone())),
-            target_id: Set(e.target.as_ref().map(|t| t.1.clone())),
-            prefecture_code: Set(e.prefecture.map(|p| p.to_string())),
-            facility_id: Set(e.facility_id),
-            detail: Set(e.detail.as_ref().map(|d| d.to_string())),
-            ..Default::default()
-        })
-        .exec(self.conn)
-        .await?;
-        Ok(())
+        insert_audit(self.conn, e, at).await
     }
 
     /// Newest first; `prefecture` limits to events in that prefecture's scope.
@@ -1133,4 +1120,27 @@ impl<'a> AuditRepo<'a> {
             })
             .collect()
     }
+}
+
+/// Writes one audit event on `conn`: the store's connection, or the transaction of the change
+/// it records (DESIGN §2.3: the change and its audit event commit together).
+pub(crate) async fn insert_audit(
+    conn: &impl sea_orm::ConnectionTrait,
+    e: &AuditEvent,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    audit_event::Entity::insert(audit_event::ActiveModel {
+        at: Set(at),
+        actor_user_id: Set(e.actor.map(|u| u.0)),
+        action: Set(e.action.clone()),
+        target_kind: Set(e.target.as_ref().map(|t| t.0.clone())),
+        target_id: Set(e.target.as_ref().map(|t| t.1.clone())),
+        prefecture_code: Set(e.prefecture.map(|p| p.to_string())),
+        facility_id: Set(e.facility_id),
+        detail: Set(e.detail.as_ref().map(|d| d.to_string())),
+        ..Default::default()
+    })
+    .exec(conn)
+    .await?;
+    Ok(())
 }

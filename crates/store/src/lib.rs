@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod mail;
 pub mod mfa;
 pub mod registration;
+pub mod report;
 
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
@@ -33,6 +34,7 @@ pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
 pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
 pub use mfa::{MfaRepo, TotpState};
 pub use registration::{Registration, RegistrationFilter, RegistrationId, RegistrationRepo};
+pub use report::{NewReport, Report, ReportId, ReportRepo, SaveOutcome, SavedSection, SectionSave};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -296,6 +298,10 @@ impl Store {
 
     pub fn registrations(&self) -> RegistrationRepo<'_> {
         RegistrationRepo::new(self)
+    }
+
+    pub fn reports(&self) -> ReportRepo<'_> {
+        ReportRepo::new(self)
     }
 
     pub fn mails(&self) -> MailRepo<'_> {

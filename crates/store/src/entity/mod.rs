@@ -12,4 +12,6 @@ pub mod mail;
 pub mod membership;
 pub mod recovery_code;
 pub mod registration;
+pub mod report;
+pub mod report_section;
 pub mod session;

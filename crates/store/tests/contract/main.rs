@@ -8,6 +8,7 @@ mod fixtures;
 mod jobs;
 mod mail;
 mod registration;
+mod report;
 mod schema;
 
 use futures::future::BoxFuture;
@@ -63,6 +64,9 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         registration::a_captcha_solution_is_spent_once,
         registration::inventory_lists_closed_and_idle_accounts,
         registration::racing_issues_leave_exactly_one_token,
+        report::a_periodic_report_is_started_once,
+        report::a_stale_section_save_is_refused,
+        report::a_closed_report_takes_no_input,
     ]
 }
 
