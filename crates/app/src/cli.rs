@@ -174,11 +174,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(bind) = args.bind {
                 config.bind = bind;
             }
-            crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
+            let forms = crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
             let store = connect(&config).await?;
             store.migrate().await?;
             mail_templates(&config)?;
-            serve(&config, store, false).await?;
+            serve(&config, store, forms, false).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -293,7 +293,12 @@ fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::
     Ok(worker)
 }
 
-async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> {
+async fn serve(
+    config: &Config,
+    store: Store,
+    forms: std::sync::Arc<teikyo_domain::forms::Catalogue>,
+    demo: bool,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("{} で待ち受けできません", config.bind))?;
@@ -361,7 +366,9 @@ async fn serve(config: &Config, store: Store, demo: bool) -> anyhow::Result<()> 
             }
         })
     };
-    let state = teikyo_web::AppState::new(store, web.clone()).with_registrations(registrations);
+    let state = teikyo_web::AppState::new(store, web.clone())
+        .with_registrations(registrations)
+        .with_forms(forms);
     let app = teikyo_web::router(state);
     println!("Teikyo を http://{addr}/ で起動しました（Ctrl+C で停止します）。");
     teikyo_web::serve(listener, app, async move {
@@ -396,7 +403,7 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
             .replace("[::]:", "[::1]:")
     );
     config.mail.contact = "Teikyo デモ（架空の問い合わせ先です）".into();
-    crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
+    let forms = crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
     // Mail the demo sends is written next to its database, readable with any mail program.
     let outbox = PathBuf::from("teikyo-demo-mail");
     config.mail.transport = teikyo_mail::TransportConfig::File {
@@ -454,6 +461,6 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    serve(&config, store, true).await?;
+    serve(&config, store, forms, true).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -33,9 +33,8 @@ fn load(dir: Option<&Path>) -> Result<Cow<'static, Catalogue>, Cow<'static, [For
     }
 }
 
-/// Checks the item sets the server will work with. Nothing in the server reads them yet (the
-/// section pages will), so only the verdict is returned.
-pub fn check_item_sets(dir: Option<&Path>) -> anyhow::Result<()> {
+/// Checks the item sets the server will work with and returns them for the report pages.
+pub fn check_item_sets(dir: Option<&Path>) -> anyhow::Result<std::sync::Arc<Catalogue>> {
     let catalogue = load(dir).map_err(|errors| {
         anyhow::anyhow!(
             "報告様式に誤りがあるため起動できません（{} 件）。該当のファイルを直してから起動してください。\n{}",
@@ -49,7 +48,7 @@ pub fn check_item_sets(dir: Option<&Path>) -> anyhow::Result<()> {
         source = %dir.map_or("built-in".into(), |d| d.display().to_string()),
         "item sets loaded"
     );
-    Ok(())
+    Ok(std::sync::Arc::new(catalogue.into_owned()))
 }
 
 pub fn run(command: &FormsCommand) -> anyhow::Result<ExitCode> {

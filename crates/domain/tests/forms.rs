@@ -367,3 +367,39 @@ fn the_json_schema_matches_the_loader() {
         assert_eq!(loaded.item_sets["2025-clinic"].sections[0].rules[0].id(), t);
     }
 }
+
+#[test]
+fn a_group_inside_a_group_is_refused_where_it_is() {
+    let section = [
+        "id = \"s\"",
+        "number = \"1.(1)\"",
+        "title = \"t\"",
+        "",
+        "[[items]]",
+        "id = \"rows\"",
+        "label = \"Rows\"",
+        "type = \"group\"",
+        "max_count = 3",
+        "",
+        "  [[items.items]]",
+        "  id = \"inner\"",
+        "  label = \"Inner\"",
+        "  type = \"group\"", // line 14
+        "",
+        "    [[items.items.items]]",
+        "    id = \"x\"",
+        "    label = \"X\"",
+        "    type = \"date\"",
+    ]
+    .join("\n");
+    let errors = errors_of(&[
+        file("2025/clinic.toml", SET),
+        file("2025/sections/s.toml", &section),
+    ]);
+    assert_eq!(
+        shown(&errors),
+        [
+            "forms/2025/sections/s.toml:14: group の中に group は置けません。別の group として並べてください"
+        ]
+    );
+}

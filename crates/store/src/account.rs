@@ -1055,6 +1055,11 @@ impl AuditEvent {
         self.facility_id = facility_id;
         self
     }
+
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

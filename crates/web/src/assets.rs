@@ -40,6 +40,11 @@ static ASSETS: &[Asset] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../static/captcha.js"),
     ),
+    asset(
+        "report.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/report.js"),
+    ),
 ];
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -81,6 +86,15 @@ static CAPTCHA_HREF: LazyLock<String> = LazyLock::new(|| {
 /// The captcha solver, versioned like the stylesheet.
 pub(crate) fn captcha_script_href() -> &'static str {
     CAPTCHA_HREF.as_str()
+}
+
+static REPORT_HREF: LazyLock<String> = LazyLock::new(|| {
+    find("report.js").map_or_else(|| "/static/report.js".to_owned(), versioned_href)
+});
+
+/// The section pages' enhancements (conditional items, hours rows), versioned.
+pub(crate) fn report_script_href() -> &'static str {
+    REPORT_HREF.as_str()
 }
 
 #[derive(Debug, Deserialize)]

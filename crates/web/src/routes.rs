@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
-use crate::html::{account, apply, audit, mail, public, review, support, team};
+use crate::html::{account, apply, audit, mail, public, report, review, support, team};
 use crate::state::AppState;
 use crate::{api, assets, probes};
 
@@ -342,6 +342,32 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/facility/{id}/users/{user}/remove",
             R::SignedIn,
             post(team::facility_remove),
+        ),
+        // 調査票入力画面 and the generated section pages: the facility's users with the 制度
+        // and its delegates enter, staff in scope look; checked in the handlers.
+        entry(
+            M::GET,
+            "/facility/{id}/report",
+            R::SignedIn,
+            get(report::overview),
+        ),
+        entry(
+            M::POST,
+            "/facility/{id}/report",
+            R::SignedIn,
+            post(report::start),
+        ),
+        entry(
+            M::GET,
+            "/reports/{id}/sections/{section}",
+            R::SignedIn,
+            get(report::section),
+        ),
+        entry(
+            M::POST,
+            "/reports/{id}/sections/{section}",
+            R::SignedIn,
+            post(report::save),
         ),
         // The audit trail, in scope.
         entry(M::GET, "/audit", R::Staff, get(audit::page)),

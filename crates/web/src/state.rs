@@ -1,5 +1,8 @@
+use std::sync::{Arc, LazyLock};
+
 use metrics_exporter_prometheus::PrometheusHandle;
 use teikyo_account::registration::Registrations;
+use teikyo_domain::forms::Catalogue;
 use teikyo_store::Store;
 
 use crate::config::WebConfig;
@@ -12,7 +15,17 @@ pub struct AppState {
     metrics: PrometheusHandle,
     config: WebConfig,
     registrations: Option<Registrations>,
+    /// The item sets the report pages render and validate (`None`: they could not be loaded;
+    /// `teikyo serve` refuses to start then, so only a hand-built state has none).
+    forms: Option<Arc<Catalogue>>,
 }
+
+/// The item sets built into the binary, shared by every state that is not given others.
+static BUILT_IN_FORMS: LazyLock<Option<Arc<Catalogue>>> = LazyLock::new(|| {
+    teikyo_refdata::forms::catalogue()
+        .ok()
+        .map(|c| Arc::new(c.clone()))
+});
 
 impl AppState {
     /// Installs the process-wide metrics recorder on first use (see [`metrics_handle`]).
@@ -22,7 +35,18 @@ impl AppState {
             metrics: metrics_handle(),
             config,
             registrations: None,
+            forms: BUILT_IN_FORMS.clone(),
         }
+    }
+
+    /// The item sets to use instead of the built-in ones (`forms_dir`).
+    pub fn with_forms(mut self, forms: Arc<Catalogue>) -> Self {
+        self.forms = Some(forms);
+        self
+    }
+
+    pub(crate) fn forms(&self) -> Option<&Catalogue> {
+        self.forms.as_deref()
     }
 
     /// Enables 新規ユーザ登録申請 (it sends mail, so it needs the templates). Without it the

@@ -60,6 +60,8 @@ enum Outcome {
     RemovedOnce,
     /// 303 to a page other than the login page.
     SeeOther,
+    /// A section save: 303 to the report, or the conflict page when another role saved first.
+    SavedOrConflict,
 }
 
 fn staff(role: Role) -> bool {
@@ -233,6 +235,27 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::PrefectureX | Role::DelegateA => O::Forbidden,
             Role::FacilityB | Role::PrefectureY => O::NotFound,
         },
+        // Reports: the facility's users with the 制度 and its delegates enter; staff in scope
+        // look (代理入力 comes with the workflow); others do not see the facility. Facility A's
+        // 定期報告 exists, so 開始 opens it. A save without the page's version is a conflict
+        // once the first role has saved the section.
+        ("GET", "/facility/{id}/report" | "/reports/{id}/sections/{section}") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::Ok,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        ("POST", "/facility/{id}/report") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA => O::SeeOther,
+            Role::PrefectureX | Role::Operator => O::Forbidden,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        ("POST", "/reports/{id}/sections/{section}") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA => O::SavedOrConflict,
+            Role::PrefectureX | Role::Operator => O::Forbidden,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
         ("POST", "/facility/{id}/users/{user}/remove") => match role {
             Role::Anonymous => O::SignIn,
             Role::FacilityA | Role::Operator => O::RemovedOnce,
@@ -263,6 +286,8 @@ struct World {
     facility_a: i64,
     /// Another user of facility A, whom the first allowed request removes.
     colleague: i64,
+    /// Facility A's 定期報告.
+    report: i64,
     stylesheet: String,
 }
 
@@ -374,6 +399,43 @@ async fn world(store: Store) -> World {
     )
     .await
     .0;
+    let report = {
+        let kind = store
+            .facilities()
+            .get(teikyo_store::FacilityId(a))
+            .await
+            .unwrap()
+            .unwrap()
+            .record
+            .kind;
+        let catalogue = teikyo_refdata::forms::catalogue().unwrap();
+        let set = catalogue
+            .item_sets
+            .values()
+            .filter(|s| s.kind == kind)
+            .max_by_key(|s| s.fiscal_year)
+            .unwrap();
+        let new = teikyo_store::NewReport {
+            facility_id: teikyo_store::FacilityId(a),
+            kind: teikyo_domain::report::ReportKind::Periodic,
+            fiscal_year: teikyo_domain::report::fiscal_year_of(chrono::Utc::now().date_naive())
+                .min(set.fiscal_year),
+            item_set: set.id.clone(),
+            by: None,
+        };
+        store
+            .reports()
+            .start(
+                &new,
+                teikyo_store::AuditEvent::new("report.started", None),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap()
+            .0
+            .id
+            .0
+    };
     let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
         .await
         .router;
@@ -392,6 +454,7 @@ async fn world(store: Store) -> World {
         clerk,
         facility_a: a,
         colleague,
+        report,
     }
 }
 
@@ -442,6 +505,11 @@ async fn client_for(w: &World, role: Role, n: usize) -> Client {
 }
 
 fn concrete(path: &str, w: &World) -> String {
+    if path.starts_with("/reports/") {
+        return path
+            .replace("{id}", &w.report.to_string())
+            .replace("{section}", "basic");
+    }
     if path.starts_with("/facility/") {
         return path
             .replace("{id}", &w.facility_a.to_string())
@@ -489,6 +557,17 @@ fn matches(page: &Page, expected: &Outcome) -> bool {
         }
         Outcome::Decided => {
             page.status == StatusCode::OK || page.status == StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Outcome::SavedOrConflict => {
+            (page.status == StatusCode::SEE_OTHER
+                && page
+                    .location
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("/facility/")))
+                || (page.status == StatusCode::UNPROCESSABLE_ENTITY
+                    && page
+                        .body
+                        .contains("他の方が先に保存したため、保存していません"))
         }
         Outcome::RemovedOnce => {
             page.status == StatusCode::NOT_FOUND

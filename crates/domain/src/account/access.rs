@@ -115,6 +115,24 @@ impl Access {
         out
     }
 
+    /// May enter and save the facility's reports under `program`: its users holding that 制度,
+    /// and its delegates (医師会・代行業者 report for it, under its own 制度). The prefecture's
+    /// 代理入力 comes with the reporting workflow.
+    pub fn enters_reports(&self, f: &FacilityScope, program: Program) -> bool {
+        self.memberships.iter().any(|m| match m {
+            Membership::Facility {
+                facility_id,
+                programs,
+                ..
+            } => *facility_id == f.id && programs.contains(&program),
+            Membership::Delegate {
+                prefecture,
+                facility_ids,
+            } => *prefecture == f.prefecture && facility_ids.contains(&f.id),
+            Membership::Operator | Membership::Prefecture { .. } => false,
+        })
+    }
+
     /// May see the facility and its reports and mail.
     pub fn sees_facility(&self, f: &FacilityScope) -> bool {
         self.memberships.iter().any(|m| match m {
@@ -329,6 +347,42 @@ mod tests {
         assert_eq!(operator.staff_prefectures(), None);
 
         assert!(!Access::default().sees_facility(&kanazawa));
+    }
+
+    #[test]
+    fn reports_are_entered_by_the_facility_with_the_program_and_its_delegates() {
+        let kanazawa = facility(1, "17", "172014");
+        let nanao = facility(2, "17", "172022");
+        let tokyo = facility(3, "13", "131016");
+        let ishikawa = PrefectureCode::parse("17").unwrap();
+        let medical = Program::MedicalFunction;
+        let own = access(Membership::Facility {
+            facility_id: 1,
+            admin: false,
+            programs: vec![medical],
+        });
+        assert!(own.enters_reports(&kanazawa, medical));
+        assert!(!own.enters_reports(&kanazawa, Program::PharmacyFunction));
+        assert!(!own.enters_reports(&nanao, medical));
+        let delegate = access(Membership::Delegate {
+            prefecture: ishikawa,
+            facility_ids: vec![2, 3],
+        });
+        assert!(delegate.enters_reports(&nanao, medical));
+        assert!(
+            !delegate.enters_reports(&tokyo, medical),
+            "other prefecture"
+        );
+        for staff in [
+            Membership::Operator,
+            Membership::Prefecture {
+                prefecture: ishikawa,
+                level: StaffLevel::Admin,
+                area: Area::Whole,
+            },
+        ] {
+            assert!(!access(staff).enters_reports(&kanazawa, medical));
+        }
     }
 
     #[test]

@@ -670,6 +670,15 @@ impl<'f> Builder<'_, 'f> {
                 if members.is_empty() {
                     self.p.at(file, type_at, "group には items が必要です");
                 }
+                // One level of repetition is what the section pages, the open data and the
+                // FHIR export handle (a row's form fields are named `group[row].member`).
+                for m in members.iter().filter(|m| m.kind.get_ref() == "group") {
+                    self.p.at(
+                        file,
+                        m.kind.span().start,
+                        "group の中に group は置けません。別の group として並べてください",
+                    );
+                }
                 let min = r.min_count.unwrap_or(0);
                 let max = r.max_count.unwrap_or(1);
                 if min > max || max == 0 {

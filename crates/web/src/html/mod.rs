@@ -8,6 +8,7 @@ pub(crate) mod credits;
 pub(crate) mod errors;
 pub(crate) mod mail;
 pub(crate) mod public;
+pub(crate) mod report;
 pub(crate) mod review;
 pub(crate) mod support;
 pub(crate) mod team;

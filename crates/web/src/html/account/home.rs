@@ -19,6 +19,8 @@ use crate::state::AppState;
 struct ProgramButton {
     name: &'static str,
     permitted: bool,
+    /// The 調査票入力画面 (the facility's own 制度; a report under another is not built).
+    href: Option<String>,
 }
 
 #[derive(Debug)]
@@ -149,6 +151,7 @@ pub(crate) async fn page(
                 .map(|p| ProgramButton {
                     name: p.name(),
                     permitted: programs.contains(&p),
+                    href: (p == own).then(|| format!("/facility/{facility_id}/report")),
                 })
                 .collect(),
         });

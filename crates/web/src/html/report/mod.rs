@@ -1,0 +1,683 @@
+//! 調査票入力画面 and the generated section pages (DOMAIN §4.4). A facility's user opens the
+//! 定期報告 of the current 年度 from the home page, sees every section with its 入力状況 and
+//! enters each on a page generated from the item set: 一時保存 saves without completeness
+//! checks, 入力完了 validates everything; a save against a version someone else has replaced is
+//! refused with what they changed, never written over.
+//!
+//! The reporting workflow (periods, 番号確認, 一括入力完了, 報告, review) builds on these pages.
+
+pub(crate) mod fields;
+pub(crate) mod view;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use teikyo_domain::forms::{Answers, Catalogue, Issue, ItemSet, Mode, Section, Validator};
+use teikyo_domain::report::{
+    ReportKind, ReportStatus, SectionStatus, fiscal_year_label, fiscal_year_of,
+};
+use teikyo_domain::{FacilityKind, Severity};
+use teikyo_store::{
+    AuditEvent, Facility, FacilityId, NewReport, Report, ReportId, SaveOutcome, SavedSection,
+    SectionSave,
+};
+
+use self::fields::FormFields;
+use self::view::{Builder, Control, FieldView, SummaryLine};
+use super::account::see_other;
+use super::mail::tokyo_time;
+use crate::auth::{Csrf, Principal, SignedIn};
+use crate::error::WebError;
+use crate::html::{Chrome, render};
+use crate::state::AppState;
+
+fn forms(state: &AppState) -> Result<&Catalogue, WebError> {
+    state
+        .forms()
+        .ok_or_else(|| WebError::Internal("item sets are not loaded".into()))
+}
+
+/// The item set a new report of `kind` uses on `today`: that of the current 年度, else the
+/// newest earlier one (an item set is published before its 年度's reports start).
+fn current_set(
+    catalogue: &Catalogue,
+    kind: FacilityKind,
+    today: chrono::NaiveDate,
+) -> Option<&ItemSet> {
+    let year = fiscal_year_of(today);
+    catalogue
+        .item_sets
+        .values()
+        .filter(|s| s.kind == kind && s.fiscal_year <= year)
+        .max_by_key(|s| s.fiscal_year)
+}
+
+fn today() -> chrono::NaiveDate {
+    Utc::now().with_timezone(&super::mail::TOKYO).date_naive()
+}
+
+/// What the signed-in user may do with a facility's reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Right {
+    Enter,
+    View,
+}
+
+fn right(who: &Principal, f: &Facility) -> Result<Right, WebError> {
+    let scope = f.scope();
+    if who.access.enters_reports(&scope, f.record.kind.program()) {
+        Ok(Right::Enter)
+    } else if who.access.sees_facility(&scope) {
+        Ok(Right::View)
+    } else {
+        // As for the facility's other pages: outside the scope, the facility does not exist.
+        Err(WebError::NotFound)
+    }
+}
+
+async fn facility(state: &AppState, id: i64) -> Result<Facility, WebError> {
+    state
+        .store()
+        .facilities()
+        .get(FacilityId(id))
+        .await?
+        .ok_or(WebError::NotFound)
+}
+
+fn audit(who: &Principal, action: &str, f: &Facility) -> AuditEvent {
+    AuditEvent::new(action, Some(who.user.id))
+        .in_prefecture(Some(f.record.prefecture))
+        .about_facility(Some(f.id.0))
+}
+
+// ---- 調査票入力画面 ----
+
+struct SectionRow {
+    number: String,
+    title: String,
+    status: &'static str,
+    status_class: &'static str,
+    href: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "report_overview.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    title: String,
+    csrf: String,
+    facility_id: i64,
+    notice: Option<String>,
+    report: Option<(String, &'static str)>,
+    sections: Vec<SectionRow>,
+    can_start: bool,
+    can_enter: bool,
+    start_label: String,
+    complete: usize,
+    total: usize,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OverviewQuery {
+    saved: Option<String>,
+    status: Option<String>,
+}
+
+pub(crate) async fn overview(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    Csrf(csrf): Csrf,
+    Path(id): Path<i64>,
+    Query(q): Query<OverviewQuery>,
+) -> Result<Response, WebError> {
+    let catalogue = forms(&state)?;
+    let f = facility(&state, id).await?;
+    let right = right(&who, &f)?;
+    let day = today();
+    let set = current_set(catalogue, f.record.kind, day);
+    let year = set.map_or(fiscal_year_of(day), |s| s.fiscal_year);
+    let report = state.store().reports().periodic(f.id, year).await?;
+    let mut sections = Vec::new();
+    let mut complete = 0;
+    let mut total = 0;
+    if let Some(r) = &report {
+        let set = catalogue
+            .item_sets
+            .get(&r.item_set)
+            .ok_or_else(|| WebError::Internal(format!("item set {} is not loaded", r.item_set)))?;
+        let saved = state.store().reports().sections(r.id).await?;
+        for s in &set.sections {
+            let found = saved.iter().find(|x| x.section == s.id);
+            let status = found.map_or(SectionStatus::Empty, |x| x.status);
+            total += 1;
+            complete += usize::from(status == SectionStatus::Complete);
+            sections.push(SectionRow {
+                number: s.number.clone(),
+                title: s.title.clone(),
+                status: status.label(),
+                status_class: status.id(),
+                href: format!("/reports/{}/sections/{}", r.id, s.id),
+                updated: found.map(|x| tokyo_time(x.updated_at)).unwrap_or_default(),
+            });
+        }
+    }
+    let notice = match (q.saved.as_deref(), q.status.as_deref()) {
+        (Some(title), Some("complete")) => Some(format!("「{title}」を入力完了にしました。")),
+        (Some(title), _) => Some(format!(
+            "「{title}」を一時保存しました。入力を終えたら「入力完了」を押してください。"
+        )),
+        _ => None,
+    };
+    let label = format!(
+        "{} {}",
+        fiscal_year_label(year),
+        ReportKind::Periodic.label()
+    );
+    Ok(render(&OverviewPage {
+        chrome: Chrome::new(),
+        title: format!("{label}（{}）", f.record.names.official),
+        csrf,
+        facility_id: f.id.0,
+        notice,
+        report: report.as_ref().map(|r| (label.clone(), r.status.label())),
+        sections,
+        can_start: report.is_none() && right == Right::Enter && set.is_some(),
+        can_enter: right == Right::Enter,
+        start_label: format!("{label}の入力を始める"),
+        complete,
+        total,
+    })?
+    .into_response())
+}
+
+/// Starts the current 年度's 定期報告 (or opens it, if a colleague just did).
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let catalogue = forms(&state)?;
+    let f = facility(&state, id).await?;
+    if right(&who, &f)? != Right::Enter {
+        return Err(WebError::Forbidden);
+    }
+    let set = current_set(catalogue, f.record.kind, today()).ok_or(WebError::NotFound)?;
+    let new = NewReport {
+        facility_id: f.id,
+        kind: ReportKind::Periodic,
+        fiscal_year: set.fiscal_year,
+        item_set: set.id.clone(),
+        by: Some(who.user.id),
+    };
+    state
+        .store()
+        .reports()
+        .start(&new, audit(&who, "report.started", &f), Utc::now())
+        .await?;
+    Ok(see_other(&format!("/facility/{}/report", f.id.0), &[]))
+}
+
+// ---- section pages ----
+
+#[derive(Template)]
+#[template(path = "report_section.html")]
+pub(crate) struct SectionPage {
+    chrome: Chrome,
+    title: String,
+    csrf: String,
+    action: String,
+    back: String,
+    facility_name: String,
+    report_label: String,
+    status: &'static str,
+    version: i64,
+    read_only: bool,
+    read_only_reason: Option<String>,
+    notice: Option<String>,
+    conflict: Option<Conflict>,
+    not_saved: bool,
+    summary: Vec<SummaryLine>,
+    errors: usize,
+    fields: Vec<FieldView>,
+    script_href: &'static str,
+}
+
+pub(crate) struct Conflict {
+    who: String,
+    when: String,
+    changes: Vec<String>,
+}
+
+/// Everything a section page is about.
+struct Context {
+    report: Report,
+    facility: Facility,
+    right: Right,
+    saved: Vec<SavedSection>,
+}
+
+async fn context(state: &AppState, who: &Principal, id: i64) -> Result<Context, WebError> {
+    let report = state
+        .store()
+        .reports()
+        .get(ReportId(id))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let facility = facility(state, report.facility_id.0).await?;
+    let right = right(who, &facility)?;
+    let saved = state.store().reports().sections(report.id).await?;
+    Ok(Context {
+        report,
+        facility,
+        right,
+        saved,
+    })
+}
+
+fn find<'c>(
+    catalogue: &'c Catalogue,
+    report: &Report,
+    section: &str,
+) -> Result<(&'c ItemSet, &'c Section), WebError> {
+    let set = catalogue
+        .item_sets
+        .get(&report.item_set)
+        .ok_or_else(|| WebError::Internal(format!("item set {} is not loaded", report.item_set)))?;
+    let s = set
+        .sections
+        .iter()
+        .find(|s| s.id == section)
+        .ok_or(WebError::NotFound)?;
+    Ok((set, s))
+}
+
+/// The report's answers with this section's replaced by `own` (conditions and rules may look
+/// across sections).
+fn whole(saved: &[SavedSection], section: &str, own: &Answers) -> Answers {
+    let mut all = Answers::default();
+    for s in saved.iter().filter(|s| s.section != section) {
+        all.merge(s.answers.clone());
+    }
+    all.merge(own.clone());
+    all
+}
+
+struct Shown<'a> {
+    ctx: &'a Context,
+    set: &'a ItemSet,
+    section: &'a Section,
+    fields: FormFields,
+    answers: Answers,
+    version: i64,
+    issues: Vec<Issue>,
+    notice: Option<String>,
+    conflict: Option<Conflict>,
+    not_saved: bool,
+}
+
+fn show(catalogue: &Catalogue, csrf: String, s: Shown<'_>) -> Result<Response, WebError> {
+    let ctx = s.ctx;
+    let stored = ctx.saved.iter().find(|x| x.section == s.section.id);
+    let read_only = ctx.right != Right::Enter || !ctx.report.status.takes_input();
+    let read_only_reason = if ctx.right != Right::Enter {
+        Some("この報告を入力する権限がないため、内容の確認のみできます。".to_owned())
+    } else if !ctx.report.status.takes_input() {
+        Some(format!(
+            "この報告は「{}」のため、変更できません。",
+            ctx.report.status.label()
+        ))
+    } else {
+        None
+    };
+    let all = whole(&ctx.saved, &s.section.id, &s.answers);
+    let mut views = Builder {
+        catalogue,
+        set: s.set,
+        section: s.section,
+        fields: &s.fields,
+        answers: &all,
+        read_only,
+    }
+    .build();
+    let summary = view::place(&mut views, &s.issues);
+    let errors = s
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
+    let status = if errors > 0 || s.conflict.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = SectionPage {
+        chrome: Chrome::new(),
+        title: format!("{} {}", s.section.number, s.section.title),
+        csrf,
+        action: format!("/reports/{}/sections/{}", ctx.report.id, s.section.id),
+        back: format!("/facility/{}/report", ctx.facility.id.0),
+        facility_name: ctx.facility.record.names.official.clone(),
+        report_label: format!(
+            "{} {}",
+            fiscal_year_label(ctx.report.fiscal_year),
+            ctx.report.kind.label()
+        ),
+        status: stored.map_or(SectionStatus::Empty, |x| x.status).label(),
+        version: s.version,
+        read_only,
+        read_only_reason,
+        notice: s.notice,
+        conflict: s.conflict,
+        not_saved: s.not_saved,
+        summary,
+        errors,
+        fields: views,
+        script_href: crate::assets::report_script_href(),
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+pub(crate) async fn section(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    Csrf(csrf): Csrf,
+    Path((id, section)): Path<(i64, String)>,
+) -> Result<Response, WebError> {
+    let catalogue = forms(&state)?;
+    let ctx = context(&state, &who, id).await?;
+    let (set, sec) = find(catalogue, &ctx.report, &section)?;
+    let stored = ctx.saved.iter().find(|x| x.section == sec.id);
+    let answers = stored.map(|x| x.answers.clone()).unwrap_or_default();
+    let fields = fields::encode(sec, &answers);
+    show(
+        catalogue,
+        csrf,
+        Shown {
+            ctx: &ctx,
+            set,
+            section: sec,
+            fields,
+            answers,
+            version: stored.map_or(0, |x| x.version),
+            issues: Vec::new(),
+            notice: None,
+            conflict: None,
+            not_saved: false,
+        },
+    )
+}
+
+pub(crate) async fn save(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    Csrf(csrf): Csrf,
+    Path((id, section)): Path<(i64, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let catalogue = forms(&state)?;
+    let ctx = context(&state, &who, id).await?;
+    let (set, sec) = find(catalogue, &ctx.report, &section)?;
+    if ctx.right != Right::Enter {
+        return Err(WebError::Forbidden);
+    }
+    let action = pairs
+        .iter()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let version: i64 = pairs
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut fields = FormFields::from_pairs(pairs);
+    let shown =
+        |fields: FormFields, answers: Answers, version, issues, notice, conflict, not_saved| {
+            Shown {
+                ctx: &ctx,
+                set,
+                section: sec,
+                fields,
+                answers,
+                version,
+                issues,
+                notice,
+                conflict,
+                not_saved,
+            }
+        };
+    // 「行を追加」: one more blank row, nothing saved.
+    if let Some(group) = action.strip_prefix("add:") {
+        if sec.items.iter().any(|i| i.id.as_str() == group) {
+            fields.add_row(&fields::rows_key(group));
+        }
+        let (answers, _) = fields::decode(catalogue, sec, &fields);
+        return show(
+            catalogue,
+            csrf,
+            shown(fields, answers, version, Vec::new(), None, None, false),
+        );
+    }
+    fields::normalise(sec, &mut fields);
+    // 「郵便番号から所在地を入力」: fills the address, nothing saved.
+    if action == "postal" {
+        let notice = fill_address(sec, &mut fields);
+        let (answers, issues) = fields::decode(catalogue, sec, &fields);
+        return show(
+            catalogue,
+            csrf,
+            shown(fields, answers, version, issues, Some(notice), None, false),
+        );
+    }
+    if !ctx.report.status.takes_input() {
+        let (answers, _) = fields::decode(catalogue, sec, &fields);
+        return show(
+            catalogue,
+            csrf,
+            shown(fields, answers, version, Vec::new(), None, None, true),
+        );
+    }
+    let complete = action == "complete";
+    let (answers, input_issues) = fields::decode(catalogue, sec, &fields);
+    let all = whole(&ctx.saved, &sec.id, &answers);
+    let (status, issues) = judge(catalogue, set, &sec.id, &all, input_issues, complete);
+    let Some(status) = status else {
+        return show(
+            catalogue,
+            csrf,
+            shown(fields, answers, version, issues, None, None, true),
+        );
+    };
+    let save = SectionSave {
+        report: ctx.report.id,
+        section: &sec.id,
+        expected_version: version,
+        status,
+        answers: &answers,
+        by: Some(who.user.id),
+    };
+    let event = audit(&who, "report.section_saved", &ctx.facility)
+        .on("report", ctx.report.id)
+        .with_detail(serde_json::json!({
+            "section": sec.id,
+            "status": status.id(),
+            "version": version + 1,
+        }));
+    match state
+        .store()
+        .reports()
+        .save_section(&save, &event, Utc::now())
+        .await?
+    {
+        SaveOutcome::Saved { version } => {
+            if status == SectionStatus::Complete || (issues.is_empty() && !complete) {
+                let title = format!("{} {}", sec.number, sec.title);
+                let to = format!(
+                    "/facility/{}/report?saved={}&status={}",
+                    ctx.facility.id.0,
+                    urlencoding(&title),
+                    status.id()
+                );
+                return Ok(see_other(&to, &[]));
+            }
+            let notice = if complete {
+                "入力内容を一時保存しました。次の項目を直してから、もう一度「入力完了」を押してください。"
+            } else {
+                "一時保存しました。次の点をご確認ください（「入力完了」の前に直してください）。"
+            };
+            let ctx2 = context(&state, &who, id).await?;
+            let shown2 = Shown {
+                ctx: &ctx2,
+                set,
+                section: sec,
+                fields,
+                answers,
+                version,
+                issues,
+                notice: Some(notice.to_owned()),
+                conflict: None,
+                not_saved: false,
+            };
+            show(catalogue, csrf, shown2)
+        }
+        SaveOutcome::Stale { current } => {
+            let conflict = conflict(&state, set, sec, &answers, current.as_ref()).await?;
+            let version = current.as_ref().map_or(0, |c| c.version);
+            show(
+                catalogue,
+                csrf,
+                shown(fields, answers, version, issues, None, Some(conflict), true),
+            )
+        }
+        SaveOutcome::Closed { status } => {
+            let mut issues = issues;
+            issues.insert(
+                0,
+                Issue {
+                    code: "report.closed",
+                    severity: Severity::Error,
+                    path: sec.id.clone(),
+                    item: teikyo_domain::forms::ItemId(sec.id.clone()),
+                    message: closed_message(status),
+                },
+            );
+            show(
+                catalogue,
+                csrf,
+                shown(fields, answers, version, issues, None, None, true),
+            )
+        }
+        SaveOutcome::Missing => Err(WebError::NotFound),
+    }
+}
+
+/// The validator's verdict on a save: the status to store (`None`: nothing can be stored) and
+/// the issues to show. A failed 入力完了 still keeps the work as 一時保存 when it can be stored.
+fn judge(
+    catalogue: &Catalogue,
+    set: &ItemSet,
+    section: &str,
+    all: &Answers,
+    input_issues: Vec<Issue>,
+    complete: bool,
+) -> (Option<SectionStatus>, Vec<Issue>) {
+    let reference = teikyo_refdata::forms::PostalMaster;
+    let validator = Validator::new(catalogue, &reference);
+    let check = |mode| {
+        let mut issues = input_issues.clone();
+        issues.extend(
+            validator
+                .validate_section(set, section, all, mode)
+                .unwrap_or_default(),
+        );
+        issues
+    };
+    let blocked = |issues: &[Issue]| issues.iter().any(|i| i.severity == Severity::Error);
+    let draft = check(Mode::Draft);
+    let draft_ok = !blocked(&draft);
+    if !complete {
+        return (draft_ok.then_some(SectionStatus::Draft), draft);
+    }
+    let full = check(Mode::Complete);
+    if blocked(&full) {
+        (draft_ok.then_some(SectionStatus::Draft), full)
+    } else {
+        (Some(SectionStatus::Complete), full)
+    }
+}
+
+fn closed_message(status: ReportStatus) -> String {
+    format!(
+        "この報告は保存の直前に「{}」になったため、保存していません。入力内容はこの画面に残っています。",
+        status.label()
+    )
+}
+
+/// Who replaced the section and what differs between their version and this page's input.
+async fn conflict(
+    state: &AppState,
+    set: &ItemSet,
+    section: &Section,
+    mine: &Answers,
+    current: Option<&SavedSection>,
+) -> Result<Conflict, WebError> {
+    let empty = Answers::default();
+    let theirs = current.map_or(&empty, |c| &c.answers);
+    let who = match current.and_then(|c| c.updated_by) {
+        Some(u) => state.store().users().get(u).await?.map_or_else(
+            || "他の利用者".to_owned(),
+            |u| format!("{} {}", u.family_name, u.given_name),
+        ),
+        None => "他の利用者".to_owned(),
+    };
+    let changes = teikyo_domain::forms::diff(set, theirs, mine)
+        .into_iter()
+        .filter(|d| section.items.iter().any(|i| i.id == d.item))
+        .map(|d| d.label)
+        .collect();
+    Ok(Conflict {
+        who,
+        when: current
+            .map(|c| tokyo_time(c.updated_at))
+            .unwrap_or_default(),
+        changes,
+    })
+}
+
+fn fill_address(section: &Section, fields: &mut FormFields) -> String {
+    for rule in &section.rules {
+        let teikyo_domain::forms::Rule::PostalAddress { postal, address } = rule else {
+            continue;
+        };
+        let typed = fields.one(postal.as_str()).to_owned();
+        let Ok(code) = teikyo_domain::PostalCode::parse(&typed) else {
+            return "郵便番号を7桁の数字で入力してから、もう一度押してください。".to_owned();
+        };
+        let candidates = teikyo_refdata::address::candidates(code);
+        let Some(first) = candidates.first() else {
+            return format!(
+                "郵便番号 {code} は日本郵便の郵便番号データにありません。郵便番号をご確認ください。"
+            );
+        };
+        let same_town = candidates.iter().all(|c| c.town == first.town);
+        let town = if same_town { first.town } else { "" };
+        let head = format!("{}{}{}", first.prefecture_name, first.city, town);
+        let now = fields.one(address.as_str()).trim().to_owned();
+        if !now.starts_with(&head) {
+            fields.set(address.as_str(), format!("{head}{now}"));
+        }
+        fields.set(postal.as_str(), code.to_string());
+        return "所在地に郵便番号の住所を入力しました。番地などを続けて入力し、保存してください（まだ保存していません）。"
+            .to_owned();
+    }
+    "この画面には郵便番号から入力できる所在地がありません。".to_owned()
+}
+
+fn urlencoding(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
