@@ -31,6 +31,11 @@ Figures:
   validate_hospital_ms    median time of one validation (入力完了) of a complete 2025 hospital report
                           with the embedded item set, code lists and postal master (examples/forms_bench)
                   baseline: reading the same report from JSON and writing it back (serde_json)
+  render_section_ms       median server time of GET of a generated section page (the slowest section
+                          of the complete example hospital report, stored on SQLite), through the
+                          whole router in-process: session, store reads, generation, askama
+                          (examples/section_bench in teikyo-web)
+                  baseline: GET /home for the same signed-in user in the same run
 
 `--only forms` runs just the item-set figures and merges them into an existing report.json.
 """
@@ -41,6 +46,7 @@ BIN = os.path.join(ROOT, 'target', 'release', 'teikyo')
 LOAD_ALL = os.path.join(ROOT, 'target', 'release', 'examples', 'load_all')
 MAIL_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'mail_bench')
 FORMS_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'forms_bench')
+SECTION_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'section_bench')
 FACILITY_FILES = ['01-1_hospital_facility_info', '02-1_clinic_facility_info',
                   '03-1_dental_facility_info', '04_maternity_home', '05_pharmacy']
 
@@ -163,9 +169,16 @@ def main():
 def forms_figures():
     res = run([FORMS_BENCH, '2000'])
     r = json.loads(res.stdout.strip().splitlines()[-1])
+    res = run([SECTION_BENCH, '200'])
+    s = json.loads(res.stdout.strip().splitlines()[-1])
+    print('section pages (median ms): ' + json.dumps(s['sections'], ensure_ascii=False), file=sys.stderr)
     return {
         'validate_hospital_ms': figure(r['validate_hospital_ms'], 'ms', r['baseline_json_ms'],
                                        'serde_json reading and writing the same report', r['n']),
+        'render_section_ms': figure(s['render_section_ms'], 'ms', s['baseline_home_ms'],
+                                    'GET /home for the same signed-in user, same router and database '
+                                    f"(figure: the slowest section, {s['slowest_section']}, of the complete "
+                                    'example hospital report; whole request in-process on SQLite)', s['n']),
     }
 
 
