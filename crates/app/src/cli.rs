@@ -217,7 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::import::run_facilities(&store, &args).await
         }
         Command::Check(CheckCommand::InsuranceCodes(args)) => crate::check::insurance_codes(&args),
-        Command::Forms(command) => crate::forms_cmd::run(&command),
+        Command::Forms(command) => crate::forms_cmd::run(&command, &config.public_url),
         Command::Mail(command) => {
             // Run from an MTA pipe: an unreachable database must make the MTA retry later
             // (EX_TEMPFAIL), not bounce the report.

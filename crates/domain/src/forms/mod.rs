@@ -1,9 +1,10 @@
 //! Report item sets as data (DESIGN §2.1, issue: item sets): the model the engine works on, the
-//! loader that reads and checks `forms/`, the answers to an item set, the one validator, and the
-//! diff and carry-over between answer sets.
+//! loader that reads and checks `forms/`, the answers to an item set, the one validator, the diff
+//! and carry-over between answer sets, and the FHIR Questionnaire export ([`fhir`]).
 
 mod answers;
 mod diff;
+pub mod fhir;
 mod load;
 mod model;
 mod validate;
