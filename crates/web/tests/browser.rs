@@ -279,6 +279,49 @@ async fn account_pages_pass_axe_and_fit_360px() {
         "facility-users",
     )
     .await;
+    // The 調査票入力画面 and generated section pages (the hours table, a coded list).
+    check_page(
+        &browser,
+        &app,
+        &format!("/facility/{id}/report"),
+        "report-start",
+    )
+    .await;
+    let kind = FacilityKind::Clinic;
+    let catalogue = teikyo_refdata::forms::catalogue().unwrap();
+    let set = catalogue
+        .item_sets
+        .values()
+        .filter(|s| s.kind == kind)
+        .max_by_key(|s| s.fiscal_year)
+        .unwrap();
+    let report = app
+        .store()
+        .reports()
+        .start(
+            &teikyo_store::NewReport {
+                facility_id: teikyo_store::FacilityId(id),
+                kind: teikyo_domain::report::ReportKind::Periodic,
+                fiscal_year: set.fiscal_year,
+                item_set: set.id.clone(),
+                by: None,
+            },
+            teikyo_store::AuditEvent::new("report.started", None),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .0;
+    check_page(&browser, &app, &format!("/facility/{id}/report"), "report").await;
+    for section in ["basic", "services"] {
+        check_page(
+            &browser,
+            &app,
+            &format!("/reports/{}/sections/{section}", report.id),
+            &format!("report-{section}"),
+        )
+        .await;
+    }
     // 二段階認証: the page before, and the QR code step after 「設定する」.
     check_page(&browser, &app, "/account/mfa", "account-mfa").await;
     let c = browser.client();
