@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{FixedOffset, NaiveDate, Utc};
@@ -47,20 +48,18 @@ pub struct ExportFhirArgs {
     pub date: Option<NaiveDate>,
 }
 
-/// The built-in item sets as they are, or those of `dir`.
-fn load(dir: Option<&Path>) -> Result<Cow<'static, Catalogue>, Cow<'static, [FormsError]>> {
+/// The built-in item sets (shared, not copied), or those of `dir`.
+fn load(dir: Option<&Path>) -> Result<Arc<Catalogue>, Cow<'static, [FormsError]>> {
     match dir {
         Some(dir) => teikyo_refdata::forms::load_dir(dir)
-            .map(Cow::Owned)
+            .map(Arc::new)
             .map_err(Cow::Owned),
-        None => teikyo_refdata::forms::catalogue()
-            .map(Cow::Borrowed)
-            .map_err(Cow::Borrowed),
+        None => teikyo_refdata::forms::shared_catalogue().map_err(Cow::Borrowed),
     }
 }
 
 /// Checks the item sets the server will work with and returns them for the report pages.
-pub fn check_item_sets(dir: Option<&Path>) -> anyhow::Result<std::sync::Arc<Catalogue>> {
+pub fn check_item_sets(dir: Option<&Path>) -> anyhow::Result<Arc<Catalogue>> {
     let catalogue = load(dir).map_err(|errors| {
         anyhow::anyhow!(
             "報告様式に誤りがあるため起動できません（{} 件）。該当のファイルを直してから起動してください。\n{}",
@@ -74,7 +73,7 @@ pub fn check_item_sets(dir: Option<&Path>) -> anyhow::Result<std::sync::Arc<Cata
         source = %dir.map_or("built-in".into(), |d| d.display().to_string()),
         "item sets loaded"
     );
-    Ok(std::sync::Arc::new(catalogue.into_owned()))
+    Ok(catalogue)
 }
 
 /// `public_url` is the deployment's (config), the default base of the canonical URLs.

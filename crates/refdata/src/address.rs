@@ -383,6 +383,27 @@ pub struct AddressCandidate {
     pub banchi: Option<&'static str>,
 }
 
+/// What 「郵便番号から住所を自動入力」 fills in: the area of a postal code's first candidate,
+/// with the 町域 only when every candidate shares it.
+#[derive(Debug, Clone)]
+pub struct PostalArea {
+    pub first: AddressCandidate,
+    /// Empty when the candidates differ in 町域 or name none: the user types it.
+    pub town: &'static str,
+}
+
+/// The area to fill in for `postal`; `None` for a code the postal master does not have.
+pub fn postal_area(postal: PostalCode) -> Option<PostalArea> {
+    let candidates = candidates(postal);
+    let first = candidates.first()?.clone();
+    let town = if candidates.iter().all(|c| c.town == first.town) {
+        first.town
+    } else {
+        ""
+    };
+    Some(PostalArea { first, town })
+}
+
 /// The addresses a postal code stands for, in Japan Post's order; empty for an unknown code.
 pub fn candidates(postal: PostalCode) -> Vec<AddressCandidate> {
     postal::lookup(postal)

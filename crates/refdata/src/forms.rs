@@ -4,7 +4,7 @@
 //! [`catalogue`] loads and checks everything once; the binary calls it at start-up and refuses
 //! to start on any problem, naming the file and line (`teikyo_domain::forms::load`).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use teikyo_domain::PostalCode;
 use teikyo_domain::forms::{Catalogue, Code, CodeList, FormsError, Reference, SourceFile, load};
@@ -129,12 +129,18 @@ pub fn load_dir(dir: &std::path::Path) -> Result<Catalogue, Vec<FormsError>> {
     })
 }
 
-static CATALOGUE: LazyLock<Result<Catalogue, Vec<FormsError>>> =
-    LazyLock::new(|| load(&files(), &external_code_lists()));
+static CATALOGUE: LazyLock<Result<Arc<Catalogue>, Vec<FormsError>>> =
+    LazyLock::new(|| load(&files(), &external_code_lists()).map(Arc::new));
 
 /// The checked item sets, loaded on first use.
 pub fn catalogue() -> Result<&'static Catalogue, &'static [FormsError]> {
-    CATALOGUE.as_ref().map_err(Vec::as_slice)
+    CATALOGUE.as_deref().map_err(Vec::as_slice)
+}
+
+/// The same item sets as a shared handle, for holders that may also hold others (the web
+/// state with `forms_dir`): one copy in the process, never a clone.
+pub fn shared_catalogue() -> Result<Arc<Catalogue>, &'static [FormsError]> {
+    CATALOGUE.as_ref().map(Arc::clone).map_err(Vec::as_slice)
 }
 
 /// The postal master behind the validator's 郵便番号 ↔ 所在地 rule.

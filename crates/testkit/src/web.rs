@@ -110,20 +110,38 @@ pub async fn create_user_without_mfa(
 }
 
 /// A 診療所 in 金沢市 (石川県) with the 機関コード `code`, stored; returns its id. Stories that
-/// need another kind or place build their own record.
+/// need another place build their own record.
 pub async fn kanazawa_clinic(store: &Store, name: &str, code: &str) -> i64 {
+    kanazawa_facility(
+        store,
+        teikyo_domain::FacilityKind::Clinic,
+        name,
+        "クリニック",
+        code,
+    )
+    .await
+}
+
+/// A facility of `kind` in 金沢市 (石川県) with the 機関コード `code`, stored; returns its id.
+pub async fn kanazawa_facility(
+    store: &Store,
+    kind: teikyo_domain::FacilityKind,
+    name: &str,
+    kana: &str,
+    code: &str,
+) -> i64 {
     use teikyo_domain::{
-        FacilityCode, FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
+        FacilityCode, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
     };
     let record = FacilityRecord {
-        kind: FacilityKind::Clinic,
+        kind,
         prefecture: PrefectureCode::parse("17").expect("17"),
         municipality: MunicipalityCode::parse("17201").expect("17201"),
         facility_code: Some(FacilityCode::parse(code).expect("a test 機関コード")),
         insurance_codes: vec![],
         names: FacilityNames {
             official: name.into(),
-            official_kana: "クリニック".into(),
+            official_kana: kana.into(),
             short: None,
             short_kana: None,
             english: None,

@@ -12,14 +12,11 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use teikyo_domain::forms::Answers;
+use teikyo_domain::FacilityKind;
 use teikyo_domain::report::{ReportKind, SectionStatus};
-use teikyo_domain::{
-    FacilityCode, FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
-};
 use teikyo_store::{AuditEvent, Backend, FacilityId, NewReport, SectionSave};
 use teikyo_testkit::db::TestDb;
-use teikyo_testkit::web::{Client, PASSWORD, Site, create_user, facility_admin};
+use teikyo_testkit::web::{Client, PASSWORD, Site, create_user, facility_admin, kanazawa_facility};
 
 async fn median_ms(n: usize, c: &mut Client, path: &str) -> f64 {
     let mut times = Vec::with_capacity(n);
@@ -41,29 +38,15 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(200);
     let db = TestDb::new(Backend::Sqlite).await?;
     let store = db.store.clone();
-    let record = FacilityRecord {
-        kind: FacilityKind::Hospital,
-        prefecture: PrefectureCode::parse("17")?,
-        municipality: MunicipalityCode::parse("17201")?,
-        facility_code: Some(FacilityCode::parse("1170000009")?),
-        insurance_codes: vec![],
-        names: FacilityNames {
-            official: "金沢中央病院".into(),
-            official_kana: "カナザワチュウオウビョウイン".into(),
-            short: None,
-            short_kana: None,
-            english: None,
-        },
-        postal_code: None,
-        address: "石川県金沢市広坂1丁目1番1号".into(),
-        coordinates: None,
-        homepage: None,
-        opened_on: None,
-        suspended_on: None,
-        abolished_on: None,
-    };
-    let f = store.facilities().insert(&record).await?;
-    create_user(&store, "bench01", &[facility_admin(f.0)]).await;
+    let f = kanazawa_facility(
+        &store,
+        FacilityKind::Hospital,
+        "金沢中央病院",
+        "カナザワチュウオウビョウイン",
+        "1170000009",
+    )
+    .await;
+    create_user(&store, "bench01", &[facility_admin(f)]).await;
     let catalogue = teikyo_refdata::forms::catalogue()
         .map_err(|e| anyhow::anyhow!("{}", teikyo_domain::forms::FormsError::list(e)))?;
     let set = catalogue
@@ -73,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
         .reports()
         .start(
             &NewReport {
-                facility_id: FacilityId(f.0),
+                facility_id: FacilityId(f),
                 kind: ReportKind::Periodic,
                 fiscal_year: set.fiscal_year,
                 item_set: set.id.clone(),
@@ -85,12 +68,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let example = teikyo_refdata::forms::examples::hospital();
     for section in &set.sections {
-        let mut own = Answers::default();
-        for item in &section.items {
-            if let Some(v) = example.0.get(&item.id) {
-                own.0.insert(item.id.clone(), v.clone());
-            }
-        }
+        let own = example.of_section(section);
         store
             .reports()
             .save_section(

@@ -1,4 +1,4 @@
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use teikyo_account::registration::Registrations;
@@ -20,13 +20,6 @@ pub struct AppState {
     forms: Option<Arc<Catalogue>>,
 }
 
-/// The item sets built into the binary, shared by every state that is not given others.
-static BUILT_IN_FORMS: LazyLock<Option<Arc<Catalogue>>> = LazyLock::new(|| {
-    teikyo_refdata::forms::catalogue()
-        .ok()
-        .map(|c| Arc::new(c.clone()))
-});
-
 impl AppState {
     /// Installs the process-wide metrics recorder on first use (see [`metrics_handle`]).
     pub fn new(store: Store, config: WebConfig) -> Self {
@@ -35,7 +28,8 @@ impl AppState {
             metrics: metrics_handle(),
             config,
             registrations: None,
-            forms: BUILT_IN_FORMS.clone(),
+            // The built-in item sets unless `with_forms` gives others.
+            forms: teikyo_refdata::forms::shared_catalogue().ok(),
         }
     }
 

@@ -409,17 +409,13 @@ async fn world(store: Store) -> World {
             .record
             .kind;
         let catalogue = teikyo_refdata::forms::catalogue().unwrap();
-        let set = catalogue
-            .item_sets
-            .values()
-            .filter(|s| s.kind == kind)
-            .max_by_key(|s| s.fiscal_year)
-            .unwrap();
+        // The report the page would start today.
+        let today = teikyo_domain::report::fiscal_year_of(chrono::Utc::now().date_naive());
+        let set = catalogue.current(kind, today).unwrap();
         let new = teikyo_store::NewReport {
             facility_id: teikyo_store::FacilityId(a),
             kind: teikyo_domain::report::ReportKind::Periodic,
-            fiscal_year: teikyo_domain::report::fiscal_year_of(chrono::Utc::now().date_naive())
-                .min(set.fiscal_year),
+            fiscal_year: set.fiscal_year,
             item_set: set.id.clone(),
             by: None,
         };

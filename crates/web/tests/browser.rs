@@ -289,12 +289,7 @@ async fn account_pages_pass_axe_and_fit_360px() {
     .await;
     let kind = FacilityKind::Clinic;
     let catalogue = teikyo_refdata::forms::catalogue().unwrap();
-    let set = catalogue
-        .item_sets
-        .values()
-        .filter(|s| s.kind == kind)
-        .max_by_key(|s| s.fiscal_year)
-        .unwrap();
+    let set = catalogue.current(kind, u16::MAX).unwrap();
     let report = app
         .store()
         .reports()

@@ -6,39 +6,23 @@
 //! `TEIKYO_TEST_DATABASE_URL`, on PostgreSQL.
 
 use axum::http::StatusCode;
-use teikyo_domain::forms::Answers;
+use teikyo_domain::FacilityKind;
 use teikyo_domain::report::SectionStatus;
-use teikyo_domain::{
-    FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
-};
-use teikyo_store::{FacilityId, ReportId, Store};
+use teikyo_store::{ReportId, Store};
 use teikyo_testkit::web::{
-    Client, PASSWORD, Page, create_user, facility_admin, kanazawa_clinic, on_each_backend, unescape,
+    Client, PASSWORD, Page, create_user, facility_admin, kanazawa_clinic, kanazawa_facility,
+    on_each_backend, unescape,
 };
 
 async fn hospital(store: &Store) -> i64 {
-    let record = FacilityRecord {
-        kind: FacilityKind::Hospital,
-        prefecture: PrefectureCode::parse("17").unwrap(),
-        municipality: MunicipalityCode::parse("17201").unwrap(),
-        facility_code: Some(teikyo_domain::FacilityCode::parse("1170000009").unwrap()),
-        insurance_codes: vec![],
-        names: FacilityNames {
-            official: "金沢中央病院".into(),
-            official_kana: "カナザワチュウオウビョウイン".into(),
-            short: None,
-            short_kana: None,
-            english: None,
-        },
-        postal_code: None,
-        address: "石川県金沢市広坂1丁目1番1号".into(),
-        coordinates: None,
-        homepage: None,
-        opened_on: None,
-        suspended_on: None,
-        abolished_on: None,
-    };
-    store.facilities().insert(&record).await.unwrap().0
+    kanazawa_facility(
+        store,
+        FacilityKind::Hospital,
+        "金沢中央病院",
+        "カナザワチュウオウビョウイン",
+        "1170000009",
+    )
+    .await
 }
 
 /// Starts the facility's 定期報告 from the home page and returns the report id.
@@ -303,19 +287,11 @@ async fn a_hospital_completes_its_basic_section_through_the_generated_form() {
             .unwrap();
         let set = &catalogue.item_sets[&r.item_set];
         let basic = set.sections.iter().find(|s| s.id == "basic").unwrap();
-        let example = teikyo_refdata::forms::examples::hospital();
-        let mut own = Answers::default();
-        for item in &basic.items {
-            if let Some(v) = example.0.get(&item.id) {
-                own.0.insert(item.id.clone(), v.clone());
-            }
-        }
+        let own = teikyo_refdata::forms::examples::hospital().of_section(basic);
         // Read the form's fields from the page itself after saving the example as a draft
         // through the store, so the test posts what a browser would.
         let path = section_path(report, "basic");
         let mut fields: Vec<(String, String)> = Vec::new();
-        let json = serde_json::to_value(&own).unwrap();
-        let answers: Answers = serde_json::from_value(json).unwrap();
         site.store
             .reports()
             .save_section(
@@ -324,7 +300,7 @@ async fn a_hospital_completes_its_basic_section_through_the_generated_form() {
                     section: "basic",
                     expected_version: 0,
                     status: SectionStatus::Draft,
-                    answers: &answers,
+                    answers: &own,
                     by: None,
                 },
                 &teikyo_store::AuditEvent::new("test", None),
@@ -365,7 +341,7 @@ async fn a_hospital_completes_its_basic_section_through_the_generated_form() {
         assert!(row7.contains("00007.count"), "{row7}");
 
         // Staff of the prefecture look (no buttons) and may not save.
-        let staff = create_user(
+        create_user(
             &site.store,
             "pref01",
             &[teikyo_testkit::web::prefecture_staff(
@@ -374,7 +350,6 @@ async fn a_hospital_completes_its_basic_section_through_the_generated_form() {
             )],
         )
         .await;
-        let _ = staff;
         let mut p = site.client();
         p.login("pref01", PASSWORD).await;
         let look = p.get(&path).await;
@@ -385,7 +360,6 @@ async fn a_hospital_completes_its_basic_section_through_the_generated_form() {
             .post(&path, &[("version", "1"), ("action", "draft")])
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
-        let _ = FacilityId(f);
     })
     .await;
 }

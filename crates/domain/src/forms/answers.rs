@@ -132,6 +132,17 @@ impl Answers {
     pub fn merge(&mut self, other: Answers) {
         self.0.extend(other.0);
     }
+
+    /// The answers to `section`'s items (what one section stores).
+    pub fn of_section(&self, section: &super::model::Section) -> Answers {
+        Answers(
+            section
+                .items
+                .iter()
+                .filter_map(|i| Some((i.id.clone(), self.0.get(&i.id)?.clone())))
+                .collect(),
+        )
+    }
 }
 
 /// Where visibility conditions are evaluated: the report's answers and, inside a group, the

@@ -309,4 +309,13 @@ impl Catalogue {
             .values()
             .find(|s| s.fiscal_year == fiscal_year && s.kind == kind)
     }
+
+    /// The item set a new report of `kind` uses in `fiscal_year`: that 年度's, else the newest
+    /// earlier one (an item set is published before its 年度's reports start).
+    pub fn current(&self, kind: FacilityKind, fiscal_year: u16) -> Option<&ItemSet> {
+        self.item_sets
+            .values()
+            .filter(|s| s.kind == kind && s.fiscal_year <= fiscal_year)
+            .max_by_key(|s| s.fiscal_year)
+    }
 }

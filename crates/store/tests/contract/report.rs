@@ -14,6 +14,31 @@ fn answers(name: &str) -> Answers {
     a
 }
 
+/// A new report of `kind` for a new facility of `facility_kind` numbered `n`, in 2026.
+async fn started(
+    store: &Store,
+    facility_kind: FacilityKind,
+    n: u32,
+    kind: ReportKind,
+) -> anyhow::Result<teikyo_store::Report> {
+    let f = store
+        .facilities()
+        .insert(&facility(facility_kind, n))
+        .await?;
+    let new = NewReport {
+        facility_id: f,
+        kind,
+        fiscal_year: 2026,
+        item_set: format!("2026-{}", facility_kind.id()),
+        by: None,
+    };
+    let (r, _) = store
+        .reports()
+        .start(&new, AuditEvent::new("report.started", None), Utc::now())
+        .await?;
+    Ok(r)
+}
+
 /// A periodic report is started once per facility and 年度, also when two requests race; the
 /// start is audited with the report as its target.
 pub async fn a_periodic_report_is_started_once(store: Store) -> anyhow::Result<()> {
@@ -71,24 +96,7 @@ pub async fn a_periodic_report_is_started_once(store: Store) -> anyhow::Result<(
 /// Sections are saved with the version they were shown with: the first save and every later
 /// one succeed once, a stale one is refused with what is stored now, nothing is overwritten.
 pub async fn a_stale_section_save_is_refused(store: Store) -> anyhow::Result<()> {
-    let f = store
-        .facilities()
-        .insert(&facility(FacilityKind::Clinic, 2))
-        .await?;
-    let (r, _) = store
-        .reports()
-        .start(
-            &NewReport {
-                facility_id: f,
-                kind: ReportKind::Periodic,
-                fiscal_year: 2026,
-                item_set: "2026-clinic".into(),
-                by: None,
-            },
-            AuditEvent::new("report.started", None),
-            Utc::now(),
-        )
-        .await?;
+    let r = started(&store, FacilityKind::Clinic, 2, ReportKind::Periodic).await?;
     let reports = store.reports();
     ensure!(reports.sections(r.id).await?.is_empty(), "all 未入力");
     let first = answers("広坂診療所");
@@ -169,24 +177,7 @@ pub async fn a_stale_section_save_is_refused(store: Store) -> anyhow::Result<()>
 
 /// A report that no longer takes input refuses saves; an unknown report is missing.
 pub async fn a_closed_report_takes_no_input(store: Store) -> anyhow::Result<()> {
-    let f = store
-        .facilities()
-        .insert(&facility(FacilityKind::Pharmacy, 3))
-        .await?;
-    let (r, _) = store
-        .reports()
-        .start(
-            &NewReport {
-                facility_id: f,
-                kind: ReportKind::Change,
-                fiscal_year: 2026,
-                item_set: "2026-pharmacy".into(),
-                by: None,
-            },
-            AuditEvent::new("report.started", None),
-            Utc::now(),
-        )
-        .await?;
+    let r = started(&store, FacilityKind::Pharmacy, 3, ReportKind::Change).await?;
     store
         .execute_unprepared(&format!(
             "UPDATE report SET status = 'submitted' WHERE id = {}",

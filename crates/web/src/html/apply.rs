@@ -593,23 +593,20 @@ pub(crate) struct PostedForm {
 pub(crate) fn fill_address(form: &mut ApplicationForm) -> Result<(), FieldError> {
     let code = teikyo_domain::PostalCode::parse(&form.postal_code)
         .map_err(|e| FieldError::new("postal_code", e.to_string()))?;
-    let candidates = teikyo_refdata::address::candidates(code);
-    let Some(first) = candidates.first() else {
-        return Err(FieldError::new(
-            "postal_code",
-            format!(
-                "郵便番号 {code} は日本郵便の郵便番号データにありません。郵便番号をご確認ください。"
-            ),
-        ));
-    };
+    let area = teikyo_refdata::address::postal_area(code)
+        .ok_or_else(|| FieldError::new("postal_code", unknown_postal_code(code)))?;
     form.postal_code = code.to_string();
-    form.prefecture = first.prefecture.as_str();
-    form.municipality = first.municipality.to_string();
-    let same_town = candidates.iter().all(|c| c.town == first.town);
-    if same_town && !first.town.is_empty() && !form.town.starts_with(first.town) {
-        form.town = format!("{}{}", first.town, form.town);
+    form.prefecture = area.first.prefecture.as_str();
+    form.municipality = area.first.municipality.to_string();
+    if !area.town.is_empty() && !form.town.starts_with(area.town) {
+        form.town = format!("{}{}", area.town, form.town);
     }
     Ok(())
+}
+
+/// The message for a postal code the postal master does not have.
+pub(crate) fn unknown_postal_code(code: teikyo_domain::PostalCode) -> String {
+    format!("郵便番号 {code} は日本郵便の郵便番号データにありません。郵便番号をご確認ください。")
 }
 
 async fn form_page(

@@ -653,12 +653,7 @@ mod tests {
             .item_set(2025, teikyo_domain::FacilityKind::Hospital)
             .expect("2025 hospital");
         for section in &set.sections {
-            let mut own = Answers::default();
-            for item in &section.items {
-                if let Some(v) = answers.0.get(&item.id) {
-                    own.0.insert(item.id.clone(), v.clone());
-                }
-            }
+            let own = answers.of_section(section);
             let mut fields = encode(section, &own);
             normalise(section, &mut fields);
             let (back, issues) = decode(c, section, &fields);

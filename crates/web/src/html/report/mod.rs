@@ -16,11 +16,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
+use teikyo_domain::Severity;
 use teikyo_domain::forms::{Answers, Catalogue, Issue, ItemSet, Mode, Section, Validator};
 use teikyo_domain::report::{
     ReportKind, ReportStatus, SectionStatus, fiscal_year_label, fiscal_year_of,
 };
-use teikyo_domain::{FacilityKind, Severity};
 use teikyo_store::{
     AuditEvent, Facility, FacilityId, NewReport, Report, ReportId, SaveOutcome, SavedSection,
     SectionSave,
@@ -39,21 +39,6 @@ fn forms(state: &AppState) -> Result<&Catalogue, WebError> {
     state
         .forms()
         .ok_or_else(|| WebError::Internal("item sets are not loaded".into()))
-}
-
-/// The item set a new report of `kind` uses on `today`: that of the current 年度, else the
-/// newest earlier one (an item set is published before its 年度's reports start).
-fn current_set(
-    catalogue: &Catalogue,
-    kind: FacilityKind,
-    today: chrono::NaiveDate,
-) -> Option<&ItemSet> {
-    let year = fiscal_year_of(today);
-    catalogue
-        .item_sets
-        .values()
-        .filter(|s| s.kind == kind && s.fiscal_year <= year)
-        .max_by_key(|s| s.fiscal_year)
 }
 
 fn today() -> chrono::NaiveDate {
@@ -139,7 +124,7 @@ pub(crate) async fn overview(
     let f = facility(&state, id).await?;
     let right = right(&who, &f)?;
     let day = today();
-    let set = current_set(catalogue, f.record.kind, day);
+    let set = catalogue.current(f.record.kind, fiscal_year_of(day));
     let year = set.map_or(fiscal_year_of(day), |s| s.fiscal_year);
     let report = state.store().reports().periodic(f.id, year).await?;
     let mut sections = Vec::new();
@@ -206,7 +191,9 @@ pub(crate) async fn start(
     if right(&who, &f)? != Right::Enter {
         return Err(WebError::Forbidden);
     }
-    let set = current_set(catalogue, f.record.kind, today()).ok_or(WebError::NotFound)?;
+    let set = catalogue
+        .current(f.record.kind, fiscal_year_of(today()))
+        .ok_or(WebError::NotFound)?;
     let new = NewReport {
         facility_id: f.id,
         kind: ReportKind::Periodic,
@@ -318,6 +305,31 @@ struct Shown<'a> {
     notice: Option<String>,
     conflict: Option<Conflict>,
     not_saved: bool,
+}
+
+impl<'a> Shown<'a> {
+    /// The page with these fields and nothing to report.
+    fn new(
+        ctx: &'a Context,
+        set: &'a ItemSet,
+        section: &'a Section,
+        fields: FormFields,
+        answers: Answers,
+        version: i64,
+    ) -> Self {
+        Self {
+            ctx,
+            set,
+            section,
+            fields,
+            answers,
+            version,
+            issues: Vec::new(),
+            notice: None,
+            conflict: None,
+            not_saved: false,
+        }
+    }
 }
 
 fn show(catalogue: &Catalogue, csrf: String, s: Shown<'_>) -> Result<Response, WebError> {
@@ -436,62 +448,46 @@ pub(crate) async fn save(
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
     let mut fields = FormFields::from_pairs(pairs);
-    let shown =
-        |fields: FormFields, answers: Answers, version, issues, notice, conflict, not_saved| {
-            Shown {
-                ctx: &ctx,
-                set,
-                section: sec,
-                fields,
-                answers,
-                version,
-                issues,
-                notice,
-                conflict,
-                not_saved,
-            }
-        };
     // 「行を追加」: one more blank row, nothing saved.
     if let Some(group) = action.strip_prefix("add:") {
         if sec.items.iter().any(|i| i.id.as_str() == group) {
             fields.add_row(&fields::rows_key(group));
         }
         let (answers, _) = fields::decode(catalogue, sec, &fields);
-        return show(
-            catalogue,
-            csrf,
-            shown(fields, answers, version, Vec::new(), None, None, false),
-        );
+        let page = Shown::new(&ctx, set, sec, fields, answers, version);
+        return show(catalogue, csrf, page);
     }
     fields::normalise(sec, &mut fields);
     // 「郵便番号から所在地を入力」: fills the address, nothing saved.
     if action == "postal" {
         let notice = fill_address(sec, &mut fields);
         let (answers, issues) = fields::decode(catalogue, sec, &fields);
-        return show(
-            catalogue,
-            csrf,
-            shown(fields, answers, version, issues, Some(notice), None, false),
-        );
+        let page = Shown {
+            issues,
+            notice: Some(notice),
+            ..Shown::new(&ctx, set, sec, fields, answers, version)
+        };
+        return show(catalogue, csrf, page);
     }
     if !ctx.report.status.takes_input() {
         let (answers, _) = fields::decode(catalogue, sec, &fields);
-        return show(
-            catalogue,
-            csrf,
-            shown(fields, answers, version, Vec::new(), None, None, true),
-        );
+        let page = Shown {
+            not_saved: true,
+            ..Shown::new(&ctx, set, sec, fields, answers, version)
+        };
+        return show(catalogue, csrf, page);
     }
     let complete = action == "complete";
     let (answers, input_issues) = fields::decode(catalogue, sec, &fields);
     let all = whole(&ctx.saved, &sec.id, &answers);
     let (status, issues) = judge(catalogue, set, &sec.id, &all, input_issues, complete);
     let Some(status) = status else {
-        return show(
-            catalogue,
-            csrf,
-            shown(fields, answers, version, issues, None, None, true),
-        );
+        let page = Shown {
+            issues,
+            not_saved: true,
+            ..Shown::new(&ctx, set, sec, fields, answers, version)
+        };
+        return show(catalogue, csrf, page);
     };
     let save = SectionSave {
         report: ctx.report.id,
@@ -508,10 +504,11 @@ pub(crate) async fn save(
             "status": status.id(),
             "version": version + 1,
         }));
+    let now = Utc::now();
     match state
         .store()
         .reports()
-        .save_section(&save, &event, Utc::now())
+        .save_section(&save, &event, now)
         .await?
     {
         SaveOutcome::Saved { version } => {
@@ -530,29 +527,34 @@ pub(crate) async fn save(
             } else {
                 "一時保存しました。次の点をご確認ください（「入力完了」の前に直してください）。"
             };
-            let ctx2 = context(&state, &who, id).await?;
-            let shown2 = Shown {
-                ctx: &ctx2,
-                set,
-                section: sec,
-                fields,
-                answers,
+            // The page shows the section as it is now stored.
+            let mut ctx = ctx;
+            ctx.saved.retain(|s| s.section != sec.id);
+            ctx.saved.push(SavedSection {
+                section: sec.id.clone(),
+                status,
+                answers: answers.clone(),
                 version,
+                updated_by: Some(who.user.id),
+                updated_at: now,
+            });
+            let page = Shown {
                 issues,
                 notice: Some(notice.to_owned()),
-                conflict: None,
-                not_saved: false,
+                ..Shown::new(&ctx, set, sec, fields, answers, version)
             };
-            show(catalogue, csrf, shown2)
+            show(catalogue, csrf, page)
         }
         SaveOutcome::Stale { current } => {
             let conflict = conflict(&state, set, sec, &answers, current.as_ref()).await?;
             let version = current.as_ref().map_or(0, |c| c.version);
-            show(
-                catalogue,
-                csrf,
-                shown(fields, answers, version, issues, None, Some(conflict), true),
-            )
+            let page = Shown {
+                issues,
+                conflict: Some(conflict),
+                not_saved: true,
+                ..Shown::new(&ctx, set, sec, fields, answers, version)
+            };
+            show(catalogue, csrf, page)
         }
         SaveOutcome::Closed { status } => {
             let mut issues = issues;
@@ -566,11 +568,12 @@ pub(crate) async fn save(
                     message: closed_message(status),
                 },
             );
-            show(
-                catalogue,
-                csrf,
-                shown(fields, answers, version, issues, None, None, true),
-            )
+            let page = Shown {
+                issues,
+                not_saved: true,
+                ..Shown::new(&ctx, set, sec, fields, answers, version)
+            };
+            show(catalogue, csrf, page)
         }
         SaveOutcome::Missing => Err(WebError::NotFound),
     }
@@ -598,17 +601,18 @@ fn judge(
         issues
     };
     let blocked = |issues: &[Issue]| issues.iter().any(|i| i.severity == Severity::Error);
-    let draft = check(Mode::Draft);
-    let draft_ok = !blocked(&draft);
-    if !complete {
-        return (draft_ok.then_some(SectionStatus::Draft), draft);
-    }
-    let full = check(Mode::Complete);
-    if blocked(&full) {
-        (draft_ok.then_some(SectionStatus::Draft), full)
+    let (mode, status) = if complete {
+        (Mode::Complete, SectionStatus::Complete)
     } else {
-        (Some(SectionStatus::Complete), full)
+        (Mode::Draft, SectionStatus::Draft)
+    };
+    let issues = check(mode);
+    if !blocked(&issues) {
+        return (Some(status), issues);
     }
+    // The draft checks run again only for a failed 入力完了, to know whether it can be kept.
+    let keep = complete && !blocked(&check(Mode::Draft));
+    (keep.then_some(SectionStatus::Draft), issues)
 }
 
 fn closed_message(status: ReportStatus) -> String {
@@ -658,15 +662,13 @@ fn fill_address(section: &Section, fields: &mut FormFields) -> String {
         let Ok(code) = teikyo_domain::PostalCode::parse(&typed) else {
             return "郵便番号を7桁の数字で入力してから、もう一度押してください。".to_owned();
         };
-        let candidates = teikyo_refdata::address::candidates(code);
-        let Some(first) = candidates.first() else {
-            return format!(
-                "郵便番号 {code} は日本郵便の郵便番号データにありません。郵便番号をご確認ください。"
-            );
+        let Some(area) = teikyo_refdata::address::postal_area(code) else {
+            return super::apply::unknown_postal_code(code);
         };
-        let same_town = candidates.iter().all(|c| c.town == first.town);
-        let town = if same_town { first.town } else { "" };
-        let head = format!("{}{}{}", first.prefecture_name, first.city, town);
+        let head = format!(
+            "{}{}{}",
+            area.first.prefecture_name, area.first.city, area.town
+        );
         let now = fields.one(address.as_str()).trim().to_owned();
         if !now.starts_with(&head) {
             fields.set(address.as_str(), format!("{head}{now}"));

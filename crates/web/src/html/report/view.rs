@@ -416,9 +416,9 @@ impl Builder<'_> {
                 } else {
                     (answered + 1).min(*max as usize).max(answered)
                 };
-                let rows_answers = match self.answers.get(item.id.as_str()) {
-                    Some(teikyo_domain::forms::Value::Group(rows)) => rows.clone(),
-                    _ => Vec::new(),
+                let rows_answers: &[Answers] = match self.answers.get(item.id.as_str()) {
+                    Some(teikyo_domain::forms::Value::Group(rows)) => rows,
+                    _ => &[],
                 };
                 let empty = Answers::default();
                 let rows = (0..shown)
