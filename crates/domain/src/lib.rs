@@ -6,6 +6,7 @@ pub mod codes;
 pub mod facility;
 pub mod forms;
 pub mod hours;
+pub mod period;
 pub mod registration;
 pub mod report;
 pub mod text;

@@ -1,6 +1,6 @@
 //! A facility's report: its kind, its status and the input status of each section (DOMAIN §4).
-//! The state machine of 報告 / 引き戻し / 確認完了 comes with the reporting workflow; what is here
-//! is what the section pages need — which reports take input, and the words for each status.
+//! The state machine of 報告 / 引き戻し / 差戻し / 確認完了 / 修正 / 取消 is `ReportStatus::after`;
+//! the store applies it as a compare-and-set on the report row.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -88,6 +88,147 @@ impl ReportStatus {
     }
 }
 
+/// What a facility or a reviewer does to a report (DOMAIN §4.2, issue: reporting workflow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transition {
+    /// 報告 (the facility, or prefecture staff for it: 代理入力).
+    Submit,
+    /// 引き戻し: the facility takes a submitted report back into editing.
+    Withdraw,
+    /// 確認完了 by the prefecture.
+    Confirm,
+    /// 差戻し by the prefecture, with a comment.
+    Return,
+    /// 修正: a confirmed report is opened again; its next 報告 is a 再報告.
+    Reopen,
+    /// 取消: the draft of a report never submitted is deleted.
+    Cancel,
+}
+
+impl Transition {
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Submit => "submit",
+            Self::Withdraw => "withdraw",
+            Self::Confirm => "confirm",
+            Self::Return => "return",
+            Self::Reopen => "reopen",
+            Self::Cancel => "cancel",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Submit => "報告",
+            Self::Withdraw => "引き戻し",
+            Self::Confirm => "確認完了",
+            Self::Return => "差戻し",
+            Self::Reopen => "修正",
+            Self::Cancel => "取消",
+        }
+    }
+}
+
+/// What the state machine needs to know about a report besides its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportState {
+    pub status: ReportStatus,
+    /// It has been submitted at least once (then it cannot be cancelled).
+    pub ever_submitted: bool,
+    /// It has been confirmed at least once (then its next 報告 is a 再報告).
+    pub ever_confirmed: bool,
+}
+
+/// A transition that does not apply to the report as it is now. The message says why in the
+/// words the facility or reviewer sees, because the usual cause is someone else acting first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionError {
+    pub transition: Transition,
+    pub status: ReportStatus,
+    pub ever_submitted: bool,
+}
+
+impl TransitionError {
+    pub fn code(&self) -> String {
+        format!("report.{}.from_{}", self.transition.id(), self.status.id())
+    }
+}
+
+impl std::fmt::Display for TransitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ReportStatus as S;
+        use Transition as T;
+        let text = match (self.transition, self.status) {
+            (_, S::NotReported) => "この報告はありません。取消されたか、まだ開始されていません。",
+            (T::Submit, S::Submitted | S::Resubmitted) => "この報告はすでに報告済です。",
+            (T::Submit | T::Withdraw | T::Cancel, S::Confirmed) => {
+                "この報告は都道府県等が確認を完了しています。内容を変える場合は「修正する」から再報告してください。"
+            }
+            (T::Withdraw, S::InProgress) => {
+                "この報告は報告中です（引き戻されたか、差し戻されています）。入力を続けてください。"
+            }
+            (T::Confirm | T::Return, S::InProgress) => {
+                "この報告は医療機関等が引き戻したか、差し戻し済みのため、報告中に戻っています。再度報告されるまでお待ちください。"
+            }
+            (T::Confirm | T::Return, S::Confirmed) => "この報告はすでに確認完了済です。",
+            (T::Reopen, _) => "確認完了済の報告だけを修正できます。",
+            (T::Cancel, _) if self.ever_submitted => {
+                "一度報告した報告は取消できません。内容を変える場合は入力を続けてください。"
+            }
+            (T::Cancel, _) => "報告済の報告は取消できません。先に引き戻してください。",
+            (T::Submit, S::InProgress) | (T::Withdraw | T::Confirm | T::Return, _) => {
+                "この操作は現在の報告状況ではできません。"
+            }
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for TransitionError {}
+
+impl ReportState {
+    /// The status after `t`, or why `t` does not apply. `Cancel` leads to 未報告 (the report is
+    /// deleted).
+    pub fn after(self, t: Transition) -> Result<ReportStatus, TransitionError> {
+        use ReportStatus as S;
+        use Transition as T;
+        let submitted = matches!(self.status, S::Submitted | S::Resubmitted);
+        let next = match t {
+            T::Submit if self.status == S::InProgress => Some(if self.ever_confirmed {
+                S::Resubmitted
+            } else {
+                S::Submitted
+            }),
+            T::Withdraw | T::Return if submitted => Some(S::InProgress),
+            T::Confirm if submitted => Some(S::Confirmed),
+            T::Reopen if self.status == S::Confirmed => Some(S::InProgress),
+            T::Cancel
+                if self.status == S::InProgress && !self.ever_submitted && !self.ever_confirmed =>
+            {
+                Some(S::NotReported)
+            }
+            _ => None,
+        };
+        next.ok_or(TransitionError {
+            transition: t,
+            status: self.status,
+            ever_submitted: self.ever_submitted,
+        })
+    }
+
+    /// The statuses `t` may start from: the store's compare-and-set condition.
+    pub fn sources(t: Transition) -> &'static [ReportStatus] {
+        use ReportStatus as S;
+        match t {
+            Transition::Submit | Transition::Cancel => &[S::InProgress],
+            Transition::Withdraw | Transition::Return | Transition::Confirm => {
+                &[S::Submitted, S::Resubmitted]
+            }
+            Transition::Reopen => &[S::Confirmed],
+        }
+    }
+}
+
 /// A section's 入力状況 (DOMAIN §4.4). 未入力 is the absence of a saved section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SectionStatus {
@@ -166,5 +307,67 @@ mod tests {
             Some("入力完了")
         );
         assert_eq!(ReportStatus::parse("draft"), None);
+    }
+
+    #[test]
+    fn the_workflow_follows_the_seeds() {
+        use ReportStatus as S;
+        use Transition as T;
+        let st = |status, ever_submitted, ever_confirmed| ReportState {
+            status,
+            ever_submitted,
+            ever_confirmed,
+        };
+        assert_eq!(
+            st(S::InProgress, false, false).after(T::Submit),
+            Ok(S::Submitted)
+        );
+        assert_eq!(
+            st(S::InProgress, true, true).after(T::Submit),
+            Ok(S::Resubmitted)
+        );
+        assert_eq!(
+            st(S::Submitted, true, false).after(T::Withdraw),
+            Ok(S::InProgress)
+        );
+        assert_eq!(
+            st(S::Resubmitted, true, true).after(T::Confirm),
+            Ok(S::Confirmed)
+        );
+        assert_eq!(
+            st(S::Submitted, true, false).after(T::Return),
+            Ok(S::InProgress)
+        );
+        assert_eq!(
+            st(S::Confirmed, true, true).after(T::Reopen),
+            Ok(S::InProgress)
+        );
+        assert_eq!(
+            st(S::InProgress, false, false).after(T::Cancel),
+            Ok(S::NotReported)
+        );
+        // A report once submitted is never deleted; a confirmed one is not pulled back.
+        let e = st(S::InProgress, true, false).after(T::Cancel).unwrap_err();
+        assert!(e.to_string().contains("一度報告した報告は取消できません"));
+        let e = st(S::Confirmed, true, true).after(T::Withdraw).unwrap_err();
+        assert_eq!(e.code(), "report.withdraw.from_confirmed");
+        assert!(e.to_string().contains("修正する"));
+        assert!(st(S::InProgress, true, false).after(T::Confirm).is_err());
+        // Every allowed source status is in `sources`, and nothing else.
+        for t in [
+            T::Submit,
+            T::Withdraw,
+            T::Confirm,
+            T::Return,
+            T::Reopen,
+            T::Cancel,
+        ] {
+            for s in ReportStatus::ALL {
+                let ok = st(s, false, false).after(t).is_ok();
+                if ok {
+                    assert!(ReportState::sources(t).contains(&s), "{t:?} from {s:?}");
+                }
+            }
+        }
     }
 }

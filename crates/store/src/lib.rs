@@ -11,6 +11,8 @@ pub mod facility;
 pub mod jobs;
 pub mod mail;
 pub mod mfa;
+pub mod notice;
+pub mod period;
 pub mod registration;
 pub mod report;
 
@@ -33,8 +35,13 @@ pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSum
 pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
 pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
 pub use mfa::{MfaRepo, TotpState};
+pub use notice::{NewNotice, Notice, NoticeRepo};
+pub use period::{PeriodId, PeriodRepo, SentStep, StoredPeriod};
 pub use registration::{Registration, RegistrationFilter, RegistrationId, RegistrationRepo};
-pub use report::{NewReport, Report, ReportId, ReportRepo, SaveOutcome, SavedSection, SectionSave};
+pub use report::{
+    Confirmation, FacilityDates, NewReport, Report, ReportId, ReportRepo, SaveOutcome,
+    SavedSection, SectionSave, TransitionOutcome, TransitionRequest,
+};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -302,6 +309,14 @@ impl Store {
 
     pub fn reports(&self) -> ReportRepo<'_> {
         ReportRepo::new(self)
+    }
+
+    pub fn periods(&self) -> PeriodRepo<'_> {
+        PeriodRepo::new(self)
+    }
+
+    pub fn notices(&self) -> NoticeRepo<'_> {
+        NoticeRepo::new(self)
     }
 
     pub fn mails(&self) -> MailRepo<'_> {

@@ -5,18 +5,20 @@
 //! status change waits for the save or the save waits for it).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
 };
 use teikyo_domain::forms::Answers;
-use teikyo_domain::report::{ReportKind, ReportStatus, SectionStatus};
+use teikyo_domain::report::{
+    ReportKind, ReportState, ReportStatus, SectionStatus, Transition, TransitionError,
+};
 
 use crate::account::insert_audit;
-use crate::entity::{report, report_section};
+use crate::entity::{facility, report, report_confirmation, report_section};
 use crate::facility::duplicate_or;
-use crate::{AuditEvent, FacilityId, Store, StoreError, UserId};
+use crate::{AuditEvent, FacilityId, PeriodId, Store, StoreError, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReportId(pub i64);
@@ -40,6 +42,33 @@ pub struct Report {
     pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The 定期報告 period it answers (None for 新規・随時報告 and reports before periods).
+    pub period_id: Option<PeriodId>,
+    /// The last 報告 (kept through 引き戻し: the report was submitted before).
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub submitted_by: Option<UserId>,
+    /// The last 報告 was pressed by prefecture staff (代理入力).
+    pub submitted_by_proxy: bool,
+    /// The last 確認完了 (kept when reopened: the next 報告 is a 再報告).
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub confirmed_by: Option<UserId>,
+    /// The last 差戻し and its comment, until the next 報告 clears the comment.
+    pub returned_at: Option<DateTime<Utc>>,
+    pub returned_by: Option<UserId>,
+    pub return_comment: Option<String>,
+    /// 保険医療機関番号確認 on start: `skipped`, the matched code, or None (not asked).
+    pub insurance_check: Option<String>,
+}
+
+impl Report {
+    /// What the state machine needs.
+    pub fn state(&self) -> ReportState {
+        ReportState {
+            status: self.status,
+            ever_submitted: self.submitted_at.is_some(),
+            ever_confirmed: self.confirmed_at.is_some(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +78,10 @@ pub struct NewReport {
     pub fiscal_year: u16,
     pub item_set: String,
     pub by: Option<UserId>,
+    pub period_id: Option<PeriodId>,
+    pub insurance_check: Option<String>,
+    /// Sections saved with the start (the NDB preprint), as 一時保存.
+    pub preset: Vec<(String, Answers)>,
 }
 
 /// A saved section (one without a row is 未入力).
@@ -93,6 +126,64 @@ pub enum SaveOutcome {
     Missing,
 }
 
+/// A status change asked for on a page that showed the report at `expected_version`.
+#[derive(Debug, Clone)]
+pub struct TransitionRequest<'a> {
+    pub report: ReportId,
+    pub expected_version: i64,
+    pub transition: Transition,
+    pub by: Option<UserId>,
+    /// Prefecture staff act for the facility (代理入力); recorded with a 報告.
+    pub proxy: bool,
+    /// The 差戻し comment.
+    pub comment: Option<&'a str>,
+    /// For 報告: the item set's sections, which must all be 入力完了.
+    pub required_sections: &'a [String],
+    /// For 確認完了: 休止日・廃止日 of the confirmed 基本情報, written to the facility record.
+    pub facility_dates: Option<FacilityDates>,
+}
+
+/// The dates of the confirmed report that change the facility record (DOMAIN §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FacilityDates {
+    pub suspended_on: Option<chrono::NaiveDate>,
+    pub abolished_on: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransitionOutcome {
+    /// Applied; the report as it is now (`None` after 取消: it is deleted).
+    Done {
+        report: Option<Report>,
+    },
+    /// The transition does not apply to the report as it is now (someone acted first).
+    Refused {
+        current: Report,
+        error: TransitionError,
+    },
+    /// It would apply, but the report changed since the page showed it.
+    Stale {
+        current: Report,
+    },
+    /// 報告 with sections not 入力完了.
+    Incomplete {
+        sections: Vec<String>,
+    },
+    Missing,
+}
+
+/// A confirmed report's answers (the newest one of a facility is its published state).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmation {
+    pub id: i64,
+    pub report_id: ReportId,
+    pub facility_id: FacilityId,
+    pub item_set: String,
+    pub answers: Answers,
+    pub confirmed_by: Option<UserId>,
+    pub confirmed_at: DateTime<Utc>,
+}
+
 pub struct ReportRepo<'a> {
     store: &'a Store,
 }
@@ -120,6 +211,16 @@ fn from_model(m: report::Model) -> Result<Report, StoreError> {
         created_by: m.created_by.map(UserId),
         created_at: m.created_at,
         updated_at: m.updated_at,
+        period_id: m.period_id.map(PeriodId),
+        submitted_at: m.submitted_at,
+        submitted_by: m.submitted_by.map(UserId),
+        submitted_by_proxy: m.submitted_by_proxy,
+        confirmed_at: m.confirmed_at,
+        confirmed_by: m.confirmed_by.map(UserId),
+        returned_at: m.returned_at,
+        returned_by: m.returned_by.map(UserId),
+        return_comment: m.return_comment,
+        insurance_check: m.insurance_check,
     })
 }
 
@@ -165,6 +266,9 @@ impl<'a> ReportRepo<'a> {
             created_by: Set(new.by.map(|u| u.0)),
             created_at: Set(now),
             updated_at: Set(now),
+            period_id: Set(new.period_id.map(|p| p.0)),
+            submitted_by_proxy: Set(false),
+            insurance_check: Set(new.insurance_check.clone()),
             ..Default::default()
         })
         .exec(&txn)
@@ -184,6 +288,19 @@ impl<'a> ReportRepo<'a> {
             }
             Err(e) => return Err(e),
         };
+        for (section, answers) in &new.preset {
+            report_section::Entity::insert(report_section::ActiveModel {
+                report_id: Set(id.0),
+                section: Set(section.clone()),
+                status: Set(SectionStatus::Draft.id().to_owned()),
+                answers: Set(answers_json(answers)?),
+                version: Set(1),
+                updated_by: Set(None),
+                updated_at: Set(now),
+            })
+            .exec(&txn)
+            .await?;
+        }
         insert_audit(&txn, &audit.on("report", id), now).await?;
         txn.commit().await?;
         let report = self
@@ -262,8 +379,7 @@ impl<'a> ReportRepo<'a> {
             SectionStatus::Complete => SectionStatus::Complete,
             SectionStatus::Draft | SectionStatus::Empty => SectionStatus::Draft,
         };
-        let answers = serde_json::to_string(save.answers)
-            .map_err(|e| corrupt("report_section", "answers", e.to_string()))?;
+        let answers = answers_json(save.answers)?;
         let txn = self.store.begin_write().await?;
         // Takes the report row's lock (PostgreSQL) and checks it takes input in one statement.
         let touched = report::Entity::update_many()
@@ -330,6 +446,283 @@ impl<'a> ReportRepo<'a> {
             version: save.expected_version + 1,
         })
     }
+    /// Applies a workflow transition as one compare-and-set on the report row (status among the
+    /// transition's sources and version as shown), with its effects and audit event in the same
+    /// transaction: 報告 checks every required section is 入力完了 after taking the row (so a
+    /// concurrent save cannot slip in between), 確認完了 stores the whole report as a
+    /// `Confirmation` and writes 休止日・廃止日 to the facility, 取消 deletes the report.
+    pub async fn transition(
+        &self,
+        req: &TransitionRequest<'_>,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> Result<TransitionOutcome, StoreError> {
+        let Some(before) = self.get(req.report).await? else {
+            return Ok(TransitionOutcome::Missing);
+        };
+        let next = match before.state().after(req.transition) {
+            Ok(next) => next,
+            Err(error) => {
+                return Ok(TransitionOutcome::Refused {
+                    current: before,
+                    error,
+                });
+            }
+        };
+        let sources: Vec<&str> = ReportState::sources(req.transition)
+            .iter()
+            .map(|s| s.id())
+            .collect();
+        let txn = self.store.begin_write().await?;
+        let filter = |q: sea_orm::UpdateMany<report::Entity>| {
+            q.filter(report::Column::Id.eq(req.report.0))
+                .filter(report::Column::Version.eq(req.expected_version))
+                .filter(report::Column::Status.is_in(sources.clone()))
+        };
+        let applied = if req.transition == Transition::Cancel {
+            report::Entity::delete_many()
+                .filter(report::Column::Id.eq(req.report.0))
+                .filter(report::Column::Version.eq(req.expected_version))
+                .filter(report::Column::Status.is_in(sources.clone()))
+                .filter(report::Column::SubmittedAt.is_null())
+                .filter(report::Column::ConfirmedAt.is_null())
+                .exec(&txn)
+                .await?
+                .rows_affected
+        } else {
+            let mut q = report::Entity::update_many()
+                .col_expr(report::Column::Status, Expr::value(next.id()))
+                .col_expr(
+                    report::Column::Version,
+                    Expr::col(report::Column::Version).add(1),
+                )
+                .col_expr(report::Column::UpdatedAt, Expr::value(now));
+            let by = req.by.map(|u| u.0);
+            match req.transition {
+                Transition::Submit => {
+                    q = q
+                        .col_expr(report::Column::SubmittedAt, Expr::value(Some(now)))
+                        .col_expr(report::Column::SubmittedBy, Expr::value(by))
+                        .col_expr(report::Column::SubmittedByProxy, Expr::value(req.proxy))
+                        .col_expr(report::Column::ReturnComment, Expr::value(None::<String>));
+                }
+                Transition::Confirm => {
+                    q = q
+                        .col_expr(report::Column::ConfirmedAt, Expr::value(Some(now)))
+                        .col_expr(report::Column::ConfirmedBy, Expr::value(by));
+                }
+                Transition::Return => {
+                    q = q
+                        .col_expr(report::Column::ReturnedAt, Expr::value(Some(now)))
+                        .col_expr(report::Column::ReturnedBy, Expr::value(by))
+                        .col_expr(
+                            report::Column::ReturnComment,
+                            Expr::value(req.comment.map(str::to_owned)),
+                        );
+                }
+                Transition::Withdraw | Transition::Reopen | Transition::Cancel => {}
+            }
+            filter(q).exec(&txn).await?.rows_affected
+        };
+        if applied == 0 {
+            txn.rollback().await?;
+            let Some(current) = self.get(req.report).await? else {
+                return Ok(TransitionOutcome::Missing);
+            };
+            return Ok(match current.state().after(req.transition) {
+                Err(error) => TransitionOutcome::Refused { current, error },
+                Ok(_) => TransitionOutcome::Stale { current },
+            });
+        }
+        if req.transition == Transition::Submit {
+            let complete: Vec<String> = report_section::Entity::find()
+                .filter(report_section::Column::ReportId.eq(req.report.0))
+                .filter(report_section::Column::Status.eq(SectionStatus::Complete.id()))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|m| m.section)
+                .collect();
+            let missing: Vec<String> = req
+                .required_sections
+                .iter()
+                .filter(|s| !complete.contains(s))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                txn.rollback().await?;
+                return Ok(TransitionOutcome::Incomplete { sections: missing });
+            }
+        }
+        if req.transition == Transition::Confirm {
+            let mut all = Answers::default();
+            for m in report_section::Entity::find()
+                .filter(report_section::Column::ReportId.eq(req.report.0))
+                .all(&txn)
+                .await?
+            {
+                let section = section_from_model(m)?;
+                all.merge(section.answers);
+            }
+            report_confirmation::Entity::insert(report_confirmation::ActiveModel {
+                report_id: Set(req.report.0),
+                facility_id: Set(before.facility_id.0),
+                item_set: Set(before.item_set.clone()),
+                answers: Set(answers_json(&all)?),
+                confirmed_by: Set(req.by.map(|u| u.0)),
+                confirmed_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+            if let Some(dates) = req.facility_dates {
+                facility::Entity::update_many()
+                    .col_expr(
+                        facility::Column::SuspendedOn,
+                        Expr::value(dates.suspended_on),
+                    )
+                    .col_expr(
+                        facility::Column::AbolishedOn,
+                        Expr::value(dates.abolished_on),
+                    )
+                    .col_expr(facility::Column::UpdatedAt, Expr::value(now))
+                    .filter(facility::Column::Id.eq(before.facility_id.0))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        insert_audit(&txn, audit, now).await?;
+        txn.commit().await?;
+        let report = if req.transition == Transition::Cancel {
+            None
+        } else {
+            self.get(req.report).await?
+        };
+        Ok(TransitionOutcome::Done { report })
+    }
+
+    /// 一括入力完了: each listed section that is still 未入力 (no row) is stored as 入力完了 with
+    /// the given answers (the previous report's, carried over). Sections saved meanwhile are left
+    /// alone. Only while the report is 報告中 (the row is taken first, as for saves). Returns the
+    /// sections it completed, or `None` when the report no longer takes input.
+    pub async fn bulk_complete(
+        &self,
+        report_id: ReportId,
+        fills: &[(String, Answers)],
+        by: Option<UserId>,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let txn = self.store.begin_write().await?;
+        let touched = report::Entity::update_many()
+            .col_expr(report::Column::UpdatedAt, Expr::value(now))
+            .filter(report::Column::Id.eq(report_id.0))
+            .filter(report::Column::Status.eq(ReportStatus::InProgress.id()))
+            .exec(&txn)
+            .await?;
+        if touched.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        let mut done = Vec::new();
+        for (section, answers) in fills {
+            let n = report_section::Entity::insert(report_section::ActiveModel {
+                report_id: Set(report_id.0),
+                section: Set(section.clone()),
+                status: Set(SectionStatus::Complete.id().to_owned()),
+                answers: Set(answers_json(answers)?),
+                version: Set(1),
+                updated_by: Set(by.map(|u| u.0)),
+                updated_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::columns([
+                    report_section::Column::ReportId,
+                    report_section::Column::Section,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+            if n == 1 {
+                done.push(section.clone());
+            }
+        }
+        let audit = audit
+            .clone()
+            .with_detail(serde_json::json!({ "completed": done }));
+        insert_audit(&txn, &audit, now).await?;
+        txn.commit().await?;
+        Ok(Some(done))
+    }
+
+    /// The facility's newest 確認完了, if any.
+    pub async fn last_confirmation(
+        &self,
+        facility_id: FacilityId,
+    ) -> Result<Option<Confirmation>, StoreError> {
+        self.confirmations_where(report_confirmation::Column::FacilityId.eq(facility_id.0))
+            .await
+    }
+
+    /// The newest 確認完了 of the facility before this report's own (what 差異表示 compares a
+    /// report with: for a reopened report, its own last confirmation).
+    pub async fn confirmation_of_report(
+        &self,
+        report_id: ReportId,
+    ) -> Result<Option<Confirmation>, StoreError> {
+        self.confirmations_where(report_confirmation::Column::ReportId.eq(report_id.0))
+            .await
+    }
+
+    async fn confirmations_where(
+        &self,
+        cond: sea_orm::sea_query::SimpleExpr,
+    ) -> Result<Option<Confirmation>, StoreError> {
+        let Some(m) = report_confirmation::Entity::find()
+            .filter(cond)
+            .order_by_desc(report_confirmation::Column::Id)
+            .one(self.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Confirmation {
+            id: m.id,
+            report_id: ReportId(m.report_id),
+            facility_id: FacilityId(m.facility_id),
+            item_set: m.item_set,
+            answers: serde_json::from_str(&m.answers)
+                .map_err(|e| corrupt("report_confirmation", "answers", e.to_string()))?,
+            confirmed_by: m.confirmed_by.map(UserId),
+            confirmed_at: m.confirmed_at,
+        }))
+    }
+
+    /// Reports of the given facilities, one query (the review queue and the status list).
+    pub async fn of_facilities(
+        &self,
+        facilities: &[FacilityId],
+        fiscal_year: Option<u16>,
+    ) -> Result<Vec<Report>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in facilities.chunks(1000) {
+            let mut q = report::Entity::find()
+                .filter(report::Column::FacilityId.is_in(chunk.iter().map(|f| f.0)));
+            if let Some(y) = fiscal_year {
+                q = q.filter(report::Column::FiscalYear.eq(i32::from(y)));
+            }
+            for m in q.order_by_asc(report::Column::Id).all(self.conn()).await? {
+                out.push(from_model(m)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn answers_json(answers: &Answers) -> Result<String, StoreError> {
+    serde_json::to_string(answers).map_err(|e| corrupt("report_section", "answers", e.to_string()))
 }
 
 async fn section_of(

@@ -418,6 +418,9 @@ async fn world(store: Store) -> World {
             fiscal_year: set.fiscal_year,
             item_set: set.id.clone(),
             by: None,
+            period_id: None,
+            insurance_check: None,
+            preset: Vec::new(),
         };
         store
             .reports()

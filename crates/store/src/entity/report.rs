@@ -14,6 +14,16 @@ pub struct Model {
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub period_id: Option<i64>,
+    pub submitted_at: Option<DateTimeUtc>,
+    pub submitted_by: Option<i64>,
+    pub submitted_by_proxy: bool,
+    pub confirmed_at: Option<DateTimeUtc>,
+    pub confirmed_by: Option<i64>,
+    pub returned_at: Option<DateTimeUtc>,
+    pub returned_by: Option<i64>,
+    pub return_comment: Option<String>,
+    pub insurance_check: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

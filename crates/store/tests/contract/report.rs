@@ -31,6 +31,9 @@ async fn started(
         fiscal_year: 2026,
         item_set: format!("2026-{}", facility_kind.id()),
         by: None,
+        period_id: None,
+        insurance_check: None,
+        preset: Vec::new(),
     };
     let (r, _) = store
         .reports()
@@ -52,6 +55,9 @@ pub async fn a_periodic_report_is_started_once(store: Store) -> anyhow::Result<(
         fiscal_year: 2026,
         item_set: "2026-clinic".into(),
         by: None,
+        period_id: None,
+        insurance_check: None,
+        preset: Vec::new(),
     };
     let now = Utc::now();
     let audit = || AuditEvent::new("report.started", None).about_facility(Some(f.0));

@@ -200,6 +200,9 @@ pub(crate) async fn start(
         fiscal_year: set.fiscal_year,
         item_set: set.id.clone(),
         by: Some(who.user.id),
+        period_id: None,
+        insurance_check: None,
+        preset: Vec::new(),
     };
     state
         .store()

@@ -1,0 +1,331 @@
+//! 定期報告 periods (`teikyo_domain::period`): one per prefecture and 年度, with its mail steps.
+//! A step is claimed by inserting its row in the transaction that queues its mails, so it goes
+//! out once however many workers try (`Tx::claim_period_step`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+use teikyo_domain::codes::{FacilityKind, PrefectureCode};
+use teikyo_domain::period::ReportingPeriod;
+
+use crate::account::insert_audit;
+use crate::entity::{period_mail, reporting_period};
+use crate::facility::duplicate_or;
+use crate::{AuditEvent, Store, StoreError, Tx, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeriodId(pub i64);
+
+impl std::fmt::Display for PeriodId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPeriod {
+    pub id: PeriodId,
+    pub period: ReportingPeriod,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A mail step that went out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentStep {
+    pub step: String,
+    pub mails: i32,
+    pub sent_at: DateTime<Utc>,
+}
+
+fn corrupt(column: &'static str, message: String) -> StoreError {
+    StoreError::Corrupt {
+        table: "reporting_period",
+        column,
+        message,
+    }
+}
+
+fn kinds_text(kinds: &[FacilityKind]) -> String {
+    let mut codes: Vec<u8> = kinds.iter().map(|k| k.code()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn days_text(days: &[i32]) -> String {
+    days.iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn from_model(m: reporting_period::Model) -> Result<StoredPeriod, StoreError> {
+    let facility_kinds = m
+        .facility_kinds
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<u8>()
+                .ok()
+                .and_then(FacilityKind::from_code)
+                .ok_or_else(|| corrupt("facility_kinds", m.facility_kinds.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let reminder_days = m
+        .reminder_days
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i32>()
+                .map_err(|_| corrupt("reminder_days", m.reminder_days.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(StoredPeriod {
+        id: PeriodId(m.id),
+        period: ReportingPeriod {
+            prefecture: PrefectureCode::parse(&m.prefecture_code)
+                .map_err(|e| corrupt("prefecture_code", e.to_string()))?,
+            fiscal_year: u16::try_from(m.fiscal_year)
+                .map_err(|e| corrupt("fiscal_year", e.to_string()))?,
+            facility_kinds,
+            reference_date: m.reference_date,
+            opens_on: m.opens_on,
+            closes_on: m.closes_on,
+            extended_to: m.extended_to,
+            closed: m.closed_at.is_some(),
+            reminder_days,
+        },
+        created_by: m.created_by.map(UserId),
+        created_at: m.created_at,
+    })
+}
+
+pub struct PeriodRepo<'a> {
+    store: &'a Store,
+}
+
+impl<'a> PeriodRepo<'a> {
+    pub(crate) fn new(store: &'a Store) -> Self {
+        Self { store }
+    }
+
+    fn conn(&self) -> &DatabaseConnection {
+        self.store.conn()
+    }
+
+    /// Opens a period, audited in the same transaction. A second period for the same
+    /// prefecture and 年度 is `StoreError::Duplicate`.
+    pub async fn create(
+        &self,
+        p: &ReportingPeriod,
+        by: Option<UserId>,
+        audit: AuditEvent,
+        now: DateTime<Utc>,
+    ) -> Result<PeriodId, StoreError> {
+        let txn = self.store.begin_write().await?;
+        let res = reporting_period::Entity::insert(reporting_period::ActiveModel {
+            prefecture_code: Set(p.prefecture.to_string()),
+            fiscal_year: Set(i32::from(p.fiscal_year)),
+            facility_kinds: Set(kinds_text(&p.facility_kinds)),
+            reference_date: Set(p.reference_date),
+            opens_on: Set(p.opens_on),
+            closes_on: Set(p.closes_on),
+            extended_to: Set(p.extended_to),
+            closed_at: Set(p.closed.then_some(now)),
+            reminder_days: Set(days_text(&p.reminder_days)),
+            created_by: Set(by.map(|u| u.0)),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .map_err(|e| duplicate_or(e, "reporting_period"))?;
+        let id = PeriodId(res.last_insert_id);
+        insert_audit(&txn, &audit.on("reporting_period", id.0), now).await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn get(&self, id: PeriodId) -> Result<Option<StoredPeriod>, StoreError> {
+        reporting_period::Entity::find_by_id(id.0)
+            .one(self.conn())
+            .await?
+            .map(from_model)
+            .transpose()
+    }
+
+    /// A prefecture's periods, newest 年度 first (`None`: every prefecture's).
+    pub async fn list(
+        &self,
+        prefecture: Option<PrefectureCode>,
+    ) -> Result<Vec<StoredPeriod>, StoreError> {
+        let mut q = reporting_period::Entity::find();
+        if let Some(p) = prefecture {
+            q = q.filter(reporting_period::Column::PrefectureCode.eq(p.to_string()));
+        }
+        q.order_by_desc(reporting_period::Column::FiscalYear)
+            .order_by_asc(reporting_period::Column::PrefectureCode)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(from_model)
+            .collect()
+    }
+
+    /// The prefecture's period of a 年度.
+    pub async fn of_year(
+        &self,
+        prefecture: PrefectureCode,
+        fiscal_year: u16,
+    ) -> Result<Option<StoredPeriod>, StoreError> {
+        reporting_period::Entity::find()
+            .filter(reporting_period::Column::PrefectureCode.eq(prefecture.to_string()))
+            .filter(reporting_period::Column::FiscalYear.eq(i32::from(fiscal_year)))
+            .one(self.conn())
+            .await?
+            .map(from_model)
+            .transpose()
+    }
+
+    /// The periods a facility of `kind` in `prefecture` sees on `day`: those for its kind that
+    /// have opened, newest first (closed ones too, so the facility sees it missed one).
+    pub async fn for_facility(
+        &self,
+        prefecture: PrefectureCode,
+        kind: FacilityKind,
+        day: NaiveDate,
+    ) -> Result<Vec<StoredPeriod>, StoreError> {
+        Ok(self
+            .list(Some(prefecture))
+            .await?
+            .into_iter()
+            .filter(|p| p.period.applies_to(kind) && p.period.opens_on <= day)
+            .collect())
+    }
+
+    /// Every period whose mail steps may be due: not closed, opened by `day`.
+    pub async fn running(&self, day: NaiveDate) -> Result<Vec<StoredPeriod>, StoreError> {
+        reporting_period::Entity::find()
+            .filter(reporting_period::Column::ClosedAt.is_null())
+            .filter(reporting_period::Column::OpensOn.lte(day))
+            .order_by_asc(reporting_period::Column::Id)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(from_model)
+            .collect()
+    }
+
+    /// Moves the deadline (延長); the domain check (later than the announced deadline) is the
+    /// caller's. Audited.
+    pub async fn extend(
+        &self,
+        id: PeriodId,
+        to: NaiveDate,
+        audit: AuditEvent,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.update(
+            id,
+            reporting_period::Column::ExtendedTo,
+            Expr::value(Some(to)),
+            audit,
+            now,
+        )
+        .await
+    }
+
+    /// Closes the period: no more starts or submissions, no more 督促. Audited.
+    pub async fn close(
+        &self,
+        id: PeriodId,
+        audit: AuditEvent,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.update(
+            id,
+            reporting_period::Column::ClosedAt,
+            Expr::value(Some(now)),
+            audit,
+            now,
+        )
+        .await
+    }
+
+    async fn update(
+        &self,
+        id: PeriodId,
+        column: reporting_period::Column,
+        value: sea_orm::sea_query::SimpleExpr,
+        audit: AuditEvent,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.store.begin_write().await?;
+        let n = reporting_period::Entity::update_many()
+            .col_expr(column, value)
+            .filter(reporting_period::Column::Id.eq(id.0))
+            .filter(reporting_period::Column::ClosedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if n == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&txn, &audit.on("reporting_period", id.0), now).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// The mail steps that went out, oldest first.
+    pub async fn sent_steps(&self, id: PeriodId) -> Result<Vec<SentStep>, StoreError> {
+        Ok(period_mail::Entity::find()
+            .filter(period_mail::Column::PeriodId.eq(id.0))
+            .order_by_asc(period_mail::Column::SentAt)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|m| SentStep {
+                step: m.step,
+                mails: m.mails,
+                sent_at: m.sent_at,
+            })
+            .collect())
+    }
+}
+
+impl Tx {
+    /// Claims a period's mail step inside this transaction: `false` when it was already sent
+    /// (or another worker's transaction claimed it first), and then nothing must be queued.
+    /// On PostgreSQL a racing claim waits on the primary key until the other commits or rolls
+    /// back; on SQLite the write transaction is exclusive.
+    pub async fn claim_period_step(
+        &self,
+        period: PeriodId,
+        step: &str,
+        mails: i32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = period_mail::Entity::insert(period_mail::ActiveModel {
+            period_id: Set(period.0),
+            step: Set(step.to_owned()),
+            mails: Set(mails),
+            sent_at: Set(now),
+        })
+        .exec(self.conn())
+        .await
+        .map_err(|e| duplicate_or(e, "period_mail"));
+        match res {
+            Ok(_) => Ok(true),
+            Err(StoreError::Duplicate(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
