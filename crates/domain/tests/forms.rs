@@ -403,3 +403,27 @@ fn a_group_inside_a_group_is_refused_where_it_is() {
         ]
     );
 }
+
+#[test]
+fn low_risk_items_must_be_items_of_the_section() {
+    let section = [
+        "id = \"s\"",
+        "number = \"1.(1)\"",
+        "title = \"t\"",
+        "low_risk_items = [\"phone\", \"nothing\"]", // line 4
+        "",
+        "[[items]]",
+        "id = \"phone\"",
+        "label = \"電話\"",
+        "type = \"date\"",
+    ]
+    .join("\n");
+    let errors = errors_of(&[
+        file("2025/clinic.toml", SET),
+        file("2025/sections/s.toml", &section),
+    ]);
+    assert_eq!(
+        shown(&errors),
+        ["forms/2025/sections/s.toml:4: low_risk_items: the section has no item `nothing`"]
+    );
+}

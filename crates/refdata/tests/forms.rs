@@ -602,3 +602,25 @@ fn last_years_report_carries_into_2026_and_asks_only_for_the_new_items() {
     );
     assert_eq!(issues.len(), required.len(), "{issues:#?}");
 }
+
+#[test]
+fn only_contact_details_hours_and_access_are_low_risk() {
+    let set = set(FacilityKind::Hospital);
+    let before = examples::hospital();
+    let changed = |id: &str, v: Value| {
+        let mut a = before.clone();
+        a.set(id, v);
+        teikyo_domain::forms::diff(set, &before, &a)
+    };
+    assert!(teikyo_domain::forms::is_low_risk(set, &[]));
+    let phone = changed("basic.phone", Value::Text("076-000-0000".into()));
+    assert_eq!(phone.len(), 1);
+    assert!(teikyo_domain::forms::is_low_risk(set, &phone));
+    let parking = changed("access.parking_spaces", Value::Number(99.0));
+    assert!(teikyo_domain::forms::is_low_risk(set, &parking));
+    // 病床 and 診療科目 are not.
+    let beds = changed("basic.beds_general", Value::Number(1.0));
+    assert!(!teikyo_domain::forms::is_low_risk(set, &beds));
+    let both = [phone, beds].concat();
+    assert!(!teikyo_domain::forms::is_low_risk(set, &both));
+}

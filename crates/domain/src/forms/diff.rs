@@ -73,6 +73,15 @@ pub fn diff(set: &ItemSet, old: &Answers, new: &Answers) -> Vec<ItemDiff> {
         .collect()
 }
 
+/// Whether a reviewer may confirm these differences in bulk: every changed item is one its
+/// section marks low-risk (`low_risk_items`). An item the set does not know is high-risk; no
+/// difference at all is low-risk.
+pub fn is_low_risk(set: &ItemSet, diffs: &[ItemDiff]) -> bool {
+    diffs
+        .iter()
+        .all(|d| set.sections.iter().any(|s| s.low_risk.contains(&d.item)))
+}
+
 /// `answers` with the differences applied: `apply(a, &diff(set, a, b)) == b`.
 pub fn apply(answers: &Answers, diffs: &[ItemDiff]) -> Answers {
     let mut out = answers.clone();

@@ -82,6 +82,9 @@ struct RawSection {
     title: String,
     #[serde(default = "yes")]
     bulk_complete: bool,
+    /// Items whose change a reviewer may confirm in bulk (contact details, hours).
+    #[serde(default)]
+    low_risk_items: Vec<Spanned<String>>,
     items: Vec<RawItem>,
     #[serde(default)]
     rules: Vec<RawRule>,
@@ -397,6 +400,21 @@ impl<'f> Builder<'_, 'f> {
                 rules.push(rule);
             }
         }
+        let mut low_risk = Vec::new();
+        for l in &raw.low_risk_items {
+            if !raw.items.iter().any(|i| i.id.get_ref() == l.get_ref()) {
+                self.p.at(
+                    file,
+                    l.span().start,
+                    format!("low_risk_items: the section has no item `{}`", l.get_ref()),
+                );
+            }
+            let full = ItemId(format!("{id}.{}", l.get_ref()));
+            // Items that do not apply to this kind are not in `items`; nothing to mark.
+            if items.iter().any(|i| i.id == full) {
+                low_risk.push(full);
+            }
+        }
         Section {
             items,
             rules,
@@ -404,6 +422,7 @@ impl<'f> Builder<'_, 'f> {
             number: raw.number.clone(),
             title: raw.title.clone(),
             bulk_complete: raw.bulk_complete,
+            low_risk,
         }
     }
 

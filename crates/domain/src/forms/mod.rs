@@ -10,7 +10,9 @@ mod model;
 mod validate;
 
 pub use answers::{Answers, CodedAnswer, Scope, Value};
-pub use diff::{CarryOver, Change, Dropped, ItemDiff, NotCarried, apply, carry_over, diff};
+pub use diff::{
+    CarryOver, Change, Dropped, ItemDiff, NotCarried, apply, carry_over, diff, is_low_risk,
+};
 pub use load::{FormsError, SourceFile, load};
 pub use model::{
     Catalogue, Code, CodeList, Condition, Item, ItemId, ItemKind, ItemSet, Rule, Section,

@@ -84,6 +84,9 @@ pub struct Section {
     pub title: String,
     /// 一括入力完了 may mark this section 入力完了 (DOMAIN §4.4); the sections it must skip say so.
     pub bulk_complete: bool,
+    /// Top-level items (full ids) whose changes are low-risk for review: a report changing only
+    /// these may be confirmed in bulk. Everything else is high-risk (DOMAIN §6).
+    pub low_risk: Vec<ItemId>,
     /// Only the items that apply to the item set's kind.
     pub items: Vec<Item>,
     /// Cross-item rules that apply to the item set's kind.
