@@ -70,6 +70,7 @@ pub async fn create(store: &Store) -> anyhow::Result<Vec<DemoLogin>> {
             "全国".to_owned(),
         ),
     ];
+    open_period(store, prefecture).await?;
     let mut out = Vec::new();
     for (new, membership, role, scope) in accounts {
         let id = users.create(&new).await?;
@@ -82,4 +83,39 @@ pub async fn create(store: &Store) -> anyhow::Result<Vec<DemoLogin>> {
         });
     }
     Ok(out)
+}
+
+/// The demo prefecture's 定期報告 period of the current 年度, open since last week and due in
+/// two months, so the demo clinic can start, fill in and submit its report.
+async fn open_period(
+    store: &Store,
+    prefecture: teikyo_domain::PrefectureCode,
+) -> anyhow::Result<()> {
+    use teikyo_domain::period::{DEFAULT_REMINDER_DAYS, ReportingPeriod};
+    let today = chrono::Utc::now()
+        .with_timezone(
+            &chrono::FixedOffset::east_opt(9 * 3600).ok_or_else(|| anyhow::anyhow!("JST"))?,
+        )
+        .date_naive();
+    let period = ReportingPeriod {
+        prefecture,
+        fiscal_year: teikyo_domain::report::fiscal_year_of(today),
+        facility_kinds: FacilityKind::ALL.to_vec(),
+        reference_date: today,
+        opens_on: today - chrono::Days::new(7),
+        closes_on: today + chrono::Days::new(60),
+        extended_to: None,
+        closed: false,
+        reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
+    };
+    store
+        .periods()
+        .create(
+            &period,
+            None,
+            teikyo_store::AuditEvent::new("period.opened", None),
+            chrono::Utc::now(),
+        )
+        .await?;
+    Ok(())
 }

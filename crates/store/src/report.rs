@@ -736,3 +736,35 @@ async fn section_of(
         .map(section_from_model)
         .transpose()
 }
+
+impl ReportRepo<'_> {
+    /// Reports waiting for review (報告済・再報告済) of facilities in these prefectures, the
+    /// longest-waiting first.
+    pub async fn awaiting_review(
+        &self,
+        prefectures: &[teikyo_domain::codes::PrefectureCode],
+    ) -> Result<Vec<Report>, StoreError> {
+        use sea_orm::sea_query::Query;
+        let in_scope = Query::select()
+            .column(facility::Column::Id)
+            .from(facility::Entity)
+            .and_where(
+                Expr::col(facility::Column::PrefectureCode)
+                    .is_in(prefectures.iter().map(|p| p.to_string())),
+            )
+            .to_owned();
+        report::Entity::find()
+            .filter(
+                report::Column::Status
+                    .is_in([ReportStatus::Submitted.id(), ReportStatus::Resubmitted.id()]),
+            )
+            .filter(Expr::col(report::Column::FacilityId).in_subquery(in_scope))
+            .order_by_asc(report::Column::SubmittedAt)
+            .order_by_asc(report::Column::Id)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(from_model)
+            .collect()
+    }
+}

@@ -109,6 +109,37 @@ pub async fn create_user_without_mfa(
     id
 }
 
+/// Opens the current 年度's 定期報告 period of 石川県 (17) for every kind: opened ten days ago,
+/// due in sixty days, the default 督促 schedule. Returns its id.
+pub async fn open_ishikawa_period(store: &Store) -> i64 {
+    use teikyo_domain::period::{DEFAULT_REMINDER_DAYS, ReportingPeriod};
+    let today = Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).expect("JST"))
+        .date_naive();
+    let period = ReportingPeriod {
+        prefecture: teikyo_domain::PrefectureCode::new(17).expect("石川県"),
+        fiscal_year: teikyo_domain::report::fiscal_year_of(today),
+        facility_kinds: teikyo_domain::FacilityKind::ALL.to_vec(),
+        reference_date: today,
+        opens_on: today - chrono::Days::new(10),
+        closes_on: today + chrono::Days::new(60),
+        extended_to: None,
+        closed: false,
+        reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
+    };
+    store
+        .periods()
+        .create(
+            &period,
+            None,
+            teikyo_store::AuditEvent::new("period.opened", None),
+            Utc::now(),
+        )
+        .await
+        .expect("the period opens")
+        .0
+}
+
 /// A 診療所 in 金沢市 (石川県) with the 機関コード `code`, stored; returns its id. Stories that
 /// need another place build their own record.
 pub async fn kanazawa_clinic(store: &Store, name: &str, code: &str) -> i64 {

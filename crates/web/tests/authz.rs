@@ -235,26 +235,76 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::PrefectureX | Role::DelegateA => O::Forbidden,
             Role::FacilityB | Role::PrefectureY => O::NotFound,
         },
-        // Reports: the facility's users with the 制度 and its delegates enter; staff in scope
-        // look (代理入力 comes with the workflow); others do not see the facility. Facility A's
-        // 定期報告 exists, so 開始 opens it. A save without the page's version is a conflict
-        // once the first role has saved the section.
-        ("GET", "/facility/{id}/report" | "/reports/{id}/sections/{section}") => match role {
+        // Reports: the facility's users with the 制度 and its delegates enter; reviewers in
+        // scope (X, the operator) may enter and submit for it (代理入力); others do not see the
+        // facility. Facility A's 定期報告 exists, so 開始 opens it (or, without a period, says
+        // none is open). A save without the page's version is a conflict once the first role
+        // has saved the section; a step without the page's version is refused with 422.
+        ("GET", "/facility/{id}/report")
+        | ("GET", "/reports/{id}/sections/{section}")
+        | ("GET", "/reports/{id}")
+        | (
+            "GET",
+            "/reports/{id}/submit" | "/reports/{id}/cancel" | "/reports/{id}/bulk-complete",
+        ) => match role {
             Role::Anonymous => O::SignIn,
             Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::Ok,
             Role::FacilityB | Role::PrefectureY => O::NotFound,
         },
-        ("POST", "/facility/{id}/report") => match role {
+        (
+            "POST",
+            "/facility/{id}/report"
+            | "/facility/{id}/report/change"
+            | "/facility/{id}/report/initial",
+        ) => match role {
             Role::Anonymous => O::SignIn,
-            Role::FacilityA | Role::DelegateA => O::SeeOther,
-            Role::PrefectureX | Role::Operator => O::Forbidden,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::SeeOther,
             Role::FacilityB | Role::PrefectureY => O::NotFound,
         },
         ("POST", "/reports/{id}/sections/{section}") => match role {
             Role::Anonymous => O::SignIn,
-            Role::FacilityA | Role::DelegateA => O::SavedOrConflict,
-            Role::PrefectureX | Role::Operator => O::Forbidden,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => {
+                O::SavedOrConflict
+            }
             Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        (
+            "POST",
+            "/reports/{id}/submit"
+            | "/reports/{id}/cancel"
+            | "/reports/{id}/bulk-complete"
+            | "/reports/{id}/withdraw"
+            | "/reports/{id}/reopen",
+        ) => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => {
+                O::Unprocessable
+            }
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        // Review of a report: reviewers in scope only.
+        ("GET", "/reports/{id}/review") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Ok,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        ("POST", "/reports/{id}/confirm" | "/reports/{id}/return") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Unprocessable,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        ("GET", "/prefecture/reports") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Ok,
+            _ => O::Forbidden,
+        },
+        // Nothing chosen: back to the list, nothing confirmed.
+        ("POST", "/prefecture/reports/confirm") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Redirect("/prefecture/reports?done=bulk&n=0"),
+            _ => O::Forbidden,
         },
         ("POST", "/facility/{id}/users/{user}/remove") => match role {
             Role::Anonymous => O::SignIn,
@@ -562,7 +612,7 @@ fn matches(page: &Page, expected: &Outcome) -> bool {
                 && page
                     .location
                     .as_deref()
-                    .is_some_and(|l| l.starts_with("/facility/")))
+                    .is_some_and(|l| l.starts_with("/reports/")))
                 || (page.status == StatusCode::UNPROCESSABLE_ENTITY
                     && page
                         .body

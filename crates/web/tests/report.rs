@@ -11,7 +11,7 @@ use teikyo_domain::report::SectionStatus;
 use teikyo_store::{ReportId, Store};
 use teikyo_testkit::web::{
     Client, PASSWORD, Page, create_user, facility_admin, kanazawa_clinic, kanazawa_facility,
-    on_each_backend, unescape,
+    on_each_backend, open_ishikawa_period, unescape,
 };
 
 async fn hospital(store: &Store) -> i64 {
@@ -32,14 +32,12 @@ async fn start(c: &mut Client, facility: i64) -> i64 {
     assert!(home.body.contains(&link), "{}", home.body);
     let page = c.get(&link).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("の入力を始める"), "{}", page.body);
+    assert!(page.body.contains("定期報告を始める"), "{}", page.body);
     let res = c.post(&link, &[]).await;
-    assert_eq!(res.location.as_deref(), Some(link.as_str()));
-    let page = c.get(&link).await;
+    let to = res.location.expect("to the report");
+    let page = c.get(&to).await;
     assert!(page.body.contains("未入力"), "{}", page.body);
-    let start = page.body.find("/reports/").expect("a section link") + "/reports/".len();
-    let end = page.body[start..].find('/').unwrap() + start;
-    page.body[start..end].parse().unwrap()
+    to.trim_start_matches("/reports/").parse().unwrap()
 }
 
 fn section_path(report: i64, section: &str) -> String {
@@ -72,6 +70,7 @@ async fn a_clinic_saves_a_section_as_draft_then_finds_what_to_fix() {
         create_user(&site.store, "clinic01", &[facility_admin(f)]).await;
         let mut c = site.client();
         c.login("clinic01", PASSWORD).await;
+        open_ishikawa_period(&site.store).await;
         let report = start(&mut c, f).await;
         let path = section_path(report, "basic");
         let page = c.get(&path).await;
@@ -204,6 +203,7 @@ async fn a_stale_save_is_refused_with_what_the_other_person_changed() {
         a.login("clinic02", PASSWORD).await;
         let mut b = site.client();
         b.login("clinic03", PASSWORD).await;
+        open_ishikawa_period(&site.store).await;
         let report = start(&mut a, f).await;
         let path = section_path(report, "basic");
         assert_eq!(version_of(&a.get(&path).await), "0");
@@ -276,6 +276,7 @@ async fn a_hospital_completes_its_basic_section_through_the_generated_form() {
         create_user(&site.store, "hosp01", &[facility_admin(f)]).await;
         let mut c = site.client();
         c.login("hosp01", PASSWORD).await;
+        open_ishikawa_period(&site.store).await;
         let report = start(&mut c, f).await;
         let catalogue = teikyo_refdata::forms::catalogue().unwrap();
         let r = site
@@ -340,13 +341,14 @@ async fn a_hospital_completes_its_basic_section_through_the_generated_form() {
         assert!(row7.contains("前年度実施件数"), "{row7}");
         assert!(row7.contains("00007.count"), "{row7}");
 
-        // Staff of the prefecture look (no buttons) and may not save.
+        // Read-only staff of the prefecture look (no buttons) and may not save; reviewers may
+        // (代理入力, see workflow.rs).
         create_user(
             &site.store,
             "pref01",
             &[teikyo_testkit::web::prefecture_staff(
                 "17",
-                teikyo_domain::account::StaffLevel::Reviewer,
+                teikyo_domain::account::StaffLevel::ReadOnly,
             )],
         )
         .await;

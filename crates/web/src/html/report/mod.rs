@@ -7,23 +7,21 @@
 //! The reporting workflow (periods, 番号確認, 一括入力完了, 報告, review) builds on these pages.
 
 pub(crate) mod fields;
+pub(crate) mod review;
 pub(crate) mod view;
+pub(crate) mod workflow;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde::Deserialize;
 use teikyo_domain::Severity;
 use teikyo_domain::forms::{Answers, Catalogue, Issue, ItemSet, Mode, Section, Validator};
-use teikyo_domain::report::{
-    ReportKind, ReportStatus, SectionStatus, fiscal_year_label, fiscal_year_of,
-};
+use teikyo_domain::report::{ReportStatus, SectionStatus, fiscal_year_label};
 use teikyo_store::{
-    AuditEvent, Facility, FacilityId, NewReport, Report, ReportId, SaveOutcome, SavedSection,
-    SectionSave,
+    AuditEvent, Facility, FacilityId, Report, ReportId, SaveOutcome, SavedSection, SectionSave,
 };
 
 use self::fields::FormFields;
@@ -35,27 +33,33 @@ use crate::error::WebError;
 use crate::html::{Chrome, render};
 use crate::state::AppState;
 
-fn forms(state: &AppState) -> Result<&Catalogue, WebError> {
+pub(crate) fn forms(state: &AppState) -> Result<&Catalogue, WebError> {
     state
         .forms()
         .ok_or_else(|| WebError::Internal("item sets are not loaded".into()))
 }
 
-fn today() -> chrono::NaiveDate {
+pub(crate) fn today() -> chrono::NaiveDate {
     Utc::now().with_timezone(&super::mail::TOKYO).date_naive()
 }
 
 /// What the signed-in user may do with a facility's reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Right {
+pub(crate) enum Right {
+    /// The facility's users with the 制度, and its delegates.
     Enter,
+    /// Prefecture staff who review the facility (and the operator): they may enter and submit
+    /// for it (代理入力, audited as proxy) and confirm or return its reports.
+    Proxy,
     View,
 }
 
-fn right(who: &Principal, f: &Facility) -> Result<Right, WebError> {
+pub(crate) fn right(who: &Principal, f: &Facility) -> Result<Right, WebError> {
     let scope = f.scope();
     if who.access.enters_reports(&scope, f.record.kind.program()) {
         Ok(Right::Enter)
+    } else if who.access.reviews_facility(&scope) {
+        Ok(Right::Proxy)
     } else if who.access.sees_facility(&scope) {
         Ok(Right::View)
     } else {
@@ -64,7 +68,7 @@ fn right(who: &Principal, f: &Facility) -> Result<Right, WebError> {
     }
 }
 
-async fn facility(state: &AppState, id: i64) -> Result<Facility, WebError> {
+pub(crate) async fn facility(state: &AppState, id: i64) -> Result<Facility, WebError> {
     state
         .store()
         .facilities()
@@ -73,143 +77,10 @@ async fn facility(state: &AppState, id: i64) -> Result<Facility, WebError> {
         .ok_or(WebError::NotFound)
 }
 
-fn audit(who: &Principal, action: &str, f: &Facility) -> AuditEvent {
+pub(crate) fn audit(who: &Principal, action: &str, f: &Facility) -> AuditEvent {
     AuditEvent::new(action, Some(who.user.id))
         .in_prefecture(Some(f.record.prefecture))
         .about_facility(Some(f.id.0))
-}
-
-// ---- 調査票入力画面 ----
-
-struct SectionRow {
-    number: String,
-    title: String,
-    status: &'static str,
-    status_class: &'static str,
-    href: String,
-    updated: String,
-}
-
-#[derive(Template)]
-#[template(path = "report_overview.html")]
-struct OverviewPage {
-    chrome: Chrome,
-    title: String,
-    csrf: String,
-    facility_id: i64,
-    notice: Option<String>,
-    report: Option<(String, &'static str)>,
-    sections: Vec<SectionRow>,
-    can_start: bool,
-    can_enter: bool,
-    start_label: String,
-    complete: usize,
-    total: usize,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct OverviewQuery {
-    saved: Option<String>,
-    status: Option<String>,
-}
-
-pub(crate) async fn overview(
-    State(state): State<AppState>,
-    SignedIn(who): SignedIn,
-    Csrf(csrf): Csrf,
-    Path(id): Path<i64>,
-    Query(q): Query<OverviewQuery>,
-) -> Result<Response, WebError> {
-    let catalogue = forms(&state)?;
-    let f = facility(&state, id).await?;
-    let right = right(&who, &f)?;
-    let day = today();
-    let set = catalogue.current(f.record.kind, fiscal_year_of(day));
-    let year = set.map_or(fiscal_year_of(day), |s| s.fiscal_year);
-    let report = state.store().reports().periodic(f.id, year).await?;
-    let mut sections = Vec::new();
-    let mut complete = 0;
-    let mut total = 0;
-    if let Some(r) = &report {
-        let set = catalogue
-            .item_sets
-            .get(&r.item_set)
-            .ok_or_else(|| WebError::Internal(format!("item set {} is not loaded", r.item_set)))?;
-        let saved = state.store().reports().sections(r.id).await?;
-        for s in &set.sections {
-            let found = saved.iter().find(|x| x.section == s.id);
-            let status = found.map_or(SectionStatus::Empty, |x| x.status);
-            total += 1;
-            complete += usize::from(status == SectionStatus::Complete);
-            sections.push(SectionRow {
-                number: s.number.clone(),
-                title: s.title.clone(),
-                status: status.label(),
-                status_class: status.id(),
-                href: format!("/reports/{}/sections/{}", r.id, s.id),
-                updated: found.map(|x| tokyo_time(x.updated_at)).unwrap_or_default(),
-            });
-        }
-    }
-    let notice = match (q.saved.as_deref(), q.status.as_deref()) {
-        (Some(title), Some("complete")) => Some(format!("「{title}」を入力完了にしました。")),
-        (Some(title), _) => Some(format!(
-            "「{title}」を一時保存しました。入力を終えたら「入力完了」を押してください。"
-        )),
-        _ => None,
-    };
-    let label = format!(
-        "{} {}",
-        fiscal_year_label(year),
-        ReportKind::Periodic.label()
-    );
-    Ok(render(&OverviewPage {
-        chrome: Chrome::new(),
-        title: format!("{label}（{}）", f.record.names.official),
-        csrf,
-        facility_id: f.id.0,
-        notice,
-        report: report.as_ref().map(|r| (label.clone(), r.status.label())),
-        sections,
-        can_start: report.is_none() && right == Right::Enter && set.is_some(),
-        can_enter: right == Right::Enter,
-        start_label: format!("{label}の入力を始める"),
-        complete,
-        total,
-    })?
-    .into_response())
-}
-
-/// Starts the current 年度's 定期報告 (or opens it, if a colleague just did).
-pub(crate) async fn start(
-    State(state): State<AppState>,
-    SignedIn(who): SignedIn,
-    Path(id): Path<i64>,
-) -> Result<Response, WebError> {
-    let catalogue = forms(&state)?;
-    let f = facility(&state, id).await?;
-    if right(&who, &f)? != Right::Enter {
-        return Err(WebError::Forbidden);
-    }
-    let set = catalogue
-        .current(f.record.kind, fiscal_year_of(today()))
-        .ok_or(WebError::NotFound)?;
-    let new = NewReport {
-        facility_id: f.id,
-        kind: ReportKind::Periodic,
-        fiscal_year: set.fiscal_year,
-        item_set: set.id.clone(),
-        by: Some(who.user.id),
-        period_id: None,
-        insurance_check: None,
-        preset: Vec::new(),
-    };
-    state
-        .store()
-        .reports()
-        .start(&new, audit(&who, "report.started", &f), Utc::now())
-        .await?;
-    Ok(see_other(&format!("/facility/{}/report", f.id.0), &[]))
 }
 
 // ---- section pages ----
@@ -244,14 +115,18 @@ pub(crate) struct Conflict {
 }
 
 /// Everything a section page is about.
-struct Context {
-    report: Report,
-    facility: Facility,
-    right: Right,
-    saved: Vec<SavedSection>,
+pub(crate) struct Context {
+    pub(crate) report: Report,
+    pub(crate) facility: Facility,
+    pub(crate) right: Right,
+    pub(crate) saved: Vec<SavedSection>,
 }
 
-async fn context(state: &AppState, who: &Principal, id: i64) -> Result<Context, WebError> {
+pub(crate) async fn context(
+    state: &AppState,
+    who: &Principal,
+    id: i64,
+) -> Result<Context, WebError> {
     let report = state
         .store()
         .reports()
@@ -338,8 +213,8 @@ impl<'a> Shown<'a> {
 fn show(catalogue: &Catalogue, csrf: String, s: Shown<'_>) -> Result<Response, WebError> {
     let ctx = s.ctx;
     let stored = ctx.saved.iter().find(|x| x.section == s.section.id);
-    let read_only = ctx.right != Right::Enter || !ctx.report.status.takes_input();
-    let read_only_reason = if ctx.right != Right::Enter {
+    let read_only = ctx.right == Right::View || !ctx.report.status.takes_input();
+    let read_only_reason = if ctx.right == Right::View {
         Some("この報告を入力する権限がないため、内容の確認のみできます。".to_owned())
     } else if !ctx.report.status.takes_input() {
         Some(format!(
@@ -375,7 +250,7 @@ fn show(catalogue: &Catalogue, csrf: String, s: Shown<'_>) -> Result<Response, W
         title: format!("{} {}", s.section.number, s.section.title),
         csrf,
         action: format!("/reports/{}/sections/{}", ctx.report.id, s.section.id),
-        back: format!("/facility/{}/report", ctx.facility.id.0),
+        back: format!("/reports/{}", ctx.report.id),
         facility_name: ctx.facility.record.names.official.clone(),
         report_label: format!(
             "{} {}",
@@ -407,7 +282,20 @@ pub(crate) async fn section(
     let ctx = context(&state, &who, id).await?;
     let (set, sec) = find(catalogue, &ctx.report, &section)?;
     let stored = ctx.saved.iter().find(|x| x.section == sec.id);
-    let answers = stored.map(|x| x.answers.clone()).unwrap_or_default();
+    // A 未入力 section starts from the last confirmed report (「「未入力」の報告項目に前回報告の
+    // 内容が保持されます」), carried over to this year's item set.
+    let answers = match stored {
+        Some(x) => x.answers.clone(),
+        None => match state
+            .store()
+            .reports()
+            .last_confirmation(ctx.report.facility_id)
+            .await?
+        {
+            Some(c) => workflow::carried(catalogue, &c, set).of_section(sec),
+            None => Answers::default(),
+        },
+    };
     let fields = fields::encode(sec, &answers);
     show(
         catalogue,
@@ -437,7 +325,7 @@ pub(crate) async fn save(
     let catalogue = forms(&state)?;
     let ctx = context(&state, &who, id).await?;
     let (set, sec) = find(catalogue, &ctx.report, &section)?;
-    if ctx.right != Right::Enter {
+    if ctx.right == Right::View {
         return Err(WebError::Forbidden);
     }
     let action = pairs
@@ -506,6 +394,7 @@ pub(crate) async fn save(
             "section": sec.id,
             "status": status.id(),
             "version": version + 1,
+            "proxy": ctx.right == Right::Proxy,
         }));
     let now = Utc::now();
     match state
@@ -518,8 +407,8 @@ pub(crate) async fn save(
             if status == SectionStatus::Complete || (issues.is_empty() && !complete) {
                 let title = format!("{} {}", sec.number, sec.title);
                 let to = format!(
-                    "/facility/{}/report?saved={}&status={}",
-                    ctx.facility.id.0,
+                    "/reports/{}?saved={}&status={}",
+                    ctx.report.id,
                     urlencoding(&title),
                     status.id()
                 );
@@ -683,6 +572,6 @@ fn fill_address(section: &Section, fields: &mut FormFields) -> String {
     "この画面には郵便番号から入力できる所在地がありません。".to_owned()
 }
 
-fn urlencoding(s: &str) -> String {
+pub(crate) fn urlencoding(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
