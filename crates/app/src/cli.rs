@@ -271,8 +271,9 @@ pub fn mail_templates(
     Ok(std::sync::Arc::new(templates))
 }
 
-/// The job worker with every handler this build has: mail delivery, and the password and user
-/// name recovery requests (which render mails, hence the templates).
+/// The job worker with every handler this build has: mail delivery, the password and user
+/// name recovery requests and the reporting periods' mail steps (which render mails, hence the
+/// templates).
 fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::Worker> {
     let templates = mail_templates(config)?;
     let transport = teikyo_mail::Transport::from_config(&config.mail.transport)
@@ -286,7 +287,10 @@ fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::
         ..Default::default()
     };
     let mut worker = teikyo_worker::Worker::new(store, id, worker_config)
-        .with_handler(std::sync::Arc::new(mailer));
+        .with_handler(std::sync::Arc::new(mailer))
+        .with_handler(std::sync::Arc::new(teikyo_mail::period::PeriodMail::new(
+            templates.clone(),
+        )));
     for handler in teikyo_account::recovery::Recovery::new(templates).handlers() {
         worker = worker.with_handler(handler);
     }
@@ -366,6 +370,24 @@ async fn serve(
             }
         })
     };
+    // The reporting periods' 定期報告案内 and 督促: a look for due steps every ten minutes on
+    // every node, run by whichever worker claims it (a step is claimed once, so looks may repeat).
+    let period_mail = {
+        let store = store.clone();
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(teikyo_mail::period::PERIOD_MAIL_EVERY);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stopped.wait_for(|s| *s) => break,
+                }
+                if let Err(e) = teikyo_mail::period::request(&store, None).await {
+                    tracing::warn!(error = %e, "報告期間のメールの確認を予約できませんでした");
+                }
+            }
+        })
+    };
     let state = teikyo_web::AppState::new(store, web.clone())
         .with_registrations(registrations)
         .with_forms(forms);
@@ -381,6 +403,7 @@ async fn serve(
         let _ = w.await;
     }
     let _ = housekeeping.await;
+    let _ = period_mail.await;
     println!("停止しました。");
     Ok(())
 }

@@ -10,6 +10,7 @@
 pub mod bounce;
 mod bulk;
 pub mod catalogue;
+pub mod period;
 mod smtp;
 mod template;
 mod transport;

@@ -36,7 +36,7 @@ pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
 pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
 pub use mfa::{MfaRepo, TotpState};
 pub use notice::{NewNotice, Notice, NoticeRepo};
-pub use period::{PeriodId, PeriodRepo, SentStep, StoredPeriod};
+pub use period::{PeriodAddressee, PeriodId, PeriodRepo, SentStep, StoredPeriod};
 pub use registration::{Registration, RegistrationFilter, RegistrationId, RegistrationRepo};
 pub use report::{
     Confirmation, FacilityDates, NewReport, Report, ReportId, ReportRepo, SaveOutcome,

@@ -3,17 +3,21 @@
 //! out once however many workers try (`Tx::claim_period_step`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::Expr;
+use std::collections::BTreeMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use teikyo_domain::codes::{FacilityKind, PrefectureCode};
 use teikyo_domain::period::ReportingPeriod;
+use teikyo_domain::report::{ReportKind, ReportStatus};
 
 use crate::account::insert_audit;
-use crate::entity::{period_mail, reporting_period};
+use crate::entity::{app_user, facility, membership, period_mail, report, reporting_period};
 use crate::facility::duplicate_or;
-use crate::{AuditEvent, Store, StoreError, Tx, UserId};
+use crate::{AuditEvent, FacilityId, Store, StoreError, Tx, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PeriodId(pub i64);
@@ -38,6 +42,29 @@ pub struct SentStep {
     pub step: String,
     pub mails: i32,
     pub sent_at: DateTime<Utc>,
+}
+
+/// A facility a period's mail is about, with where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodAddressee {
+    pub facility_id: FacilityId,
+    pub facility_name: String,
+    pub kind: FacilityKind,
+    /// Its 定期報告 of the period's 年度 (`NotReported`: none started).
+    pub status: ReportStatus,
+    /// The addresses of its active users holding the kind's 制度, each once. Empty when nobody
+    /// can be told (the mail then goes nowhere; the 報告状況一覧 still shows the facility).
+    pub emails: Vec<String>,
+}
+
+impl PeriodAddressee {
+    /// Not 報告済: what a 督促 is about (報告中, or nothing started).
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self.status,
+            ReportStatus::NotReported | ReportStatus::InProgress
+        )
+    }
 }
 
 fn corrupt(column: &'static str, message: String) -> StoreError {
@@ -282,6 +309,146 @@ impl<'a> PeriodRepo<'a> {
         insert_audit(&txn, &audit.on("reporting_period", id.0), now).await?;
         txn.commit().await?;
         Ok(true)
+    }
+
+    /// The facilities a period is for — its prefecture and kinds, not 廃止 by `day` — with
+    /// their 定期報告's status and their users' addresses, by facility id. `pending_only`: only
+    /// those not 報告済 (the 督促's addressees). Four queries whatever the prefecture's size.
+    pub async fn addressees(
+        &self,
+        p: &ReportingPeriod,
+        day: NaiveDate,
+        pending_only: bool,
+    ) -> Result<Vec<PeriodAddressee>, StoreError> {
+        let kinds: Vec<i16> = p
+            .facility_kinds
+            .iter()
+            .map(|k| i16::from(k.code()))
+            .collect();
+        let prefecture = p.prefecture.to_string();
+        // The facilities as a subquery, so the other three queries need no id lists.
+        let of_period = || -> SelectStatement {
+            Query::select()
+                .column(facility::Column::Id)
+                .from(facility::Entity)
+                .and_where(facility::Column::PrefectureCode.eq(prefecture.as_str()))
+                .and_where(facility::Column::Kind.is_in(kinds.iter().copied()))
+                .and_where(
+                    facility::Column::AbolishedOn
+                        .is_null()
+                        .or(facility::Column::AbolishedOn.gt(day)),
+                )
+                .to_owned()
+        };
+        let facilities: Vec<(i64, i16, String)> = facility::Entity::find()
+            .select_only()
+            .columns([
+                facility::Column::Id,
+                facility::Column::Kind,
+                facility::Column::NameOfficial,
+            ])
+            .filter(facility::Column::Id.in_subquery(of_period()))
+            .order_by_asc(facility::Column::Id)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let reports: BTreeMap<i64, String> = report::Entity::find()
+            .select_only()
+            .columns([report::Column::FacilityId, report::Column::Status])
+            .filter(report::Column::Kind.eq(ReportKind::Periodic.id()))
+            .filter(report::Column::FiscalYear.eq(i32::from(p.fiscal_year)))
+            .filter(report::Column::FacilityId.in_subquery(of_period()))
+            .into_tuple::<(i64, String)>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .collect();
+        let members: Vec<(i64, i64, Option<String>)> = membership::Entity::find()
+            .select_only()
+            .columns([
+                membership::Column::UserId,
+                membership::Column::FacilityId,
+                membership::Column::Programs,
+            ])
+            .filter(membership::Column::Kind.eq("facility"))
+            .filter(membership::Column::FacilityId.in_subquery(of_period()))
+            .order_by_asc(membership::Column::Id)
+            .into_tuple::<(i64, Option<i64>, Option<String>)>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .filter_map(|(u, f, programs)| f.map(|f| (u, f, programs)))
+            .collect();
+        let emails: BTreeMap<i64, String> = app_user::Entity::find()
+            .select_only()
+            .columns([app_user::Column::Id, app_user::Column::Email])
+            .filter(app_user::Column::Status.eq("active"))
+            .filter(
+                app_user::Column::Id.in_subquery(
+                    Query::select()
+                        .column(membership::Column::UserId)
+                        .from(membership::Entity)
+                        .and_where(membership::Column::Kind.eq("facility"))
+                        .and_where(membership::Column::FacilityId.in_subquery(of_period()))
+                        .to_owned(),
+                ),
+            )
+            .into_tuple::<(i64, String)>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .collect();
+        let mut by_facility: BTreeMap<i64, Vec<(i64, Option<String>)>> = BTreeMap::new();
+        for (user, facility, programs) in members {
+            by_facility
+                .entry(facility)
+                .or_default()
+                .push((user, programs));
+        }
+        let mut out = Vec::new();
+        for (id, kind, name) in facilities {
+            let kind = u8::try_from(kind)
+                .ok()
+                .and_then(FacilityKind::from_code)
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "facility",
+                    column: "kind",
+                    message: kind.to_string(),
+                })?;
+            let status = match reports.get(&id) {
+                None => ReportStatus::NotReported,
+                Some(s) => ReportStatus::parse(s).ok_or_else(|| StoreError::Corrupt {
+                    table: "report",
+                    column: "status",
+                    message: s.clone(),
+                })?,
+            };
+            let program = kind.program().id();
+            let mut to: Vec<String> = by_facility
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter(|(_, programs)| {
+                    programs
+                        .as_deref()
+                        .is_some_and(|list| list.split(',').any(|p| p == program))
+                })
+                .filter_map(|(user, _)| emails.get(user).cloned())
+                .collect();
+            to.sort();
+            to.dedup();
+            let a = PeriodAddressee {
+                facility_id: FacilityId(id),
+                facility_name: name,
+                kind,
+                status,
+                emails: to,
+            };
+            if !pending_only || a.is_pending() {
+                out.push(a);
+            }
+        }
+        Ok(out)
     }
 
     /// The mail steps that went out, oldest first.

@@ -511,7 +511,10 @@ impl Site {
             "test-worker",
             teikyo_worker::WorkerConfig::default(),
         )
-        .with_handler(Arc::new(mailer));
+        .with_handler(Arc::new(mailer))
+        .with_handler(Arc::new(teikyo_mail::period::PeriodMail::new(
+            templates.clone(),
+        )));
         for h in teikyo_account::recovery::Recovery::new(templates.clone()).handlers() {
             worker = worker.with_handler(h);
         }

@@ -7,6 +7,7 @@ mod facility;
 mod fixtures;
 mod jobs;
 mod mail;
+mod period;
 mod registration;
 mod report;
 mod schema;
@@ -67,6 +68,8 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         report::a_periodic_report_is_started_once,
         report::a_stale_section_save_is_refused,
         report::a_closed_report_takes_no_input,
+        period::a_periods_addressees_follow_kinds_reports_and_programs,
+        period::a_period_step_is_claimed_once,
     ]
 }
 
