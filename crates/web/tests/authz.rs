@@ -281,9 +281,10 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::PrefectureY => O::NotFound,
             _ => O::Forbidden,
         },
+        // Without the confirmation box: the page with the message.
         ("POST", "/prefecture/periods/{id}/close") => match role {
             Role::Anonymous => O::SignIn,
-            Role::Operator => O::SeeOther,
+            Role::Operator => O::Unprocessable,
             Role::PrefectureY => O::NotFound,
             _ => O::Forbidden,
         },

@@ -174,14 +174,21 @@ async fn an_admin_opens_extends_and_closes_a_period_and_a_reviewer_only_looks() 
         );
         for (path, form) in [
             (extend.as_str(), vec![("extended_to", "2027-05-31")]),
-            (close.as_str(), vec![]),
+            (close.as_str(), vec![("confirm", "1")]),
             (LIST, open_form("2027-03-31", &["1"], "")),
         ] {
             let refused = reviewer.post(path, &form).await;
             assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}");
         }
 
-        let closed = admin.post(&close, &[]).await;
+        let unconfirmed = admin.post(&close, &[]).await;
+        assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            unconfirmed
+                .body
+                .contains("「この報告期間を締め切ります」にチェックを入れてください。")
+        );
+        let closed = admin.post(&close, &[("confirm", "1")]).await;
         assert_eq!(
             closed.location.as_deref(),
             Some("/prefecture/periods?prefecture=17&done=closed")

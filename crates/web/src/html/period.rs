@@ -579,14 +579,34 @@ pub(crate) async fn extend(
     }
 }
 
+#[derive(Deserialize)]
+pub(crate) struct CloseForm {
+    #[serde(default)]
+    confirm: String,
+}
+
 pub(crate) async fn close(
     State(state): State<AppState>,
     SignedIn(who): SignedIn,
     Csrf(csrf): Csrf,
     Path(id): Path<String>,
+    Form(f): Form<CloseForm>,
 ) -> Result<Response, WebError> {
     let p = changeable(&state, &who, &id).await?;
     let prefecture = p.period.prefecture;
+    // Closing cannot be undone (a reopened window would need its 督促 again): asked twice.
+    if f.confirm != "1" && !p.period.closed {
+        let shown = Shown::failed(
+            vec![(
+                "close",
+                "締め切る場合は「この報告期間を締め切ります」にチェックを入れてください。"
+                    .to_owned(),
+            )],
+            Some(p.id.0),
+            None,
+        );
+        return page(&state, &who, csrf, prefecture, shown).await;
+    }
     let event = audit("period.closed", &who, prefecture).with_detail(json!({
         "deadline": p.period.deadline(),
     }));
