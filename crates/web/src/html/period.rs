@@ -453,15 +453,26 @@ pub(crate) async fn open(
     Csrf(csrf): Csrf,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    let managed = who.access.staff_managed();
+    let Some(first) = managed.first().copied() else {
+        return Err(WebError::Forbidden);
+    };
+    let form = OpenForm::from_pairs(&pairs);
     let asked = pairs
         .iter()
         .find(|(k, _)| k == "prefecture")
-        .map(|(_, v)| v.as_str());
-    let prefecture = chosen(&who, asked)?;
+        .and_then(|(_, v)| PrefectureCode::parse(v).ok());
+    // A state change never falls back to a default prefecture (the list page may): the form
+    // names the one it was shown for.
+    let Some(prefecture) = asked else {
+        let message =
+            "都道府県が指定されていません。画面を表示し直してから、もう一度お試しください。";
+        let shown = Shown::failed(vec![("prefecture", message.to_owned())], None, Some(form));
+        return page(&state, &who, csrf, first, shown).await;
+    };
     if !who.access.manages_periods_of(prefecture) {
         return Err(WebError::Forbidden);
     }
-    let form = OpenForm::from_pairs(&pairs);
     let period = match form.period(prefecture) {
         Ok(p) => p,
         Err(errors) => {
