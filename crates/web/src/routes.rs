@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
-use crate::html::{account, apply, audit, mail, public, report, review, support, team};
+use crate::html::{account, apply, audit, mail, period, public, report, review, support, team};
 use crate::state::AppState;
 use crate::{api, assets, probes};
 
@@ -466,6 +466,22 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/reports/{id}/sections/{section}",
             R::SignedIn,
             post(report::save),
+        ),
+        // 定期報告 periods: staff of the prefecture look; its whole-prefecture admins and the
+        // operator open, extend and close (checked in the handlers).
+        entry(M::GET, "/prefecture/periods", R::Staff, get(period::list)),
+        entry(M::POST, "/prefecture/periods", R::Staff, post(period::open)),
+        entry(
+            M::POST,
+            "/prefecture/periods/{id}/extend",
+            R::Staff,
+            post(period::extend),
+        ),
+        entry(
+            M::POST,
+            "/prefecture/periods/{id}/close",
+            R::Staff,
+            post(period::close),
         ),
         // The audit trail, in scope.
         entry(M::GET, "/audit", R::Staff, get(audit::page)),

@@ -312,6 +312,32 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::PrefectureX | Role::DelegateA => O::Forbidden,
             Role::FacilityB | Role::PrefectureY => O::NotFound,
         },
+        // 定期報告 periods: staff look at their prefecture's (the operator at any); only
+        // whole-prefecture admins and the operator change them — X and Y are reviewers, and the
+        // period is X's. An empty open or extension form: the page with the messages.
+        ("GET", "/prefecture/periods") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Ok,
+            _ => O::Forbidden,
+        },
+        ("POST", "/prefecture/periods") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Unprocessable,
+            _ => O::Forbidden,
+        },
+        ("POST", "/prefecture/periods/{id}/extend") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Unprocessable,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        // Without the confirmation box: the page with the message.
+        ("POST", "/prefecture/periods/{id}/close") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Unprocessable,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
         // An empty reason: the page again with the message.
         ("POST", "/review/applications/{id}/reject") => match role {
             Role::Anonymous => O::SignIn,
@@ -338,6 +364,8 @@ struct World {
     colleague: i64,
     /// Facility A's 定期報告.
     report: i64,
+    /// Prefecture X's 定期報告 period.
+    period: i64,
     stylesheet: String,
 }
 
@@ -485,6 +513,31 @@ async fn world(store: Store) -> World {
             .id
             .0
     };
+    let period = {
+        let day = |m, d| chrono::NaiveDate::from_ymd_opt(2027, m, d).unwrap();
+        let p = teikyo_domain::period::ReportingPeriod {
+            prefecture: PrefectureCode::parse("17").unwrap(),
+            fiscal_year: 2026,
+            facility_kinds: vec![FacilityKind::Hospital],
+            reference_date: day(1, 1),
+            opens_on: day(1, 7),
+            closes_on: day(3, 31),
+            extended_to: None,
+            closed: false,
+            reminder_days: teikyo_domain::period::DEFAULT_REMINDER_DAYS.to_vec(),
+        };
+        store
+            .periods()
+            .create(
+                &p,
+                None,
+                teikyo_store::AuditEvent::new("period.opened", None),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap()
+            .0
+    };
     let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
         .await
         .router;
@@ -504,6 +557,7 @@ async fn world(store: Store) -> World {
         facility_a: a,
         colleague,
         report,
+        period,
     }
 }
 
@@ -563,6 +617,9 @@ fn concrete(path: &str, w: &World) -> String {
         return path
             .replace("{id}", &w.facility_a.to_string())
             .replace("{user}", &w.colleague.to_string());
+    }
+    if path.starts_with("/prefecture/") {
+        return path.replace("{id}", &w.period.to_string());
     }
     let id = if path.starts_with("/review/") {
         w.application

@@ -225,6 +225,13 @@ impl Access {
         })
     }
 
+    /// May open, extend and close the prefecture's 定期報告 periods: the same people who manage
+    /// its staff. A period covers the whole prefecture, so an admin of one 保健所 area, like a
+    /// reviewer, only looks.
+    pub fn manages_periods_of(&self, prefecture: PrefectureCode) -> bool {
+        self.manages_staff_of(prefecture)
+    }
+
     /// The prefectures whose staff the user manages, in code order.
     pub fn staff_managed(&self) -> Vec<PrefectureCode> {
         PrefectureCode::all()

@@ -52,6 +52,9 @@ fn label(action: &str) -> &str {
         "registration.filed_on_behalf" => "代理申請",
         "registration.approved" => "申請の承認",
         "registration.rejected" => "申請の却下",
+        "period.opened" => "報告期間の登録",
+        "period.extended" => "報告期限の延長",
+        "period.closed" => "報告期間の締切",
         other => other,
     }
 }

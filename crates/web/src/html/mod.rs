@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod credits;
 pub(crate) mod errors;
 pub(crate) mod mail;
+pub(crate) mod period;
 pub(crate) mod public;
 pub(crate) mod report;
 pub(crate) mod review;

@@ -88,6 +88,11 @@ const STAFF_TOOLS: &[StaffTool] = &[
         href: Some("/staff"),
     },
     StaffTool {
+        name: "定期報告の報告期間",
+        description: "定期報告の受付期間を登録し、延長・締切を行います。定期報告案内メールと督促メールは、その日程で自動的に送信されます。",
+        href: Some("/prefecture/periods"),
+    },
+    StaffTool {
         name: "報告の確認",
         description: "提出された報告を確認し、確認完了とします。",
         href: None,
