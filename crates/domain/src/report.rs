@@ -177,7 +177,7 @@ impl std::fmt::Display for TransitionError {
             }
             (T::Cancel, _) => "報告済の報告は取消できません。先に引き戻してください。",
             (T::Submit, S::InProgress) | (T::Withdraw | T::Confirm | T::Return, _) => {
-                "この操作は現在の報告状況ではできません。"
+                "この操作は現在の報告状況ではできません。画面を開き直して、表示されているボタンから操作してください。"
             }
         };
         f.write_str(text)

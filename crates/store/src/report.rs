@@ -662,26 +662,8 @@ impl<'a> ReportRepo<'a> {
         &self,
         facility_id: FacilityId,
     ) -> Result<Option<Confirmation>, StoreError> {
-        self.confirmations_where(report_confirmation::Column::FacilityId.eq(facility_id.0))
-            .await
-    }
-
-    /// The newest 確認完了 of the facility before this report's own (what 差異表示 compares a
-    /// report with: for a reopened report, its own last confirmation).
-    pub async fn confirmation_of_report(
-        &self,
-        report_id: ReportId,
-    ) -> Result<Option<Confirmation>, StoreError> {
-        self.confirmations_where(report_confirmation::Column::ReportId.eq(report_id.0))
-            .await
-    }
-
-    async fn confirmations_where(
-        &self,
-        cond: sea_orm::sea_query::SimpleExpr,
-    ) -> Result<Option<Confirmation>, StoreError> {
         let Some(m) = report_confirmation::Entity::find()
-            .filter(cond)
+            .filter(report_confirmation::Column::FacilityId.eq(facility_id.0))
             .order_by_desc(report_confirmation::Column::Id)
             .one(self.conn())
             .await?
@@ -698,26 +680,6 @@ impl<'a> ReportRepo<'a> {
             confirmed_by: m.confirmed_by.map(UserId),
             confirmed_at: m.confirmed_at,
         }))
-    }
-
-    /// Reports of the given facilities, one query (the review queue and the status list).
-    pub async fn of_facilities(
-        &self,
-        facilities: &[FacilityId],
-        fiscal_year: Option<u16>,
-    ) -> Result<Vec<Report>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in facilities.chunks(1000) {
-            let mut q = report::Entity::find()
-                .filter(report::Column::FacilityId.is_in(chunk.iter().map(|f| f.0)));
-            if let Some(y) = fiscal_year {
-                q = q.filter(report::Column::FiscalYear.eq(i32::from(y)));
-            }
-            for m in q.order_by_asc(report::Column::Id).all(self.conn()).await? {
-                out.push(from_model(m)?);
-            }
-        }
-        Ok(out)
     }
 }
 

@@ -94,8 +94,8 @@ const STAFF_TOOLS: &[StaffTool] = &[
     },
     StaffTool {
         name: "報告の確認",
-        description: "提出された報告を確認し、確認完了とします。",
-        href: None,
+        description: "報告済・再報告済の報告を待ち時間の長い順に確認し、差異表示を見て確認完了または差戻しとします。連絡先・診療時間などだけの変更はまとめて確認完了にできます。",
+        href: Some("/prefecture/reports"),
     },
 ];
 

@@ -149,16 +149,29 @@ fn find<'c>(
     report: &Report,
     section: &str,
 ) -> Result<(&'c ItemSet, &'c Section), WebError> {
-    let set = catalogue
-        .item_sets
-        .get(&report.item_set)
-        .ok_or_else(|| WebError::Internal(format!("item set {} is not loaded", report.item_set)))?;
+    let set = workflow::item_set(catalogue, report)?;
     let s = set
         .sections
         .iter()
         .find(|s| s.id == section)
         .ok_or(WebError::NotFound)?;
     Ok((set, s))
+}
+
+/// All saved sections' answers as one (the report as a whole: 差異表示, the review queue).
+pub(crate) fn merged(saved: &[SavedSection]) -> Answers {
+    let mut all = Answers::default();
+    for s in saved {
+        all.merge(s.answers.clone());
+    }
+    all
+}
+
+/// Whether `section` is saved as 入力完了.
+pub(crate) fn is_complete(saved: &[SavedSection], section: &str) -> bool {
+    saved
+        .iter()
+        .any(|x| x.section == section && x.status == SectionStatus::Complete)
 }
 
 /// The report's answers with this section's replaced by `own` (conditions and rules may look

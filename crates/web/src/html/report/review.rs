@@ -15,8 +15,8 @@ use teikyo_domain::forms::{
 use teikyo_domain::report::{ReportStatus, Transition};
 use teikyo_store::{Facility, FacilityId, Report, ReportId, TransitionOutcome, TransitionRequest};
 
-use super::workflow::{carried, facility_dates, report_label};
-use super::{Context, Right, audit, context, forms};
+use super::workflow::{carried, date_ja, facility_dates, item_set, report_label};
+use super::{Context, Right, audit, context, forms, merged};
 use crate::auth::{Csrf, Principal, SignedIn};
 use crate::error::WebError;
 use crate::html::account::see_other;
@@ -56,7 +56,7 @@ pub fn describe(catalogue: &Catalogue, set: &ItemSet, item: &str, v: &Value) -> 
     match v {
         Value::Text(t) => t.clone(),
         Value::Number(n) => format!("{n}"),
-        Value::Date(d) => d.format("%Y年%-m月%-d日").to_string(),
+        Value::Date(d) => date_ja(*d),
         Value::Choice(c) => match c.as_str() {
             "yes" => "あり".to_owned(),
             "no" => "なし".to_owned(),
@@ -169,17 +169,8 @@ pub fn diff_sections(catalogue: &Catalogue, set: &ItemSet, diffs: &[ItemDiff]) -
     out
 }
 
-/// The report's answers, all sections as one.
-fn answers_of(ctx: &Context) -> Answers {
-    let mut all = Answers::default();
-    for s in &ctx.saved {
-        all.merge(s.answers.clone());
-    }
-    all
-}
-
-/// What the report is compared with: the facility's newest confirmation other than this
-/// report's own current one (a reopened report compares with its own last confirmation).
+/// What the report is compared with: the facility's newest confirmation (for a reopened
+/// report, its own last one), carried over to the report's item set.
 async fn baseline(
     state: &AppState,
     catalogue: &Catalogue,
@@ -229,11 +220,8 @@ pub(crate) async fn show(
     error: Option<String>,
 ) -> Result<Response, WebError> {
     let r = &ctx.report;
-    let set = catalogue
-        .item_sets
-        .get(&r.item_set)
-        .ok_or_else(|| WebError::Internal(format!("item set {} is not loaded", r.item_set)))?;
-    let now = answers_of(ctx);
+    let set = item_set(catalogue, r)?;
+    let now = merged(&ctx.saved);
     let base = baseline(state, catalogue, r, set).await?;
     let diffs = diff(
         set,
@@ -354,11 +342,7 @@ async fn queue_rows(
         let Some(set) = catalogue.item_sets.get(&r.item_set) else {
             continue;
         };
-        let saved = state.store().reports().sections(r.id).await?;
-        let mut now = Answers::default();
-        for s in saved {
-            now.merge(s.answers);
-        }
+        let now = merged(&state.store().reports().sections(r.id).await?);
         let base = baseline(state, catalogue, &r, set).await?;
         let diffs = diff(
             set,

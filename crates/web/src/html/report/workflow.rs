@@ -20,7 +20,9 @@ use teikyo_store::{
     FacilityDates, NewReport, Report, StoredPeriod, TransitionOutcome, TransitionRequest,
 };
 
-use super::{Context, Right, audit, context, facility, forms, right, today, urlencoding};
+use super::{
+    Context, Right, audit, context, facility, forms, is_complete, right, today, urlencoding,
+};
 use crate::auth::{Csrf, Principal, SignedIn};
 use crate::error::WebError;
 use crate::html::account::see_other;
@@ -36,11 +38,24 @@ pub(crate) fn report_label(r: &Report) -> String {
     format!("{} {}", fiscal_year_label(r.fiscal_year), r.kind.label())
 }
 
-fn item_set<'c>(catalogue: &'c Catalogue, r: &Report) -> Result<&'c ItemSet, WebError> {
+pub(crate) fn item_set<'c>(catalogue: &'c Catalogue, r: &Report) -> Result<&'c ItemSet, WebError> {
     catalogue
         .item_sets
         .get(&r.item_set)
         .ok_or_else(|| WebError::Internal(format!("item set {} is not loaded", r.item_set)))
+}
+
+/// The deadline in force of the report's period, for the page (none for reports without one).
+async fn deadline(state: &AppState, r: &Report) -> Result<Option<String>, WebError> {
+    let Some(pid) = r.period_id else {
+        return Ok(None);
+    };
+    Ok(state
+        .store()
+        .periods()
+        .get(pid)
+        .await?
+        .map(|p| date_ja(p.period.deadline())))
 }
 
 /// The period a facility can report in today, if one is open for it.
@@ -135,21 +150,9 @@ pub(crate) async fn home(
         let complete = set
             .sections
             .iter()
-            .filter(|s| {
-                saved
-                    .iter()
-                    .any(|x| x.section == s.id && x.status == SectionStatus::Complete)
-            })
+            .filter(|s| is_complete(&saved, &s.id))
             .count();
-        let deadline = match r.period_id {
-            Some(pid) => state
-                .store()
-                .periods()
-                .get(pid)
-                .await?
-                .map(|p| date_ja(p.period.deadline())),
-            None => None,
-        };
+        let deadline = deadline(&state, r).await?;
         cards.push(Card {
             label: report_label(r),
             status: r.status.label(),
@@ -465,15 +468,7 @@ pub(crate) async fn page(
         (_, _, Some(d)) => done_message(d, q.skipped.as_deref(), set),
         _ => None,
     };
-    let deadline = match r.period_id {
-        Some(pid) => state
-            .store()
-            .periods()
-            .get(pid)
-            .await?
-            .map(|p| date_ja(p.period.deadline())),
-        None => None,
-    };
+    let deadline = deadline(&state, r).await?;
     let can_bulk =
         enters && in_progress && complete < total && bulk_source(&state, r).await?.is_some();
     Ok(render(&ReportPage {
@@ -571,11 +566,7 @@ pub(crate) enum Ask {
 fn missing_sections(set: &ItemSet, ctx: &Context) -> Vec<String> {
     set.sections
         .iter()
-        .filter(|s| {
-            !ctx.saved
-                .iter()
-                .any(|x| x.section == s.id && x.status == SectionStatus::Complete)
-        })
+        .filter(|s| !is_complete(&ctx.saved, &s.id))
         .map(|s| format!("{} {}", s.number, s.title))
         .collect()
 }
@@ -972,13 +963,7 @@ pub(crate) async fn bulk_complete(
     let still: Vec<&str> = set
         .sections
         .iter()
-        .filter(|s| {
-            !done.contains(&s.id)
-                && !ctx
-                    .saved
-                    .iter()
-                    .any(|x| x.section == s.id && x.status == SectionStatus::Complete)
-        })
+        .filter(|s| !done.contains(&s.id) && !is_complete(&ctx.saved, &s.id))
         .map(|s| s.id.as_str())
         .collect();
     Ok(see_other(
