@@ -36,17 +36,41 @@ Figures:
                           whole router in-process: session, store reads, generation, askama
                           (examples/section_bench in teikyo-web)
                   baseline: GET /home for the same signed-in user in the same run
+  diff_largest_hospital_ms  median server time of the 差異表示 (GET /reports/{id}/review) of the
+                          largest synthetic hospital (teikyo_testkit::largest: every item of the
+                          current item set at its limit, last 年度's 確認完了 report compared with a
+                          revised 報告済 one), through the whole router in-process on SQLite; every
+                          page is checked to list exactly the expected changes (examples/diff_bench
+                          in teikyo-web). Goal (issue 6): ≤ 20 ms.
+                  baseline: GET /home for the same signed-in reviewer in the same run
+  status_list_ms          median server time of GET /prefecture/status (報告状況一覧: counts of every
+                          status, the 市区町村 choices and the first page of 100 rows) for a synthetic
+                          東京都 of 30,000 facilities with an open period and 定期報告 in every status
+                          (teikyo_testkit::prefecture), through the whole router in-process on SQLite;
+                          every page is checked to show the expected counts (examples/status_bench
+                          in teikyo-web)
+                  baseline: GET /home for the same signed-in reviewer in the same run
+  status_csv_ms           median server time of GET /prefecture/status.csv?encoding=utf8 of the same
+                          prefecture (every facility, UTF-8 with BOM, audited); every file is checked
+                          to hold every row (the Shift_JIS file's time is in the baseline_name)
+                  baseline: FacilityRepo::list of the same 30,000 facilities in the same run (reading
+                          the prefecture's facilities without reports, CSV or HTTP)
 
-`--only forms` runs just the item-set figures and merges them into an existing report.json.
+`--only forms` runs just the item-set figures (validate, section pages, 差異表示), `--only status`
+just the 報告状況一覧 figures; either merges them into an existing report.json.
 """
 import argparse, csv, glob, json, os, shutil, sqlite3, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, 'target', 'release', 'teikyo')
-LOAD_ALL = os.path.join(ROOT, 'target', 'release', 'examples', 'load_all')
-MAIL_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'mail_bench')
-FORMS_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'forms_bench')
-SECTION_BENCH = os.path.join(ROOT, 'target', 'release', 'examples', 'section_bench')
+# Where bench/run's cargo builds put the binaries (CARGO_TARGET_DIR when set, as cargo does).
+RELEASE = os.path.join(os.environ.get('CARGO_TARGET_DIR') or os.path.join(ROOT, 'target'), 'release')
+BIN = os.path.join(RELEASE, 'teikyo')
+LOAD_ALL = os.path.join(RELEASE, 'examples', 'load_all')
+MAIL_BENCH = os.path.join(RELEASE, 'examples', 'mail_bench')
+FORMS_BENCH = os.path.join(RELEASE, 'examples', 'forms_bench')
+SECTION_BENCH = os.path.join(RELEASE, 'examples', 'section_bench')
+DIFF_BENCH = os.path.join(RELEASE, 'examples', 'diff_bench')
+STATUS_BENCH = os.path.join(RELEASE, 'examples', 'status_bench')
 FACILITY_FILES = ['01-1_hospital_facility_info', '02-1_clinic_facility_info',
                   '03-1_dental_facility_info', '04_maternity_home', '05_pharmacy']
 
@@ -96,15 +120,16 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--pg', help='PostgreSQL URL for the PostgreSQL figures')
     ap.add_argument('--deliver', type=int, default=20_000, help='mails delivered for mail_delivery_per_s')
-    ap.add_argument('--only', choices=['forms'], help='run only these figures, merged into the existing report')
+    ap.add_argument('--only', choices=['forms', 'status'], help='run only these figures, merged into the existing report')
+    ap.add_argument('--status-facilities', type=int, default=30_000, help='facilities of the synthetic prefecture')
     a = ap.parse_args()
-    if a.only == 'forms':
+    if a.only:
         path = os.path.join(ROOT, 'bench', 'out', 'report.json')
         report = {'machine': {}, 'figures': {}}
         if os.path.exists(path):
             with open(path) as f:
                 report = json.load(f)
-        report['figures'].update(forms_figures())
+        report['figures'].update(forms_figures() if a.only == 'forms' else status_figures(a.status_facilities))
         return write_report(report['figures'])
     args = a
     n = a.facilities
@@ -161,6 +186,7 @@ def main():
                                                 'lettre straight to the same SMTP sink, 8 in flight, no queue or database',
                                                 mail['deliver'])
         figures.update(forms_figures())
+        figures.update(status_figures(a.status_facilities))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return write_report(figures)
@@ -172,6 +198,9 @@ def forms_figures():
     res = run([SECTION_BENCH, '200'])
     s = json.loads(res.stdout.strip().splitlines()[-1])
     print('section pages (median ms): ' + json.dumps(s['sections'], ensure_ascii=False), file=sys.stderr)
+    res = run([DIFF_BENCH, '200'])
+    d = json.loads(res.stdout.strip().splitlines()[-1])
+    print('diff of the largest hospital: ' + json.dumps(d, ensure_ascii=False), file=sys.stderr)
     return {
         'validate_hospital_ms': figure(r['validate_hospital_ms'], 'ms', r['baseline_json_ms'],
                                        'serde_json reading and writing the same report', r['n']),
@@ -179,6 +208,32 @@ def forms_figures():
                                     'GET /home for the same signed-in user, same router and database '
                                     f"(figure: the slowest section, {s['slowest_section']}, of the complete "
                                     'example hospital report; whole request in-process on SQLite)', s['n']),
+        'diff_largest_hospital_ms': figure(d['diff_largest_hospital_ms'], 'ms', d['baseline_home_ms'],
+                                           'GET /home for the same signed-in reviewer, same router and database '
+                                           f"(figure: GET /reports/{{id}}/review of the largest synthetic hospital, "
+                                           f"{d['changed']} of {d['answered']} items changed since the last 確認完了 "
+                                           f"({d['previous_item_set']} → {d['item_set']}), page {d['page_kb']} KB, "
+                                           f"p95 {round(d['p95_ms'], 2)} ms; whole request in-process on SQLite)",
+                                           d['n']),
+    }
+
+
+def status_figures(facilities):
+    res = run([STATUS_BENCH, '50', str(facilities)])
+    r = json.loads(res.stdout.strip().splitlines()[-1])
+    print('報告状況一覧: ' + json.dumps(r, ensure_ascii=False), file=sys.stderr)
+    return {
+        'status_list_ms': figure(r['status_list_ms'], 'ms', r['baseline_home_ms'],
+                                 'GET /home for the same signed-in reviewer, same router and database '
+                                 f"(figure: GET /prefecture/status of a synthetic 東京都 of {r['facilities']} "
+                                 f"facilities, {r['rows']} listed, first page of 100 with every count; "
+                                 f"p95 {round(r['status_list_p95_ms'], 2)} ms; whole request in-process on SQLite)",
+                                 r['n']),
+        'status_csv_ms': figure(r['status_csv_ms'], 'ms', r['baseline_repo_list_ms'],
+                                f"FacilityRepo::list of the same {r['facilities']} facilities, same database "
+                                f"(figure: GET /prefecture/status.csv?encoding=utf8, {r['rows']} rows, "
+                                f"{r['csv_kb']} KB, audited; Shift_JIS {round(r['status_csv_sjis_ms'], 1)} ms; "
+                                'whole request in-process on SQLite)', r['csv_runs']),
     }
 
 

@@ -91,6 +91,10 @@ pub struct DemoArgs {
 pub enum ImportCommand {
     /// 施設票CSV（医療情報ネットのオープンデータ形式、5種別）を施設マスタに取り込みます
     Facilities(crate::import::FacilitiesArgs),
+    /// 保険医療機関番号確認の照合に使う保険医療機関の一覧（厚生局データ、ある時点のもの）を取り込みます
+    InsuranceMaster(crate::ndb_import::InsuranceMasterArgs),
+    /// 定期報告でプレプリントする NDB の前年度実施件数（保険医療機関コード・項目コード・件数）を取り込みます
+    NdbPreprint(crate::ndb_import::NdbPreprintArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +220,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.migrate().await?;
             crate::import::run_facilities(&store, &args).await
         }
+        Command::Import(ImportCommand::InsuranceMaster(args)) => {
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            crate::ndb_import::run_insurance_master(&store, &args).await
+        }
+        Command::Import(ImportCommand::NdbPreprint(args)) => {
+            let forms = crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            crate::ndb_import::run_ndb_preprint(&store, &args, &forms).await
+        }
         Command::Check(CheckCommand::InsuranceCodes(args)) => crate::check::insurance_codes(&args),
         Command::Forms(command) => crate::forms_cmd::run(&command, &config.public_url),
         Command::Mail(command) => {
@@ -272,8 +287,8 @@ pub fn mail_templates(
 }
 
 /// The job worker with every handler this build has: mail delivery, the password and user
-/// name recovery requests and the reporting periods' mail steps (which render mails, hence the
-/// templates).
+/// name recovery requests, the reporting periods' mail steps and the report notices, and the
+/// 一括メール配信 sends (which render mails, hence the templates).
 fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::Worker> {
     let templates = mail_templates(config)?;
     let transport = teikyo_mail::Transport::from_config(&config.mail.transport)
@@ -290,7 +305,13 @@ fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::
         .with_handler(std::sync::Arc::new(mailer))
         .with_handler(std::sync::Arc::new(teikyo_mail::period::PeriodMail::new(
             templates.clone(),
-        )));
+        )))
+        .with_handler(std::sync::Arc::new(teikyo_mail::report::ReportNotice::new(
+            templates.clone(),
+        )))
+        .with_handler(std::sync::Arc::new(
+            teikyo_mail::bulk_mail::BulkMailSender::new(templates.clone()),
+        ));
     for handler in teikyo_account::recovery::Recovery::new(templates).handlers() {
         worker = worker.with_handler(handler);
     }
@@ -347,7 +368,8 @@ async fn serve(
         mail_templates(config)?,
     )
     .with_timing(timing);
-    // Hourly housekeeping of ended sessions and long-expired tokens (every node; idempotent).
+    // Hourly housekeeping of ended sessions, long-expired tokens and long-finished jobs (every
+    // node; idempotent).
     let housekeeping = {
         let store = store.clone();
         let policy = web.session;
@@ -363,7 +385,8 @@ async fn serve(
                     Ok(p) => tracing::info!(
                         sessions = p.sessions,
                         tokens = p.tokens,
-                        "終了したセッションと古いリンクを削除しました"
+                        jobs = p.jobs,
+                        "終了したセッション、古いリンクと終わったジョブを削除しました"
                     ),
                     Err(e) => tracing::warn!(error = %e, "セッションの整理に失敗しました"),
                 }
@@ -452,6 +475,31 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     if code != ExitCode::SUCCESS {
         anyhow::bail!("デモデータの取り込みに失敗しました");
     }
+    // The 保険医療機関番号確認 of the period the demo opens (this 年度): the master as of the end
+    // of the last 年度 and the counts of that 年度, both written by synth.
+    let fiscal_year = teikyo_domain::report::fiscal_year_of(crate::forms_cmd::today_in_japan());
+    let master = crate::ndb_import::InsuranceMasterArgs {
+        file: dir
+            .path()
+            .join(format!("{}.csv", crate::synth::MASTER_FILE)),
+        as_of: Some(teikyo_domain::ndb::master_date(fiscal_year)),
+        dry_run: false,
+        quiet: true,
+    };
+    let preprint = crate::ndb_import::NdbPreprintArgs {
+        file: dir
+            .path()
+            .join(format!("{}.csv", crate::synth::PREPRINT_FILE)),
+        fiscal_year: teikyo_domain::ndb::counts_year(fiscal_year),
+        dry_run: false,
+        quiet: true,
+    };
+    if crate::ndb_import::run_insurance_master(&store, &master).await? != ExitCode::SUCCESS
+        || crate::ndb_import::run_ndb_preprint(&store, &preprint, &forms).await?
+            != ExitCode::SUCCESS
+    {
+        anyhow::bail!("デモの保険医療機関の一覧・NDBデータの取り込みに失敗しました");
+    }
     let templates = mail_templates(&config)?;
     let queued = crate::demo_mail::queue(&store, &templates).await?;
     let counts = store.facilities().count_by_kind().await?;
@@ -459,7 +507,8 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     for (kind, n) in counts {
         println!("  {}: {} 施設", kind.name(), n);
     }
-    let logins = crate::demo_users::create(&store).await?;
+    let logins =
+        crate::demo_users::create(&store, teikyo_domain::ndb::counts_year(fiscal_year)).await?;
     println!(
         "デモ用ログイン（{}/login、パスワードはすべて {}）:",
         config.public_url,
@@ -467,6 +516,9 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     for l in &logins {
         println!("  {}: {}（{}）", l.role, l.login_id, l.scope);
+        if let Some(h) = &l.hint {
+            println!("    {h}");
+        }
     }
     println!(
         "デモが送るメールは {}/ に .eml ファイルとして保存され、{}/demo/outbox で読めます（見本として {queued} 通を送信します）。",

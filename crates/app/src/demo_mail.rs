@@ -5,9 +5,10 @@
 use chrono::NaiveDate;
 use std::sync::Arc;
 use teikyo_mail::catalogue::{
-    AccountReady, ApplicationReceived, ApplicationRejected, EmailChangeConfirmation, EmailChanged,
-    ExistingUserConfirmation, Invitation, LoginIdReminder, PasswordChanged, PasswordReset,
-    PeriodicReportNotice, PeriodicReportReminder, PreIssuanceCheck, VerificationCode,
+    AccountReady, ApplicationReceived, ApplicationRejected, BulkMail, EmailChangeConfirmation,
+    EmailChanged, ExistingUserConfirmation, Invitation, LoginIdReminder, PasswordChanged,
+    PasswordReset, PeriodicReportNotice, PeriodicReportReminder, PreIssuanceCheck, ReportConfirmed,
+    ReportReceived, ReportReturned, VerificationCode,
 };
 use teikyo_mail::{MailContent, MailTemplates, Outgoing, queue_bulk};
 use teikyo_store::{FacilityFilter, NewMail, Store};
@@ -165,5 +166,33 @@ fn samples(t: &MailTemplates) -> anyhow::Result<Vec<NewMail>> {
             related,
             None,
         )?,
+        t.compose(
+            to,
+            &ReportReceived {
+                report_url: t.link("/reports"),
+                ..ReportReceived::sample()
+            },
+            related,
+            None,
+        )?,
+        t.compose(
+            to,
+            &ReportReturned {
+                report_url: t.link("/reports"),
+                ..ReportReturned::sample()
+            },
+            related,
+            None,
+        )?,
+        t.compose(
+            to,
+            &ReportConfirmed {
+                report_url: t.link("/reports"),
+                ..ReportConfirmed::sample()
+            },
+            related,
+            None,
+        )?,
+        t.compose(to, &BulkMail::sample(), related, None)?,
     ])
 }

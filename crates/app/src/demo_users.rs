@@ -13,6 +13,8 @@ pub struct DemoLogin {
     pub role: &'static str,
     pub login_id: String,
     pub scope: String,
+    /// What to try with it, printed under the login.
+    pub hint: Option<String>,
 }
 
 fn user(login_id: &str, family: &str, given: &str, department: &str) -> anyhow::Result<NewUser> {
@@ -28,15 +30,36 @@ fn user(login_id: &str, family: &str, given: &str, department: &str) -> anyhow::
     })
 }
 
-/// Creates the three demo accounts over the imported facilities.
-pub async fn create(store: &Store) -> anyhow::Result<Vec<DemoLogin>> {
-    let facility = store
+/// Creates the three demo accounts over the imported facilities. The clinic is the first whose
+/// insurance code has NDB counts of `counts_year` (imported by the demo), so its
+/// 保険医療機関番号確認 shows the preprint; any clinic if none has.
+pub async fn create(store: &Store, counts_year: u16) -> anyhow::Result<Vec<DemoLogin>> {
+    let clinics: Vec<_> = store
         .facilities()
         .list(&FacilityFilter::default(), 500, 0)
         .await?
         .into_iter()
-        .find(|f| f.record.kind == FacilityKind::Clinic)
+        .filter(|f| f.record.kind == FacilityKind::Clinic)
+        .collect();
+    let mut chosen = None;
+    for f in &clinics {
+        if !f.record.insurance_codes.is_empty()
+            && !store
+                .insurance()
+                .preprint(counts_year, &f.record.insurance_codes)
+                .await?
+                .is_empty()
+        {
+            chosen = Some(f.clone());
+            break;
+        }
+    }
+    let facility = chosen
+        .or_else(|| clinics.first().cloned())
         .ok_or_else(|| anyhow::anyhow!("デモデータに診療所がありません"))?;
+    let clinic_hint = facility.record.insurance_codes.first().map(|c| {
+        format!("保険医療機関番号確認で入力する番号: {c}（入力済みで表示されます。照合すると前年度実施件数がプレプリントされます）")
+    });
     let prefecture = facility.record.prefecture;
     let hash = teikyo_account::hash_password(PASSWORD.to_owned())
         .await
@@ -52,6 +75,7 @@ pub async fn create(store: &Store) -> anyhow::Result<Vec<DemoLogin>> {
             },
             "医療機関の利用者",
             facility.record.names.official.clone(),
+            clinic_hint,
         ),
         (
             user("demo-pref", "県庁", "太郎", "医療政策課")?,
@@ -62,17 +86,19 @@ pub async fn create(store: &Store) -> anyhow::Result<Vec<DemoLogin>> {
             },
             "都道府県の審査担当",
             prefecture.name().to_owned(),
+            None,
         ),
         (
             user("demo-operator", "運用", "次郎", "運用窓口")?,
             Membership::Operator,
             "運用者",
             "全国".to_owned(),
+            None,
         ),
     ];
     open_period(store, prefecture).await?;
     let mut out = Vec::new();
-    for (new, membership, role, scope) in accounts {
+    for (new, membership, role, scope, hint) in accounts {
         let id = users.create(&new).await?;
         users.set_password_hash(id, &hash).await?;
         users.add_membership(id, &membership).await?;
@@ -80,6 +106,7 @@ pub async fn create(store: &Store) -> anyhow::Result<Vec<DemoLogin>> {
             role,
             login_id: new.login_id.as_str().to_owned(),
             scope,
+            hint,
         });
     }
     Ok(out)
@@ -107,6 +134,10 @@ async fn open_period(
         extended_to: None,
         closed: false,
         reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
+        message: Some(format!(
+            "ご不明な点は{}の医療機能情報提供制度の担当までお問い合わせください。",
+            prefecture.name()
+        )),
     };
     store
         .periods()
@@ -114,6 +145,28 @@ async fn open_period(
             &period,
             None,
             teikyo_store::AuditEvent::new("period.opened", None),
+            chrono::Utc::now(),
+        )
+        .await?;
+    // The prefecture's お知らせ on everyone's home page, as a real prefecture would post it.
+    store
+        .notices()
+        .post(
+            &teikyo_store::NewNotice {
+                prefecture: Some(prefecture),
+                title: format!(
+                    "{}の定期報告を受け付けています",
+                    teikyo_domain::report::fiscal_year_label(period.fiscal_year)
+                ),
+                body: format!(
+                    "報告期限は{}です。すべての項目を入力したあと、「報告」ボタンを押して報告を完了してください。\n（これはデモ用のお知らせです。）",
+                    period.closes_on.format("%Y年%-m月%-d日")
+                ),
+                shown_from: period.opens_on,
+                shown_until: Some(period.closes_on),
+                by: None,
+            },
+            teikyo_store::AuditEvent::new("notice.posted", None),
             chrono::Utc::now(),
         )
         .await?;

@@ -217,8 +217,9 @@ fn export_fhir(args: &ExportFhirArgs, public_url: &str) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// The date in Japan (DESIGN: times in Asia/Tokyo, a fixed +09:00).
-fn today_in_japan() -> NaiveDate {
+/// The date in Japan (DESIGN: times in Asia/Tokyo, a fixed +09:00); the 年度 turns at
+/// midnight there.
+pub(crate) fn today_in_japan() -> NaiveDate {
     let now = Utc::now();
     match FixedOffset::east_opt(9 * 3600) {
         Some(tokyo) => now.with_timezone(&tokyo).date_naive(),

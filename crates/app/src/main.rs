@@ -10,6 +10,7 @@ mod forms_cmd;
 mod import;
 mod layout;
 mod mail_cmd;
+mod ndb_import;
 mod reference;
 mod synth;
 

@@ -6,6 +6,11 @@
 //! 245,000); prefectures follow the 2020 census population; within a prefecture each facility
 //! sits at a random KEN_ALL area, so postal codes, municipalities, towns and coordinates are real
 //! and agree with each other.
+//!
+//! Beside the facility files it writes the reference data of the 保険医療機関番号確認:
+//! `insurance_master.csv` (every facility's insurance code, name, address and kind) and
+//! `ndb_preprint.csv` (前年度実施件数 for the 疾患・治療 codes the item sets count, for about
+//! 80 % of the 病院 and 30 % of the 診療所・歯科診療所), in `teikyo_domain::ndb`'s formats.
 
 use crate::layout::{self, DAY_TYPES, WEEKDAYS, col};
 use anyhow::Context;
@@ -219,9 +224,20 @@ impl Writer {
     }
 }
 
-/// Completes a 9-digit payload with the check digit its prefecture's codes carry.
-fn insurance_code(pref: PrefectureCode, fee: u8, serial: u32) -> Option<InsuranceCode> {
-    let district = 1 + serial / 9_999;
+/// Completes a 9-digit payload with the check digit its prefecture's codes carry. 病院 number
+/// from 郡市区 90 on, so that they never share a 医科 code with a 診療所 of their prefecture.
+fn insurance_code(
+    pref: PrefectureCode,
+    kind: FacilityKind,
+    fee: u8,
+    serial: u32,
+) -> Option<InsuranceCode> {
+    let base = if kind == FacilityKind::Hospital {
+        90
+    } else {
+        1
+    };
+    let district = base + serial / 9_999;
     let number = 1 + serial % 9_999;
     let payload = format!("{pref}{fee}{district:02}{number:04}");
     // The 7-digit rule for 11–14, the standard one elsewhere (DOMAIN §9.4): try each digit and
@@ -326,6 +342,23 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         &KIND_SHARES.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
     );
     let mut total_rows = 0u64;
+    let mut master = Writer::create(
+        &args.out,
+        MASTER_FILE,
+        teikyo_domain::ndb::MASTER_COLUMNS
+            .map(str::to_owned)
+            .to_vec(),
+    )?;
+    let mut preprint = Writer::create(
+        &args.out,
+        PREPRINT_FILE,
+        teikyo_domain::ndb::PREPRINT_COLUMNS
+            .map(str::to_owned)
+            .to_vec(),
+    )?;
+    // Its own stream, so the facility files stay what they were before the preprint existed.
+    let mut ndb_rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x4e44_4250);
+    let counted = counted_treatments()?;
     for ((kind, _), kind_total) in KIND_SHARES.iter().zip(kind_counts) {
         let kind = *kind;
         let mut fw = Writer::create(&args.out, layout::facility_file(kind), {
@@ -379,7 +412,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
                 fw.set(col::KIND, kind.code().to_string());
                 fw.set(col::PREFECTURE, pref.to_string());
                 fw.set(col::MUNICIPALITY, area.municipality_code().three());
-                fw.set(col::ADDRESS, address);
+                fw.set(col::ADDRESS, address.clone());
                 if let Some(c) = coords {
                     let jitter = |r: &mut ChaCha8Rng| r.random_range(-0.0015..0.0015);
                     fw.set(col::LAT, format!("{:.6}", c.lat + jitter(&mut rng)));
@@ -406,8 +439,14 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
                     && rng.random_bool(0.97)
                 {
                     insurance_serial += 1;
-                    if let Some(code) = insurance_code(pref, fee, insurance_serial) {
+                    if let Some(code) = insurance_code(pref, kind, fee, insurance_serial) {
                         fw.set(col::INSURANCE, code.as_str().to_owned());
+                        master.set(col::INSURANCE, code.as_str().to_owned());
+                        master.set("名称", name.clone());
+                        master.set("所在地", address.clone());
+                        master.set(col::KIND, kind.code().to_string());
+                        master.emit()?;
+                        write_counts(&mut preprint, &mut ndb_rng, kind, &code, &counted)?;
                     }
                 }
                 let opened = chrono::NaiveDate::from_ymd_opt(
@@ -490,6 +529,8 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
             hw.finish()?;
         }
     }
+    master.finish()?;
+    preprint.finish()?;
     eprintln!(
         "{} 施設を {} に書き出しました（{:.1} 秒）。",
         total_rows,
@@ -582,6 +623,65 @@ fn street_address(
     anyhow::bail!("住所を生成できませんでした（地域一覧をご確認ください）")
 }
 
+/// The insurance-code master `run` writes (what `import insurance-master` takes).
+pub const MASTER_FILE: &str = "insurance_master";
+/// The NDB counts `run` writes (what `import ndb-preprint` takes).
+pub const PREPRINT_FILE: &str = "ndb_preprint";
+
+/// The 疾患・治療 codes some item set asks a 前年度実施件数 for.
+fn counted_treatments() -> anyhow::Result<Vec<String>> {
+    let catalogue = teikyo_refdata::forms::catalogue()
+        .map_err(|e| anyhow::anyhow!("報告様式を読み込めません（{} 件の誤り）", e.len()))?;
+    let mut codes: Vec<String> = catalogue
+        .item_sets
+        .values()
+        .flat_map(teikyo_domain::ndb::preprint_targets)
+        .filter_map(|(_, item)| match &item.kind {
+            teikyo_domain::forms::ItemKind::CodedList {
+                codes,
+                count_flag: Some(flag),
+            } => catalogue.code_lists.get(codes).map(|l| (l, flag.clone())),
+            _ => None,
+        })
+        .flat_map(|(list, flag)| {
+            list.codes
+                .iter()
+                .filter(move |c| c.flags.contains(&flag))
+                .map(|c| c.code.clone())
+        })
+        .collect();
+    codes.sort();
+    codes.dedup();
+    Ok(codes)
+}
+
+/// A facility's NDB counts: most 病院 and some 診療所 did some of the counted treatments.
+fn write_counts(
+    w: &mut Writer,
+    rng: &mut ChaCha8Rng,
+    kind: FacilityKind,
+    code: &InsuranceCode,
+    counted: &[String],
+) -> anyhow::Result<()> {
+    let (share, most) = match kind {
+        FacilityKind::Hospital => (0.8, 400),
+        FacilityKind::Clinic | FacilityKind::DentalClinic => (0.3, 40),
+        _ => return Ok(()),
+    };
+    if !rng.random_bool(share) {
+        return Ok(());
+    }
+    for item in counted {
+        if rng.random_bool(0.7) {
+            w.set(col::INSURANCE, code.as_str().to_owned());
+            w.set("項目コード", item.clone());
+            w.set("件数", rng.random_range(1..most).to_string());
+            w.emit()?;
+        }
+    }
+    Ok(())
+}
+
 /// The facility files `run` writes into `dir` (what `import facilities` takes).
 pub fn facility_files(dir: &Path) -> Vec<PathBuf> {
     FacilityKind::ALL
@@ -610,10 +710,10 @@ mod tests {
     #[test]
     fn insurance_codes_follow_the_prefecture_rule() {
         let tokyo = PrefectureCode::parse("13").unwrap();
-        let c = insurance_code(tokyo, 1, 12_345).unwrap();
+        let c = insurance_code(tokyo, FacilityKind::Clinic, 1, 12_345).unwrap();
         assert_eq!(c.rule(), teikyo_domain::CheckDigitRule::SevenDigit);
         let ishikawa = PrefectureCode::parse("17").unwrap();
-        let c = insurance_code(ishikawa, 4, 1).unwrap();
+        let c = insurance_code(ishikawa, FacilityKind::Pharmacy, 4, 1).unwrap();
         assert_eq!(c.rule(), teikyo_domain::CheckDigitRule::Standard);
         assert_eq!(c.as_str()[..5].to_string(), "17401");
     }

@@ -68,6 +68,14 @@ fn synth_is_deterministic_and_imports_back_with_identical_counts() {
         "BOM + quoted header"
     );
     assert!(bytes.windows(2).any(|w| w == b"\r\n"), "CRLF line ends");
+    // The 保険医療機関番号確認's reference data, just as deterministic.
+    for name in ["insurance_master.csv", "ndb_preprint.csv"] {
+        assert_eq!(
+            std::fs::read(a.path().join(name)).unwrap(),
+            std::fs::read(b.path().join(name)).unwrap(),
+            "{name}"
+        );
+    }
     let counts: Vec<usize> = files.iter().map(|f| rows(f)).collect();
     assert_eq!(counts.iter().sum::<usize>(), 600);
     assert!(
@@ -82,6 +90,39 @@ fn synth_is_deterministic_and_imports_back_with_identical_counts() {
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("600 施設を取り込みました"), "{out}");
+    // Every code in the facility files is in the master once; the counts import too.
+    let master = a.path().join("insurance_master.csv");
+    let master = master.to_string_lossy();
+    let o = teikyo(&[
+        "--database-url",
+        &url,
+        "import",
+        "insurance-master",
+        &master,
+    ]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("保険医療機関 {} 件を", rows(&master))),
+        "{out}"
+    );
+    let ndb = a.path().join("ndb_preprint.csv");
+    let ndb = ndb.to_string_lossy();
+    assert!(rows(&ndb) > 0);
+    let o = teikyo(&[
+        "--database-url",
+        &url,
+        "import",
+        "ndb-preprint",
+        &ndb,
+        "--fiscal-year",
+        "2024",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        !text(&o).contains("注意"),
+        "every item code is in the item sets"
+    );
     // a second import of the same files is refused row by row, and changes nothing
     let o = teikyo(&args);
     let out = text(&o);
@@ -506,6 +547,12 @@ fn demo_queues_mail_of_every_kind() {
         "{out}"
     );
     assert!(mails.iter().all(|m| m.subject.starts_with("【Teikyo】")));
+    // The clinic's 保険医療機関番号確認 works: its number is printed with the logins.
+    assert!(out.contains("保険医療機関番号確認で"), "{out}");
+    assert!(
+        out.contains("前年度実施件数がプレプリントされます"),
+        "{out}"
+    );
 }
 
 /// On an MTA pipe: an auto-reply is accepted (exit 0, or the MTA would bounce it back to its
@@ -609,4 +656,152 @@ fn broken_item_sets_stop_the_start_with_file_and_line() {
         out.contains("forms/2025/sections/basic.toml:9: 不明なコード表「no_such_list」です"),
         "{out}"
     );
+}
+
+/// A valid insurance code for a 9-digit payload (the standard check digit).
+fn insurance(payload: &str) -> String {
+    (0..10)
+        .map(|d| format!("{payload}{d}"))
+        .find(|c| teikyo_domain::InsuranceCode::parse(c).is_ok())
+        .unwrap()
+}
+
+/// `teikyo import insurance-master` and `ndb-preprint`: a bad file is refused whole with every
+/// problem and its line (nothing written, not even the replacement of the same snapshot); a
+/// good one goes in and says which 定期報告 it serves; `--help` documents the columns.
+#[test]
+fn insurance_master_and_ndb_preprint_import_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let a = insurance("171010001");
+    let b = insurance("173010002");
+    let master = dir.path().join("master.csv");
+    let wrong = (0..10)
+        .map(|d| format!("{}{d}", &a[..9]))
+        .find(|c| teikyo_domain::InsuranceCode::parse(c).is_err())
+        .unwrap();
+    std::fs::write(
+        &master,
+        format!(
+            "\u{FEFF}保険医療機関コード,名称,所在地,機関区分\r\n\
+             {a},広坂クリニック,石川県金沢市広坂1丁目1番1号,2\r\n\
+             {wrong},香林坊医院,,\r\n\
+             {b},,,3\r\n"
+        ),
+    )
+    .unwrap();
+    let args = |file: &Path| {
+        vec![
+            "--database-url".to_owned(),
+            url.clone(),
+            "import".to_owned(),
+            "insurance-master".to_owned(),
+            file.to_string_lossy().into_owned(),
+            "--as-of".to_owned(),
+            "2025-03-31".to_owned(),
+        ]
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        teikyo(&refs)
+    };
+    let o = run(args(&master));
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("master.csv:3行目 [保険医療機関コード]") && out.contains("検証番号"),
+        "{out}"
+    );
+    assert!(out.contains("master.csv:4行目 [名称] 空欄です。"), "{out}");
+    assert!(out.contains("何も取り込んでいません"), "{out}");
+
+    std::fs::write(
+        &master,
+        format!("insurance_code,name\n{a},広坂クリニック\n{b},広坂歯科\n"),
+    )
+    .unwrap();
+    let o = run(args(&master));
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("保険医療機関 2 件を 2025年3月31日時点の一覧として取り込みました（石川県）"),
+        "{out}"
+    );
+    assert!(out.contains("令和7年度（2025年度）以降の定期報告"), "{out}");
+    // The same day again, broken: refused, and the day's rows stay as they were.
+    std::fs::write(&master, format!("insurance_code,name\n{a},x\n{a},y\n")).unwrap();
+    let o = run(args(&master));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("3行目 [保険医療機関コード] 2行目と同じ内容が重複しています。"));
+
+    let ndb = dir.path().join("ndb.csv");
+    std::fs::write(
+        &ndb,
+        format!("保険医療機関コード,項目コード,件数\n{a},7,12\n{a},00007,3\n{b},00009,x\n"),
+    )
+    .unwrap();
+    let ndb_args = |year: &str| {
+        vec![
+            "--database-url".to_owned(),
+            url.clone(),
+            "import".to_owned(),
+            "ndb-preprint".to_owned(),
+            ndb.to_string_lossy().into_owned(),
+            "--fiscal-year".to_owned(),
+            year.to_owned(),
+        ]
+    };
+    let o = run(ndb_args("2024"));
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("ndb.csv:3行目 [項目コード] 2行目と同じ"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ndb.csv:4行目 [件数] 件数「x」は0以上の整数ではありません。"),
+        "{out}"
+    );
+    std::fs::write(
+        &ndb,
+        format!("保険医療機関コード,項目コード,件数\n{a},7,12\n{b},00009,1\n{b},99999,4\n"),
+    )
+    .unwrap();
+    let o = run(ndb_args("2024"));
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("令和6年度（2024年度）の実施件数 3 件（保険医療機関 2 件）を取り込みました"),
+        "{out}"
+    );
+    assert!(
+        out.contains("令和7年度（2025年度）の定期報告でプレプリントされます"),
+        "{out}"
+    );
+    assert!(out.contains("項目コード 1 種類（99999）"), "{out}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = teikyo_store::Store::connect(&url).await.unwrap();
+        let code = teikyo_domain::InsuranceCode::parse(&a).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 3, 31).unwrap();
+        let found = store.insurance().lookup(&code, day).await.unwrap();
+        assert!(
+            matches!(&found, teikyo_store::MasterLookup::Listed(r) if r.entry.name == "広坂クリニック"),
+            "{found:?}"
+        );
+        let counts = store.insurance().preprint(2024, &[code]).await.unwrap();
+        assert_eq!(counts.len(), 1);
+        assert_eq!((counts[0].item.as_str(), counts[0].count), ("00007", 12));
+    });
+
+    let help = text(&teikyo(&["import", "insurance-master", "--help"]));
+    assert!(
+        help.contains("保険医療機関コード（insurance_code）"),
+        "{help}"
+    );
+    assert!(help.contains("--as-of"), "{help}");
+    let help = text(&teikyo(&["import", "ndb-preprint", "--help"]));
+    assert!(help.contains("件数（count、前年度実施件数）"), "{help}");
+    assert!(help.contains("--fiscal-year"), "{help}");
 }

@@ -30,7 +30,14 @@ impl TimeOfDay {
 
     /// `9:00`, `09:00`, `0900`, `９：００` (全角 is folded): what people type.
     pub fn parse(input: &str) -> Option<Self> {
-        let s = crate::text::nfkc(input.trim());
+        let input = input.trim();
+        // NFKC leaves ASCII as it is, and every stored time is ASCII (`09:00`): reading a large
+        // report's hours tables (60 診療科目 × 8 days × 3 slots) should not normalise each one.
+        let s: std::borrow::Cow<'_, str> = if input.is_ascii() {
+            input.into()
+        } else {
+            crate::text::nfkc(input).into()
+        };
         let (h, m) = match s.split_once(':') {
             Some((h, m)) => (h, m),
             None if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) => s.split_at(2),
@@ -313,6 +320,68 @@ pub struct HoursRules {
     pub night_expected: bool,
     /// Every day type must be answered (入力完了 of a required table).
     pub complete: bool,
+}
+
+impl Slot {
+    /// 「09:00–12:00」, 「22:00–翌06:00」, with 「（受付 08:30–11:30）」 when reception differs.
+    pub fn describe(&self) -> String {
+        let next = if self.overnight { "翌" } else { "" };
+        let mut out = format!("{}–{next}{}", self.start, self.end);
+        if let Some(r) = self.reception {
+            out.push_str(&format!("（受付 {}–{}）", r.start, r.end));
+        }
+        out
+    }
+}
+
+impl Day {
+    /// How the day reads in a list: its slots, 「休み」, 「24時間」 or 「日により異なる」 (the
+    /// words of the hours input).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Closed => "休み".to_owned(),
+            Self::Open { slots } => slots
+                .as_slice()
+                .iter()
+                .map(Slot::describe)
+                .collect::<Vec<_>>()
+                .join("、"),
+            Self::AllDay => "24時間".to_owned(),
+            Self::Varies => "日により異なる".to_owned(),
+        }
+    }
+}
+
+impl WeeklyHours {
+    /// The table as lines a reviewer compares: one per answered day type (「月 09:00–12:00、
+    /// 14:00–18:00」), then the fixed closed weeks, each closed period and the note. Two tables
+    /// differ exactly where their lines differ.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .days
+            .iter()
+            .map(|(d, day)| format!("{} {}", d.label(), day.describe()))
+            .collect();
+        if !self.closed_weeks.is_empty() {
+            let weeks: Vec<String> = self
+                .closed_weeks
+                .iter()
+                .map(|w| format!("第{}{}曜", w.week, w.day.label()))
+                .collect();
+            out.push(format!("定期休み {}", weeks.join("・")));
+        }
+        for p in &self.closed_periods {
+            let mut line = format!("休み {}〜{}", p.from, p.to);
+            if !p.note.is_empty() {
+                line.push_str(&format!("（{}）", p.note));
+            }
+            out.push(line);
+        }
+        if !self.note.is_empty() {
+            out.push(format!("備考 {}", self.note));
+        }
+        out
+    }
 }
 
 impl WeeklyHours {
@@ -623,6 +692,42 @@ mod tests {
         }
     }
 
+    #[test]
+    fn lines_read_like_the_table() {
+        let mut h = clinic();
+        h.days.insert(
+            DayType::Fri,
+            open(vec![
+                Slot {
+                    reception: Some(Span {
+                        start: t("08:30"),
+                        end: t("11:30"),
+                    }),
+                    ..slot("09:00", "12:00")
+                },
+                Slot {
+                    overnight: true,
+                    ..slot("22:00", "06:00")
+                },
+            ]),
+        );
+        h.days.insert(DayType::Sat, Day::Varies);
+        h.days.insert(DayType::Holiday, Day::AllDay);
+        h.note = "急患は随時".into();
+        let lines = h.lines();
+        assert_eq!(lines[0], "月 09:00–12:00、14:00–18:00");
+        assert_eq!(
+            lines[4],
+            "金 09:00–12:00（受付 08:30–11:30）、22:00–翌06:00"
+        );
+        assert_eq!(lines[5], "土 日により異なる");
+        assert_eq!(lines[6], "日 休み");
+        assert_eq!(lines[7], "祝 24時間");
+        assert_eq!(lines[8], "定期休み 第2土曜・第4土曜");
+        assert!(lines[9].starts_with("休み "), "{lines:?}");
+        assert_eq!(lines.last().map(String::as_str), Some("備考 急患は随時"));
+    }
+
     const RULES: HoursRules = HoursRules {
         max_slots: 3,
         night_expected: false,
@@ -674,6 +779,8 @@ mod tests {
         assert_eq!(t("9:00").minutes(), 540);
         assert_eq!(t("０９：３０").minutes(), 570);
         assert_eq!(t("1830").to_string(), "18:30");
+        assert_eq!(t(" 9:00 ").minutes(), 540);
+        assert_eq!(t("１８３０").to_string(), "18:30");
         assert_eq!(t("24:00"), TimeOfDay::END_OF_DAY);
         for bad in ["24:01", "9", "9:0", "25:00", "12:60", "", "ab:cd"] {
             assert_eq!(TimeOfDay::parse(bad), None, "{bad}");

@@ -2,10 +2,13 @@
 //! (CI checks the dependency list, see `.ci/check-domain-deps`).
 
 pub mod account;
+pub mod bulk_mail;
 pub mod codes;
+pub mod completeness;
 pub mod facility;
 pub mod forms;
 pub mod hours;
+pub mod ndb;
 pub mod period;
 pub mod registration;
 pub mod report;

@@ -24,7 +24,12 @@ pub struct ReportingPeriod {
     pub closed: bool,
     /// 督促 days relative to the deadline, ascending (-14 = two weeks before, 1 = the day after).
     pub reminder_days: Vec<i32>,
+    /// The prefecture's own words for the period's mails (a contact, what is new this 年度).
+    pub message: Option<String>,
 }
+
+/// The longest message a period's mails carry, in characters: a paragraph, not a second mail.
+pub const MESSAGE_MAX_CHARS: usize = 1000;
 
 /// One mail step of a period; its `id` is stored so that each step goes out once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +56,7 @@ pub enum PeriodError {
     NoKinds,
     ReminderRange(i32),
     ExtensionNotLater,
+    MessageTooLong(usize),
 }
 
 impl PeriodError {
@@ -61,6 +67,7 @@ impl PeriodError {
             Self::NoKinds => "period.no_kinds",
             Self::ReminderRange(_) => "period.reminder_range",
             Self::ExtensionNotLater => "period.extension_not_later",
+            Self::MessageTooLong(_) => "period.message_too_long",
         }
     }
 }
@@ -80,6 +87,10 @@ impl std::fmt::Display for PeriodError {
             Self::ExtensionNotLater => {
                 f.write_str("延長後の報告期限は現在の報告期限より後の日付を入力してください。")
             }
+            Self::MessageTooLong(n) => write!(
+                f,
+                "メールに添える文面は{MESSAGE_MAX_CHARS}文字以内で入力してください（現在{n}文字）。"
+            ),
         }
     }
 }
@@ -111,6 +122,14 @@ impl ReportingPeriod {
         if self.extended_to.is_some_and(|e| e <= self.closes_on) {
             out.push(PeriodError::ExtensionNotLater);
         }
+        if let Some(n) = self
+            .message
+            .as_deref()
+            .map(|m| m.chars().count())
+            .filter(|n| *n > MESSAGE_MAX_CHARS)
+        {
+            out.push(PeriodError::MessageTooLong(n));
+        }
         out
     }
 
@@ -121,6 +140,13 @@ impl ReportingPeriod {
 
     pub fn applies_to(&self, kind: FacilityKind) -> bool {
         self.facility_kinds.contains(&kind)
+    }
+
+    /// The day the 報告状況一覧 counts the period's facilities on (a facility 廃止 on or before
+    /// it is not due): today while the window runs, the deadline in force once it has passed —
+    /// a past period keeps the facilities it was for, even those abolished since.
+    pub fn counted_on(&self, today: NaiveDate) -> NaiveDate {
+        today.min(self.deadline())
     }
 
     /// Reports can be started and submitted on `day`. Late reports are still accepted after the
@@ -203,6 +229,7 @@ mod tests {
             extended_to: None,
             closed: false,
             reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
+            message: None,
         }
     }
 
@@ -231,6 +258,9 @@ mod tests {
             extended.due_step(d(2027, 7, 28)).map(MailStep::id),
             Some("reminder:-3:2027-07-31".to_owned())
         );
+        assert_eq!(p.counted_on(d(2027, 2, 1)), d(2027, 2, 1));
+        assert_eq!(p.counted_on(d(2027, 6, 1)), d(2027, 3, 31));
+        assert_eq!(extended.counted_on(d(2027, 6, 1)), d(2027, 6, 1));
         let mut closed = p;
         closed.closed = true;
         assert_eq!(closed.due_step(d(2027, 3, 30)), None);

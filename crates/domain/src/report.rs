@@ -86,6 +86,18 @@ impl ReportStatus {
     pub fn takes_input(self) -> bool {
         self == Self::InProgress
     }
+
+    /// Counts towards the report rate: 報告済, 再報告済 and 確認完了済 (DOMAIN §4.2: MHLW's rate
+    /// counts the reports submitted by the facility or by the prefecture, confirmed or not).
+    /// The others — 未報告 and 報告中 — are what a 督促 is about.
+    pub fn is_reported(self) -> bool {
+        matches!(self, Self::Submitted | Self::Resubmitted | Self::Confirmed)
+    }
+
+    /// Waits for the prefecture's 確認完了 or 差戻し (the review queue).
+    pub fn awaits_review(self) -> bool {
+        matches!(self, Self::Submitted | Self::Resubmitted)
+    }
 }
 
 /// What a facility or a reviewer does to a report (DOMAIN §4.2, issue: reporting workflow).
@@ -115,6 +127,19 @@ impl Transition {
             Self::Reopen => "reopen",
             Self::Cancel => "cancel",
         }
+    }
+
+    pub fn parse(id: &str) -> Option<Self> {
+        [
+            Self::Submit,
+            Self::Withdraw,
+            Self::Confirm,
+            Self::Return,
+            Self::Reopen,
+            Self::Cancel,
+        ]
+        .into_iter()
+        .find(|t| t.id() == id)
     }
 
     pub fn label(self) -> &'static str {
@@ -307,6 +332,18 @@ mod tests {
             Some("入力完了")
         );
         assert_eq!(ReportStatus::parse("draft"), None);
+        let reported: Vec<_> = ReportStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_reported())
+            .map(ReportStatus::label)
+            .collect();
+        assert_eq!(reported, ["報告済", "再報告済", "確認完了済"]);
+        let waiting: Vec<_> = ReportStatus::ALL
+            .into_iter()
+            .filter(|s| s.awaits_review())
+            .map(ReportStatus::label)
+            .collect();
+        assert_eq!(waiting, ["報告済", "再報告済"]);
     }
 
     #[test]

@@ -94,6 +94,11 @@ pub fn is_katakana_reading(s: &str) -> bool {
         })
 }
 
+/// A date as Japanese text reads it: 「2026年3月31日」.
+pub fn date_ja(d: chrono::NaiveDate) -> String {
+    d.format("%Y年%-m月%-d日").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -283,9 +283,9 @@ async fn apply_to(
             reason: ignore_reason(&bounce.action).into(),
         });
     }
-    if mail.status == MailStatus::Queued {
-        // Never handed to a server: a report about it cannot be genuine, and marking it would
-        // stop it from ever being sent.
+    if matches!(mail.status, MailStatus::Queued | MailStatus::Cancelled) {
+        // Never handed to a server (or stopped before it was): a report about it cannot be
+        // genuine, and marking a queued one would stop it from ever being sent.
         return Ok(BounceOutcome::Ignored {
             mail_id: mail.id,
             to: mail.to.clone(),

@@ -44,10 +44,18 @@ pub enum MailKind {
     PeriodicReportNotice,
     /// 定期報告督促メール.
     PeriodicReportReminder,
+    /// 報告受付のお知らせ: the 「報告」 button went through (the seeds' users doubt it did).
+    ReportReceived,
+    /// 差戻しのお知らせ, with the prefecture's comment.
+    ReportReturned,
+    /// 確認完了のお知らせ.
+    ReportConfirmed,
+    /// 一括メール配信: a prefecture's own mail to a filtered set of facilities.
+    BulkMail,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 14] = [
+    pub const ALL: [MailKind; 18] = [
         Self::VerificationCode,
         Self::ApplicationReceived,
         Self::ApplicationRejected,
@@ -62,6 +70,10 @@ impl MailKind {
         Self::Invitation,
         Self::PeriodicReportNotice,
         Self::PeriodicReportReminder,
+        Self::ReportReceived,
+        Self::ReportReturned,
+        Self::ReportConfirmed,
+        Self::BulkMail,
     ];
 
     /// Stable id: the template directory and the `template` column of the mail log.
@@ -81,6 +93,10 @@ impl MailKind {
             Self::Invitation => "invitation",
             Self::PeriodicReportNotice => "periodic_report_notice",
             Self::PeriodicReportReminder => "periodic_report_reminder",
+            Self::ReportReceived => "report_received",
+            Self::ReportReturned => "report_returned",
+            Self::ReportConfirmed => "report_confirmed",
+            Self::BulkMail => "bulk_mail",
         }
     }
 
@@ -101,6 +117,10 @@ impl MailKind {
             Self::Invitation => "利用者追加のお知らせ",
             Self::PeriodicReportNotice => "定期報告案内メール",
             Self::PeriodicReportReminder => "定期報告督促メール",
+            Self::ReportReceived => "報告受付のお知らせ",
+            Self::ReportReturned => "差戻しのお知らせ",
+            Self::ReportConfirmed => "確認完了のお知らせ",
+            Self::BulkMail => "一括メール配信",
         }
     }
 
@@ -144,6 +164,10 @@ impl MailKind {
             Self::Invitation => json::<Invitation>(),
             Self::PeriodicReportNotice => json::<PeriodicReportNotice>(),
             Self::PeriodicReportReminder => json::<PeriodicReportReminder>(),
+            Self::ReportReceived => json::<ReportReceived>(),
+            Self::ReportReturned => json::<ReportReturned>(),
+            Self::ReportConfirmed => json::<ReportConfirmed>(),
+            Self::BulkMail => json::<BulkMail>(),
         }
     }
 }
@@ -298,6 +322,57 @@ pub struct PeriodicReportReminder {
     pub status: String,
     pub report_url: String,
     pub message: Option<String>,
+}
+
+/// 報告受付のお知らせ.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportReceived {
+    pub facility_name: String,
+    pub prefecture_name: String,
+    /// e.g. 令和8年度 定期報告.
+    pub report_label: String,
+    /// 報告済 or 再報告済.
+    pub status: String,
+    /// When, in Japan time, written out by the caller.
+    pub submitted_at: String,
+    /// Prefecture staff pressed 「報告」 for the facility (代理入力).
+    pub by_prefecture: bool,
+    pub report_url: String,
+}
+
+/// 差戻しのお知らせ.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportReturned {
+    pub facility_name: String,
+    pub prefecture_name: String,
+    pub report_label: String,
+    /// The reviewer's comment, as written.
+    pub comment: String,
+    pub report_url: String,
+}
+
+/// 確認完了のお知らせ.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportConfirmed {
+    pub facility_name: String,
+    pub prefecture_name: String,
+    pub report_label: String,
+    pub confirmed_at: String,
+    /// The confirmed report recorded a 廃止日: the facility's accounts will be closed.
+    pub abolished_on: Option<NaiveDate>,
+    pub report_url: String,
+}
+
+/// 一括メール配信: what prefecture staff wrote, its placeholders already filled in for the
+/// facility the mail goes to (`teikyo_domain::bulk_mail`). The template adds who sends it and
+/// the shared footer.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkMail {
+    /// One line.
+    pub subject: String,
+    pub body: String,
+    /// The prefecture that sends it, 「石川県」.
+    pub prefecture_name: String,
 }
 
 const SAMPLE_FACILITY: &str = "医療法人社団提供会 さくら内科クリニック";
@@ -480,6 +555,66 @@ impl MailContent for PeriodicReportReminder {
             status: "報告中".into(),
             report_url: "https://teikyo.example.jp/reports".into(),
             message: None,
+        }
+    }
+}
+
+impl MailContent for ReportReceived {
+    const KIND: MailKind = MailKind::ReportReceived;
+    fn sample() -> Self {
+        Self {
+            facility_name: SAMPLE_FACILITY.into(),
+            prefecture_name: "奈良県".into(),
+            report_label: "令和8年度 定期報告".into(),
+            status: "報告済".into(),
+            submitted_at: "2026年11月21日 18時35分".into(),
+            by_prefecture: false,
+            report_url: "https://teikyo.example.jp/reports/1".into(),
+        }
+    }
+}
+
+impl MailContent for ReportReturned {
+    const KIND: MailKind = MailKind::ReportReturned;
+    fn sample() -> Self {
+        Self {
+            facility_name: SAMPLE_FACILITY.into(),
+            prefecture_name: "奈良県".into(),
+            report_label: "令和8年度 定期報告".into(),
+            comment: "土曜日の診療時間が前年度と異なります。ご確認のうえ、再度ご報告ください。"
+                .into(),
+            report_url: "https://teikyo.example.jp/reports/1".into(),
+        }
+    }
+}
+
+impl MailContent for ReportConfirmed {
+    const KIND: MailKind = MailKind::ReportConfirmed;
+    fn sample() -> Self {
+        Self {
+            facility_name: SAMPLE_FACILITY.into(),
+            prefecture_name: "奈良県".into(),
+            report_label: "令和8年度 定期報告".into(),
+            confirmed_at: "2026年11月25日 10時02分".into(),
+            abolished_on: None,
+            report_url: "https://teikyo.example.jp/reports/1".into(),
+        }
+    }
+}
+
+impl MailContent for BulkMail {
+    const KIND: MailKind = MailKind::BulkMail;
+    fn sample() -> Self {
+        Self {
+            subject: "令和7年度定期報告のお願い（期限 2026年1月31日（土））".into(),
+            body: format!(
+                "{SAMPLE_FACILITY}\nご担当者様\n\n令和7年度の定期報告の期限が近づいています。\n\
+                 現在の状況: 未報告\n\n\
+                 ログインして報告内容をご確認のうえ、「報告」ボタンを押してください。\n\
+                 https://teikyo.example.jp/facility/1/report\n\n\
+                 奈良県 医療政策課"
+            ),
+            prefecture_name: "奈良県".into(),
         }
     }
 }

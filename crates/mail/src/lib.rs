@@ -9,8 +9,10 @@
 
 pub mod bounce;
 mod bulk;
+pub mod bulk_mail;
 pub mod catalogue;
 pub mod period;
+pub mod report;
 mod smtp;
 mod template;
 mod transport;
@@ -225,7 +227,7 @@ impl Mailer {
         ids: &[serde_json::Value],
     ) -> HandlerResult {
         let total = ids.len() as u64;
-        let (mut delivered, mut bounced, mut deferred) = (0u64, 0u64, 0u64);
+        let (mut delivered, mut bounced, mut deferred, mut cancelled) = (0u64, 0u64, 0u64, 0u64);
         let mut renewed = std::time::Instant::now();
         for (i, id) in ids.iter().enumerate() {
             let id = MailId(
@@ -250,6 +252,8 @@ impl Mailer {
                 Ok(Attempt::Recorded(MailStatus::Bounced)) | Err(JobError::Permanent(_)) => {
                     bounced += 1
                 }
+                // Stopped with its bulk send before its turn came.
+                Ok(Attempt::Recorded(MailStatus::Cancelled)) => cancelled += 1,
                 Ok(Attempt::Recorded(_)) => delivered += 1,
                 Ok(Attempt::Deferred {
                     server_down: true,
@@ -281,7 +285,8 @@ impl Mailer {
             }
         }
         Ok(Some(serde_json::json!({
-            "delivered": delivered, "bounced": bounced, "retrying": deferred
+            "delivered": delivered, "bounced": bounced, "retrying": deferred,
+            "cancelled": cancelled
         })))
     }
 }

@@ -28,7 +28,7 @@ pub const PERIOD_MAIL_JOB: &str = "report.period_mail";
 pub const PERIOD_MAIL_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Japan has one offset all year (DESIGN: times in Asia/Tokyo).
-const TOKYO: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
+pub(crate) const TOKYO: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
     Some(o) => o,
     None => panic!("+09:00 is a valid offset"),
 };
@@ -176,7 +176,7 @@ impl PeriodMail {
                 deadline: period.period.deadline(),
                 status: a.status.label().to_owned(),
                 report_url: url,
-                message: None,
+                message: period.period.message.clone(),
             });
             queue_bulk(&tx, &self.templates, items, &mut |_| {}).await?
         } else {
@@ -187,7 +187,7 @@ impl PeriodMail {
                 reference_date: period.period.reference_date,
                 deadline: period.period.deadline(),
                 report_url: url,
-                message: None,
+                message: period.period.message.clone(),
             });
             queue_bulk(&tx, &self.templates, items, &mut |_| {}).await?
         };

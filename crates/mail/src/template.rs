@@ -25,7 +25,7 @@ const FOOTER: &str = "_footer.txt";
 const FOOTER_SWITCHES: [&str; 1] = ["security_notice"];
 
 /// Shipped templates: (directory, subject, body).
-const DEFAULTS: [(MailKind, &str, &str); 14] = [
+const DEFAULTS: [(MailKind, &str, &str); 18] = [
     (
         MailKind::VerificationCode,
         include_str!("../templates/verification_code/subject.txt"),
@@ -95,6 +95,26 @@ const DEFAULTS: [(MailKind, &str, &str); 14] = [
         MailKind::PeriodicReportReminder,
         include_str!("../templates/periodic_report_reminder/subject.txt"),
         include_str!("../templates/periodic_report_reminder/body.txt"),
+    ),
+    (
+        MailKind::ReportReceived,
+        include_str!("../templates/report_received/subject.txt"),
+        include_str!("../templates/report_received/body.txt"),
+    ),
+    (
+        MailKind::ReportReturned,
+        include_str!("../templates/report_returned/subject.txt"),
+        include_str!("../templates/report_returned/body.txt"),
+    ),
+    (
+        MailKind::ReportConfirmed,
+        include_str!("../templates/report_confirmed/subject.txt"),
+        include_str!("../templates/report_confirmed/body.txt"),
+    ),
+    (
+        MailKind::BulkMail,
+        include_str!("../templates/bulk_mail/subject.txt"),
+        include_str!("../templates/bulk_mail/body.txt"),
     ),
 ];
 

@@ -62,6 +62,7 @@ async fn submit(store: &Store, report: &teikyo_store::Report) {
                 comment: None,
                 required_sections: &[],
                 facility_dates: None,
+                follow_up: Vec::new(),
             },
             &AuditEvent::new("report.submitted", None),
             Utc::now(),
@@ -169,6 +170,7 @@ async fn reminders_go_once_per_step_to_facilities_not_reported() {
             extended_to: None,
             closed: false,
             reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
+            message: Some("問い合わせ先: 石川県医療対策課（076-000-0000）".into()),
         };
         let id: PeriodId = store
             .periods()
@@ -225,6 +227,29 @@ async fn reminders_go_once_per_step_to_facilities_not_reported() {
             mail.body_text
         );
         assert_eq!(mail.facility_id, Some(b));
+        // The prefecture's own words ride on both kinds of mail.
+        let notice = store
+            .mails()
+            .list(
+                &MailFilter {
+                    to: Some("clerkb@".into()),
+                    template: Some("periodic_report_notice".into()),
+                    ..Default::default()
+                },
+                1,
+                0,
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        for body in [&mail.body_text, &notice.body_text] {
+            assert!(
+                body.contains(
+                    "【石川県からのお知らせ】\n問い合わせ先: 石川県医療対策課（076-000-0000）"
+                ),
+                "{body}"
+            );
+        }
 
         // The same day again (the next look ten minutes later): nothing more.
         two_workers_on(store, day(2027, 3, 18)).await;

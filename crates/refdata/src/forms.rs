@@ -154,6 +154,8 @@ impl Reference for PostalMaster {
     }
 }
 
+pub mod largest;
+
 /// Complete, valid example reports: what tests, benchmarks and the demo start from.
 pub mod examples {
     use chrono::NaiveDate;

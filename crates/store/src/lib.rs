@@ -5,9 +5,11 @@
 //! take and return domain types so nothing above this crate sees a table.
 
 pub mod account;
+pub mod bulk_mail;
 mod entity;
 mod error;
 pub mod facility;
+pub mod insurance;
 pub mod jobs;
 pub mod mail;
 pub mod mfa;
@@ -15,6 +17,7 @@ pub mod notice;
 pub mod period;
 pub mod registration;
 pub mod report;
+pub mod report_status;
 
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
@@ -30,8 +33,12 @@ pub use account::{
     AuditEvent, AuditRecord, AuditRepo, InventoryReason, MembershipOf, NewUser, Profile,
     SessionRepo, TokenPurpose, TokenRepo, TokenState, User, UserId, UserRepo,
 };
+pub use bulk_mail::{
+    BatchTake, BulkMail, BulkMailId, BulkMailRepo, NewBulkMail, Recipient, RecipientQuery, SentTo,
+};
 pub use error::StoreError;
 pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSummary};
+pub use insurance::{InsuranceRepo, MasterImport, MasterLookup, MasterRecord, PreprintImport};
 pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
 pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
 pub use mfa::{MfaRepo, TotpState};
@@ -42,6 +49,7 @@ pub use report::{
     Confirmation, FacilityDates, NewReport, Report, ReportId, ReportRepo, SaveOutcome,
     SavedSection, SectionSave, TransitionOutcome, TransitionRequest,
 };
+pub use report_status::{DailyCounts, ReportStatusRepo, StatusReport, StatusRow, StatusScope};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -313,6 +321,21 @@ impl Store {
 
     pub fn periods(&self) -> PeriodRepo<'_> {
         PeriodRepo::new(self)
+    }
+
+    /// 報告状況一覧 and the completeness dashboard.
+    pub fn report_status(&self) -> ReportStatusRepo<'_> {
+        ReportStatusRepo::new(self)
+    }
+
+    /// The insurance-code master and the NDB preprint counts.
+    pub fn insurance(&self) -> InsuranceRepo<'_> {
+        InsuranceRepo::new(self)
+    }
+
+    /// 一括メール配信: drafts, sends and their recipients.
+    pub fn bulk_mails(&self) -> BulkMailRepo<'_> {
+        BulkMailRepo::new(self)
     }
 
     pub fn notices(&self) -> NoticeRepo<'_> {

@@ -1,5 +1,5 @@
 //! Mail records: what was sent to whom, and what became of it (送信待ち → 送信中 → 送信完了 |
-//! 再試行中 | 不達). A mail row and its `mail.send` job are written in the caller's transaction, so
+//! 再試行中 | 不達; or 中止 when a bulk send is stopped before the mail's turn). A mail row and its `mail.send` job are written in the caller's transaction, so
 //! a mail is queued if and only if the change that causes it commits.
 
 use crate::entity::{facility, mail};
@@ -37,15 +37,18 @@ pub enum MailStatus {
     Retrying,
     /// 不達: a permanent refusal or a bounce.
     Bounced,
+    /// 中止: stopped before it was handed to the server (a bulk send stopped by staff).
+    Cancelled,
 }
 
 impl MailStatus {
-    pub const ALL: [MailStatus; 5] = [
+    pub const ALL: [MailStatus; 6] = [
         Self::Queued,
         Self::Sending,
         Self::Delivered,
         Self::Retrying,
         Self::Bounced,
+        Self::Cancelled,
     ];
 
     pub fn id(self) -> &'static str {
@@ -55,6 +58,7 @@ impl MailStatus {
             Self::Delivered => "delivered",
             Self::Retrying => "retrying",
             Self::Bounced => "bounced",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -66,6 +70,7 @@ impl MailStatus {
             Self::Delivered => "送信完了",
             Self::Retrying => "再試行中",
             Self::Bounced => "不達",
+            Self::Cancelled => "中止",
         }
     }
 
@@ -73,9 +78,16 @@ impl MailStatus {
         Self::ALL.into_iter().find(|x| x.id() == s)
     }
 
-    /// No transport attempt will change it any more (a bounce report still can).
+    /// No transport attempt will change it any more (a bounce report still can change a
+    /// 送信完了).
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Delivered | Self::Bounced)
+        matches!(self, Self::Delivered | Self::Bounced | Self::Cancelled)
+    }
+
+    /// Not yet handed to the mail server for good: what stopping a bulk send turns into 中止
+    /// (送信中 is with the server right now and is left to finish).
+    pub fn is_stoppable(self) -> bool {
+        matches!(self, Self::Queued | Self::Retrying)
     }
 }
 
@@ -424,6 +436,8 @@ impl<'a> MailRepo<'a> {
             // the later truth: the worker's 送信完了 must not overwrite it.
             q = q.filter(mail::Column::Status.ne(MailStatus::Bounced.id()));
         }
+        // A stopped mail was never sent: nothing said about it afterwards applies.
+        q = q.filter(mail::Column::Status.ne(MailStatus::Cancelled.id()));
         q.filter(mail::Column::Id.eq(id.0)).exec(self.conn).await?;
         Ok(())
     }

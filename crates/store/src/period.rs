@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use teikyo_domain::codes::{FacilityKind, PrefectureCode};
 use teikyo_domain::period::ReportingPeriod;
@@ -60,11 +60,39 @@ pub struct PeriodAddressee {
 impl PeriodAddressee {
     /// Not 報告済: what a 督促 is about (報告中, or nothing started).
     pub fn is_pending(&self) -> bool {
-        matches!(
-            self.status,
-            ReportStatus::NotReported | ReportStatus::InProgress
-        )
+        !self.status.is_reported()
     }
+}
+
+/// The ids of the facilities a period is for on `day`: of its prefecture and kinds, and not 廃止
+/// by then. The 督促 and the 報告状況一覧 (`crate::report_status`) count the same facilities.
+pub(crate) fn due_facilities(
+    prefecture: PrefectureCode,
+    kinds: &[FacilityKind],
+    day: NaiveDate,
+) -> SelectStatement {
+    Query::select()
+        .column((facility::Entity, facility::Column::Id))
+        .from(facility::Entity)
+        .and_where(due_condition(prefecture, kinds, day))
+        .to_owned()
+}
+
+/// The condition of [`due_facilities`] on the `facility` table, for queries that join it.
+pub(crate) fn due_condition(
+    prefecture: PrefectureCode,
+    kinds: &[FacilityKind],
+    day: NaiveDate,
+) -> sea_orm::sea_query::SimpleExpr {
+    let col = |c: facility::Column| Expr::col((facility::Entity, c));
+    col(facility::Column::PrefectureCode)
+        .eq(prefecture.to_string())
+        .and(col(facility::Column::Kind).is_in(kinds.iter().map(|k| i16::from(k.code()))))
+        .and(
+            col(facility::Column::AbolishedOn)
+                .is_null()
+                .or(col(facility::Column::AbolishedOn).gt(day)),
+        )
 }
 
 fn corrupt(column: &'static str, message: String) -> StoreError {
@@ -128,6 +156,7 @@ fn from_model(m: reporting_period::Model) -> Result<StoredPeriod, StoreError> {
             extended_to: m.extended_to,
             closed: m.closed_at.is_some(),
             reminder_days,
+            message: m.mail_message,
         },
         created_by: m.created_by.map(UserId),
         created_at: m.created_at,
@@ -167,6 +196,7 @@ impl<'a> PeriodRepo<'a> {
             extended_to: Set(p.extended_to),
             closed_at: Set(p.closed.then_some(now)),
             reminder_days: Set(days_text(&p.reminder_days)),
+            mail_message: Set(p.message.clone()),
             created_by: Set(by.map(|u| u.0)),
             created_at: Set(now),
             ..Default::default()
@@ -320,26 +350,8 @@ impl<'a> PeriodRepo<'a> {
         day: NaiveDate,
         pending_only: bool,
     ) -> Result<Vec<PeriodAddressee>, StoreError> {
-        let kinds: Vec<i16> = p
-            .facility_kinds
-            .iter()
-            .map(|k| i16::from(k.code()))
-            .collect();
-        let prefecture = p.prefecture.to_string();
         // The facilities as a subquery, so the other three queries need no id lists.
-        let of_period = || -> SelectStatement {
-            Query::select()
-                .column(facility::Column::Id)
-                .from(facility::Entity)
-                .and_where(facility::Column::PrefectureCode.eq(prefecture.as_str()))
-                .and_where(facility::Column::Kind.is_in(kinds.iter().copied()))
-                .and_where(
-                    facility::Column::AbolishedOn
-                        .is_null()
-                        .or(facility::Column::AbolishedOn.gt(day)),
-                )
-                .to_owned()
-        };
+        let of_period = || due_facilities(p.prefecture, &p.facility_kinds, day);
         let facilities: Vec<(i64, i16, String)> = facility::Entity::find()
             .select_only()
             .columns([
@@ -363,58 +375,14 @@ impl<'a> PeriodRepo<'a> {
             .await?
             .into_iter()
             .collect();
-        let members: Vec<(i64, i64, Option<String>)> = membership::Entity::find()
-            .select_only()
-            .columns([
-                membership::Column::UserId,
-                membership::Column::FacilityId,
-                membership::Column::Programs,
-            ])
-            .filter(membership::Column::Kind.eq("facility"))
-            .filter(membership::Column::FacilityId.in_subquery(of_period()))
-            .order_by_asc(membership::Column::Id)
-            .into_tuple::<(i64, Option<i64>, Option<String>)>()
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .filter_map(|(u, f, programs)| f.map(|f| (u, f, programs)))
-            .collect();
-        let emails: BTreeMap<i64, String> = app_user::Entity::find()
-            .select_only()
-            .columns([app_user::Column::Id, app_user::Column::Email])
-            .filter(app_user::Column::Status.eq("active"))
-            .filter(
-                app_user::Column::Id.in_subquery(
-                    Query::select()
-                        .column(membership::Column::UserId)
-                        .from(membership::Entity)
-                        .and_where(membership::Column::Kind.eq("facility"))
-                        .and_where(membership::Column::FacilityId.in_subquery(of_period()))
-                        .to_owned(),
-                ),
-            )
-            .into_tuple::<(i64, String)>()
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .collect();
-        let mut by_facility: BTreeMap<i64, Vec<(i64, Option<String>)>> = BTreeMap::new();
-        for (user, facility, programs) in members {
-            by_facility
-                .entry(facility)
-                .or_default()
-                .push((user, programs));
+        let mut kinds_of = BTreeMap::new();
+        for (id, kind, _) in &facilities {
+            kinds_of.insert(*id, kind_of(*kind)?);
         }
+        let mut addresses = facility_addresses(self.conn(), &of_period, &kinds_of).await?;
         let mut out = Vec::new();
-        for (id, kind, name) in facilities {
-            let kind = u8::try_from(kind)
-                .ok()
-                .and_then(FacilityKind::from_code)
-                .ok_or_else(|| StoreError::Corrupt {
-                    table: "facility",
-                    column: "kind",
-                    message: kind.to_string(),
-                })?;
+        for (id, _, name) in facilities {
+            let kind = kinds_of[&id];
             let status = match reports.get(&id) {
                 None => ReportStatus::NotReported,
                 Some(s) => ReportStatus::parse(s).ok_or_else(|| StoreError::Corrupt {
@@ -423,26 +391,12 @@ impl<'a> PeriodRepo<'a> {
                     message: s.clone(),
                 })?,
             };
-            let program = kind.program().id();
-            let mut to: Vec<String> = by_facility
-                .get(&id)
-                .into_iter()
-                .flatten()
-                .filter(|(_, programs)| {
-                    programs
-                        .as_deref()
-                        .is_some_and(|list| list.split(',').any(|p| p == program))
-                })
-                .filter_map(|(user, _)| emails.get(user).cloned())
-                .collect();
-            to.sort();
-            to.dedup();
             let a = PeriodAddressee {
                 facility_id: FacilityId(id),
                 facility_name: name,
                 kind,
                 status,
-                emails: to,
+                emails: addresses.remove(&id).unwrap_or_default(),
             };
             if !pending_only || a.is_pending() {
                 out.push(a);
@@ -466,6 +420,82 @@ impl<'a> PeriodRepo<'a> {
             })
             .collect())
     }
+}
+
+pub(crate) fn kind_of(kind: i16) -> Result<FacilityKind, StoreError> {
+    u8::try_from(kind)
+        .ok()
+        .and_then(FacilityKind::from_code)
+        .ok_or_else(|| StoreError::Corrupt {
+            table: "facility",
+            column: "kind",
+            message: kind.to_string(),
+        })
+}
+
+/// Where mail about each facility the subquery `of` selects goes (`kinds`: those facilities'
+/// kinds): the addresses of its active users holding the kind's 制度, sorted, each once —
+/// the same rule as `ReportRepo::addresses`, in two queries whatever the number of facilities.
+/// Facilities nobody can be told about have no entry.
+pub(crate) async fn facility_addresses(
+    conn: &impl ConnectionTrait,
+    of: &(dyn Fn() -> SelectStatement + Sync),
+    kinds: &BTreeMap<i64, FacilityKind>,
+) -> Result<BTreeMap<i64, Vec<String>>, StoreError> {
+    let members: Vec<(i64, i64, Option<String>)> = membership::Entity::find()
+        .select_only()
+        .columns([
+            membership::Column::UserId,
+            membership::Column::FacilityId,
+            membership::Column::Programs,
+        ])
+        .filter(membership::Column::Kind.eq("facility"))
+        .filter(membership::Column::FacilityId.in_subquery(of()))
+        .order_by_asc(membership::Column::Id)
+        .into_tuple::<(i64, Option<i64>, Option<String>)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|(u, f, programs)| f.map(|f| (u, f, programs)))
+        .collect();
+    let emails: BTreeMap<i64, String> = app_user::Entity::find()
+        .select_only()
+        .columns([app_user::Column::Id, app_user::Column::Email])
+        .filter(app_user::Column::Status.eq("active"))
+        .filter(
+            app_user::Column::Id.in_subquery(
+                Query::select()
+                    .column(membership::Column::UserId)
+                    .from(membership::Entity)
+                    .and_where(membership::Column::Kind.eq("facility"))
+                    .and_where(membership::Column::FacilityId.in_subquery(of()))
+                    .to_owned(),
+            ),
+        )
+        .into_tuple::<(i64, String)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter(|(_, e)| !e.trim().is_empty())
+        .collect();
+    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (user, facility, programs) in members {
+        let Some(kind) = kinds.get(&facility) else {
+            continue;
+        };
+        let program = kind.program().id();
+        let holds = programs
+            .as_deref()
+            .is_some_and(|list| list.split(',').any(|p| p == program));
+        if let (true, Some(email)) = (holds, emails.get(&user)) {
+            out.entry(facility).or_default().push(email.clone());
+        }
+    }
+    for list in out.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    Ok(out)
 }
 
 impl Tx {

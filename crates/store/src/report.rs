@@ -8,15 +8,16 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 use teikyo_domain::forms::Answers;
+use teikyo_domain::ndb::InsuranceCodeCheck;
 use teikyo_domain::report::{
     ReportKind, ReportState, ReportStatus, SectionStatus, Transition, TransitionError,
 };
 
 use crate::account::insert_audit;
-use crate::entity::{facility, report, report_confirmation, report_section};
+use crate::entity::{app_user, facility, membership, report, report_confirmation, report_section};
 use crate::facility::duplicate_or;
 use crate::{AuditEvent, FacilityId, PeriodId, Store, StoreError, UserId};
 
@@ -56,8 +57,8 @@ pub struct Report {
     pub returned_at: Option<DateTime<Utc>>,
     pub returned_by: Option<UserId>,
     pub return_comment: Option<String>,
-    /// 保険医療機関番号確認 on start: `skipped`, the matched code, or None (not asked).
-    pub insurance_check: Option<String>,
+    /// 保険医療機関番号確認 on start: skipped, the matched codes, or None (not asked).
+    pub insurance_check: Option<InsuranceCodeCheck>,
 }
 
 impl Report {
@@ -79,7 +80,7 @@ pub struct NewReport {
     pub item_set: String,
     pub by: Option<UserId>,
     pub period_id: Option<PeriodId>,
-    pub insurance_check: Option<String>,
+    pub insurance_check: Option<InsuranceCodeCheck>,
     /// Sections saved with the start (the NDB preprint), as 一時保存.
     pub preset: Vec<(String, Answers)>,
 }
@@ -141,6 +142,9 @@ pub struct TransitionRequest<'a> {
     pub required_sections: &'a [String],
     /// For 確認完了: 休止日・廃止日 of the confirmed 基本情報, written to the facility record.
     pub facility_dates: Option<FacilityDates>,
+    /// Jobs the change causes (the receipt and notice mails), queued in its transaction: they
+    /// exist exactly when the change does.
+    pub follow_up: Vec<crate::NewJob>,
 }
 
 /// The dates of the confirmed report that change the facility record (DOMAIN §4.1).
@@ -220,7 +224,13 @@ fn from_model(m: report::Model) -> Result<Report, StoreError> {
         returned_at: m.returned_at,
         returned_by: m.returned_by.map(UserId),
         return_comment: m.return_comment,
-        insurance_check: m.insurance_check,
+        insurance_check: m
+            .insurance_check
+            .map(|s| {
+                InsuranceCodeCheck::parse_stored(&s)
+                    .ok_or_else(|| corrupt("report", "insurance_check", s))
+            })
+            .transpose()?,
     })
 }
 
@@ -268,7 +278,7 @@ impl<'a> ReportRepo<'a> {
             updated_at: Set(now),
             period_id: Set(new.period_id.map(|p| p.0)),
             submitted_by_proxy: Set(false),
-            insurance_check: Set(new.insurance_check.clone()),
+            insurance_check: Set(new.insurance_check.as_ref().map(InsuranceCodeCheck::stored)),
             ..Default::default()
         })
         .exec(&txn)
@@ -592,6 +602,9 @@ impl<'a> ReportRepo<'a> {
             }
         }
         insert_audit(&txn, audit, now).await?;
+        crate::jobs::Jobs::new(&txn, self.store.backend())
+            .enqueue_many(&req.follow_up)
+            .await?;
         txn.commit().await?;
         let report = if req.transition == Transition::Cancel {
             None
@@ -599,6 +612,54 @@ impl<'a> ReportRepo<'a> {
             self.get(req.report).await?
         };
         Ok(TransitionOutcome::Done { report })
+    }
+
+    /// Where a facility's report mails go: the addresses of its active users who work on the
+    /// facility's 制度 (a pharmacy user of a shared login does not get the clinic's mail),
+    /// sorted and without repeats.
+    pub async fn addresses(&self, facility_id: FacilityId) -> Result<Vec<String>, StoreError> {
+        let Some(f) = facility::Entity::find_by_id(facility_id.0)
+            .one(self.conn())
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let kind = u8::try_from(f.kind)
+            .ok()
+            .and_then(teikyo_domain::codes::FacilityKind::from_code)
+            .ok_or_else(|| corrupt("facility", "kind", f.kind.to_string()))?;
+        let program = kind.program().id();
+        let members: Vec<(i64, Option<String>)> = membership::Entity::find()
+            .select_only()
+            .columns([membership::Column::UserId, membership::Column::Programs])
+            .filter(membership::Column::Kind.eq("facility"))
+            .filter(membership::Column::FacilityId.eq(facility_id.0))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let users: Vec<i64> = members
+            .into_iter()
+            .filter(|(_, programs)| {
+                programs
+                    .as_deref()
+                    .is_some_and(|list| list.split(',').any(|p| p == program))
+            })
+            .map(|(u, _)| u)
+            .collect();
+        let mut emails: Vec<String> = app_user::Entity::find()
+            .select_only()
+            .column(app_user::Column::Email)
+            .filter(app_user::Column::Status.eq("active"))
+            .filter(app_user::Column::Id.is_in(users))
+            .into_tuple::<String>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .filter(|e| !e.trim().is_empty())
+            .collect();
+        emails.sort();
+        emails.dedup();
+        Ok(emails)
     }
 
     /// 一括入力完了: each listed section that is still 未入力 (no row) is stored as 入力完了 with

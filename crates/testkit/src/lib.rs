@@ -1,8 +1,13 @@
 //! Test support shared by every crate's tests: fresh databases on both backends ([`db`]), a running
-//! application on a loopback port ([`app`]), headless Chromium ([`browser`]), and an HTTP client with
-//! cookies and CSRF tokens plus ready-made accounts ([`web`]).
+//! application on a loopback port ([`app`]), headless Chromium ([`browser`]), an HTTP client with
+//! cookies and CSRF tokens plus ready-made accounts ([`web`]), the largest synthetic hospital
+//! with a confirmed and a new report ([`largest`]), and a large synthetic prefecture with its
+//! 定期報告 in every status ([`prefecture`]).
 
 pub mod app;
 pub mod browser;
 pub mod db;
+pub mod largest;
+pub mod prefecture;
+pub mod report;
 pub mod web;

@@ -126,6 +126,7 @@ pub async fn open_ishikawa_period(store: &Store) -> i64 {
         extended_to: None,
         closed: false,
         reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
+        message: None,
     };
     store
         .periods()
@@ -138,6 +139,72 @@ pub async fn open_ishikawa_period(store: &Store) -> i64 {
         .await
         .expect("the period opens")
         .0
+}
+
+/// A valid 保険医療機関コード: the 9-digit `payload` (都道府県 + 点数区分 + 郡市区 + 番号)
+/// completed with its check digit.
+pub fn insurance_code(payload: &str) -> teikyo_domain::InsuranceCode {
+    (0..10)
+        .find_map(|d| teikyo_domain::InsuranceCode::parse(&format!("{payload}{d}")).ok())
+        .expect("a 9-digit insurance payload")
+}
+
+/// Lists `entries` (code, name) in the insurance-code master that a 定期報告 of `fiscal_year`
+/// matches against: the snapshot of 31 March of that 年度. Like the import, it replaces that
+/// day's rows of the codes' prefectures, so list every code a test needs in one call.
+pub async fn seed_insurance_master(
+    store: &Store,
+    fiscal_year: u16,
+    entries: &[(&teikyo_domain::InsuranceCode, &str)],
+) {
+    let rows: Vec<teikyo_domain::ndb::MasterEntry> = entries
+        .iter()
+        .map(|(code, name)| teikyo_domain::ndb::MasterEntry {
+            code: (*code).clone(),
+            name: (*name).to_owned(),
+            address: None,
+            kind: None,
+        })
+        .collect();
+    store
+        .insurance()
+        .import_master(
+            teikyo_domain::ndb::master_date(fiscal_year),
+            &rows,
+            teikyo_store::AuditEvent::new("insurance_master.imported", None),
+            Utc::now(),
+            &mut |_| {},
+        )
+        .await
+        .expect("seeding the insurance-code master");
+}
+
+/// The NDB counts (code, 疾患・治療 item code, count) that a 定期報告 of `fiscal_year`
+/// preprints: stored as the previous 年度's, replacing them.
+pub async fn seed_ndb_preprint(
+    store: &Store,
+    fiscal_year: u16,
+    rows: &[(&teikyo_domain::InsuranceCode, &str, u32)],
+) {
+    let rows: Vec<teikyo_domain::ndb::PreprintCount> = rows
+        .iter()
+        .map(|(code, item, count)| teikyo_domain::ndb::PreprintCount {
+            code: (*code).clone(),
+            item: (*item).to_owned(),
+            count: *count,
+        })
+        .collect();
+    store
+        .insurance()
+        .import_preprint(
+            teikyo_domain::ndb::counts_year(fiscal_year),
+            &rows,
+            teikyo_store::AuditEvent::new("ndb_preprint.imported", None),
+            Utc::now(),
+            &mut |_| {},
+        )
+        .await
+        .expect("seeding the NDB preprint");
 }
 
 /// A 診療所 in 金沢市 (石川県) with the 機関コード `code`, stored; returns its id. Stories that
@@ -223,6 +290,24 @@ impl Page {
     }
 }
 
+/// An answer read as bytes (see [`Client::download`]).
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Download {
+    /// A header's value as text ("" when missing).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
 /// Undoes askama's HTML escaping of an attribute value.
 pub fn unescape(s: &str) -> String {
     s.replace("&#34;", "\"")
@@ -283,7 +368,35 @@ impl Client {
             .join("; ")
     }
 
-    async fn send(&mut self, mut req: Request<Body>) -> Page {
+    async fn send(&mut self, req: Request<Body>) -> Page {
+        let raw = self.send_raw(req).await;
+        let location = raw
+            .headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let page = Page {
+            status: raw.status,
+            location,
+            body: String::from_utf8_lossy(&raw.body).into_owned(),
+        };
+        if let Some(token) = page.input("_csrf") {
+            self.csrf = Some(token);
+        }
+        page
+    }
+
+    /// GETs a download: the answer's status, headers and bytes as they are (a CSV in
+    /// Shift_JIS is not text a `Page` can hold).
+    pub async fn download(&mut self, path: &str) -> Download {
+        let req = Request::get(path)
+            .header(COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .expect("request");
+        self.send_raw(req).await
+    }
+
+    async fn send_raw(&mut self, mut req: Request<Body>) -> Download {
         req.extensions_mut()
             .insert(axum::extract::ConnectInfo(self.peer));
         let res = self.app.clone().oneshot(req).await.expect("router answers");
@@ -300,23 +413,16 @@ impl Client {
             }
         }
         let status = res.status();
-        let location = res
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
             .await
-            .expect("body");
-        let page = Page {
+            .expect("body")
+            .to_vec();
+        Download {
             status,
-            location,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        };
-        if let Some(token) = page.input("_csrf") {
-            self.csrf = Some(token);
+            headers,
+            body,
         }
-        page
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
@@ -454,6 +560,8 @@ pub struct Site {
     pub templates: Arc<teikyo_mail::MailTemplates>,
     outbox: teikyo_mail::MemoryOutbox,
     worker: teikyo_worker::Worker,
+    /// Delivers queued mail only (no other job kinds), to the same outbox.
+    mail_worker: teikyo_worker::Worker,
 }
 
 /// The shipped mail templates with the test site's URL.
@@ -498,21 +606,33 @@ impl Site {
     ) -> Self {
         let templates = test_templates();
         let outbox = teikyo_mail::MemoryOutbox::default();
-        let mailer = teikyo_mail::Mailer::new(
+        let mailer = Arc::new(teikyo_mail::Mailer::new(
             teikyo_mail::Transport::Memory(outbox.clone()),
             teikyo_mail::MailConfig {
                 from_address: "info@teikyo.test".into(),
                 sender_name: "Teikyo事務局".into(),
                 bounce_domain: None,
             },
-        );
+        ));
+        let mail_worker = teikyo_worker::Worker::new(
+            store.clone(),
+            "test-mail-worker",
+            teikyo_worker::WorkerConfig::default(),
+        )
+        .with_handler(mailer.clone());
         let mut worker = teikyo_worker::Worker::new(
             store.clone(),
             "test-worker",
             teikyo_worker::WorkerConfig::default(),
         )
-        .with_handler(Arc::new(mailer))
+        .with_handler(mailer)
         .with_handler(Arc::new(teikyo_mail::period::PeriodMail::new(
+            templates.clone(),
+        )))
+        .with_handler(Arc::new(teikyo_mail::report::ReportNotice::new(
+            templates.clone(),
+        )))
+        .with_handler(Arc::new(teikyo_mail::bulk_mail::BulkMailSender::new(
             templates.clone(),
         )));
         for h in teikyo_account::recovery::Recovery::new(templates.clone()).handlers() {
@@ -530,6 +650,7 @@ impl Site {
             templates,
             outbox,
             worker,
+            mail_worker,
         }
     }
 
@@ -540,6 +661,12 @@ impl Site {
     /// Runs every job that is due (recovery requests, then the mails they queued).
     pub async fn run_jobs(&self) -> usize {
         self.worker.drain().await.expect("jobs run")
+    }
+
+    /// Delivers the mails queued so far and runs no other job (a bulk send's job stays queued,
+    /// so a story can stop it half-way).
+    pub async fn deliver_mails(&self) -> usize {
+        self.mail_worker.drain().await.expect("mail jobs run")
     }
 
     /// Every mail delivered so far, decoded.

@@ -8,7 +8,10 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
-use crate::html::{account, apply, audit, mail, period, public, report, review, support, team};
+use crate::html::{
+    account, apply, audit, bulk_mail, mail, notice, period, public, report, review, status,
+    support, team,
+};
 use crate::state::AppState;
 use crate::{api, assets, probes};
 
@@ -351,11 +354,19 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             R::SignedIn,
             get(report::workflow::home),
         ),
+        // 定期報告 start: the 保険医療機関番号確認 (or straight in, when skipped before or
+        // nothing is preprinted); same rights as entering.
+        entry(
+            M::GET,
+            "/facility/{id}/report/start",
+            R::SignedIn,
+            get(report::start::show),
+        ),
         entry(
             M::POST,
-            "/facility/{id}/report",
+            "/facility/{id}/report/start",
             R::SignedIn,
-            post(report::workflow::start_periodic),
+            post(report::start::start),
         ),
         entry(
             M::POST,
@@ -467,6 +478,16 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             R::SignedIn,
             post(report::save),
         ),
+        // お知らせ: the operator (nationwide) and whole-prefecture admins (their prefecture);
+        // scope in the handlers.
+        entry(M::GET, "/notices", R::Staff, get(notice::list)),
+        entry(M::POST, "/notices", R::Staff, post(notice::post)),
+        entry(
+            M::POST,
+            "/notices/{id}/delete",
+            R::Staff,
+            post(notice::delete),
+        ),
         // 定期報告 periods: staff of the prefecture look; its whole-prefecture admins and the
         // operator open, extend and close (checked in the handlers).
         entry(M::GET, "/prefecture/periods", R::Staff, get(period::list)),
@@ -482,6 +503,76 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/prefecture/periods/{id}/close",
             R::Staff,
             post(period::close),
+        ),
+        // 一括メール配信: staff of the prefecture look; its reviewers and admins and the operator
+        // compose, send and stop (a 保健所 area limits them); checked in the handlers.
+        entry(
+            M::GET,
+            "/prefecture/bulk-mail",
+            R::Staff,
+            get(bulk_mail::list),
+        ),
+        entry(
+            M::GET,
+            "/prefecture/bulk-mail/new",
+            R::Staff,
+            get(bulk_mail::new_form),
+        ),
+        entry(
+            M::POST,
+            "/prefecture/bulk-mail/new",
+            R::Staff,
+            post(bulk_mail::new_submit),
+        ),
+        entry(
+            M::GET,
+            "/prefecture/bulk-mail/{id}",
+            R::Staff,
+            get(bulk_mail::show),
+        ),
+        entry(
+            M::GET,
+            "/prefecture/bulk-mail/{id}/edit",
+            R::Staff,
+            get(bulk_mail::edit_form),
+        ),
+        entry(
+            M::POST,
+            "/prefecture/bulk-mail/{id}/edit",
+            R::Staff,
+            post(bulk_mail::edit_submit),
+        ),
+        entry(
+            M::POST,
+            "/prefecture/bulk-mail/{id}/send",
+            R::Staff,
+            post(bulk_mail::start),
+        ),
+        entry(
+            M::POST,
+            "/prefecture/bulk-mail/{id}/cancel",
+            R::Staff,
+            post(bulk_mail::cancel),
+        ),
+        // 報告状況一覧, its CSV and the completeness dashboard: staff look at their prefectures'
+        // (保健所 staff at their 市区町村), the operator at any; scope in the handlers.
+        entry(
+            M::GET,
+            "/prefecture/status",
+            R::Staff,
+            get(status::list::page),
+        ),
+        entry(
+            M::GET,
+            "/prefecture/status.csv",
+            R::Staff,
+            get(status::export::download),
+        ),
+        entry(
+            M::GET,
+            "/prefecture/dashboard",
+            R::Staff,
+            get(status::dashboard::page),
         ),
         // The audit trail, in scope.
         entry(M::GET, "/audit", R::Staff, get(audit::page)),

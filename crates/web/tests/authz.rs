@@ -251,12 +251,14 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::Ok,
             Role::FacilityB | Role::PrefectureY => O::NotFound,
         },
-        (
-            "POST",
-            "/facility/{id}/report"
-            | "/facility/{id}/report/change"
-            | "/facility/{id}/report/initial",
-        ) => match role {
+        // 定期報告 start (保険医療機関番号確認): no period is open today, so everyone allowed is
+        // sent back to the 制度ホーム, which says so.
+        ("GET" | "POST", "/facility/{id}/report/start") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::SeeOther,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        ("POST", "/facility/{id}/report/change" | "/facility/{id}/report/initial") => match role {
             Role::Anonymous => O::SignIn,
             Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::SeeOther,
             Role::FacilityB | Role::PrefectureY => O::NotFound,
@@ -315,6 +317,15 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
         // 定期報告 periods: staff look at their prefecture's (the operator at any); only
         // whole-prefecture admins and the operator change them — X and Y are reviewers, and the
         // period is X's. An empty open or extension form: the page with the messages.
+        // 報告状況一覧, its CSV and the dashboard: staff see their own prefecture's (Y its own,
+        // not X's facilities), the operator any; nobody else.
+        ("GET", "/prefecture/status" | "/prefecture/status.csv" | "/prefecture/dashboard") => {
+            match role {
+                Role::Anonymous => O::SignIn,
+                r if staff(r) => O::Ok,
+                _ => O::Forbidden,
+            }
+        }
         ("GET", "/prefecture/periods") => match role {
             Role::Anonymous => O::SignIn,
             r if staff(r) => O::Ok,
@@ -336,6 +347,54 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::Anonymous => O::SignIn,
             Role::Operator => O::Unprocessable,
             Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        // 一括メール配信: staff look at their prefecture's sends; reviewers (X, Y) and the
+        // operator compose; the draft is X's, so Y does not see it. Empty forms: the page with
+        // the messages (no prefecture named; nothing typed; the confirmation box not ticked).
+        ("GET", "/prefecture/bulk-mail" | "/prefecture/bulk-mail/new") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Ok,
+            _ => O::Forbidden,
+        },
+        ("POST", "/prefecture/bulk-mail/new") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Unprocessable,
+            _ => O::Forbidden,
+        },
+        ("GET", "/prefecture/bulk-mail/{id}" | "/prefecture/bulk-mail/{id}/edit") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Ok,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        (
+            "POST",
+            "/prefecture/bulk-mail/{id}/edit"
+            | "/prefecture/bulk-mail/{id}/send"
+            | "/prefecture/bulk-mail/{id}/cancel",
+        ) => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Unprocessable,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        // お知らせ: the operator posts nationwide and in every prefecture; X and Y are
+        // reviewers, not whole-prefecture admins. An empty form: the page with the messages.
+        ("GET", "/notices") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Ok,
+            _ => O::Forbidden,
+        },
+        ("POST", "/notices") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Unprocessable,
+            _ => O::Forbidden,
+        },
+        // Prefecture X's notice.
+        ("POST", "/notices/{id}/delete") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::Operator => O::Redirect("/notices?scope=17&done=deleted"),
             _ => O::Forbidden,
         },
         // An empty reason: the page again with the message.
@@ -366,6 +425,10 @@ struct World {
     report: i64,
     /// Prefecture X's 定期報告 period.
     period: i64,
+    /// Prefecture X's お知らせ.
+    notice: i64,
+    /// Prefecture X's 一括メール, a draft.
+    bulk_mail: i64,
     stylesheet: String,
 }
 
@@ -525,6 +588,7 @@ async fn world(store: Store) -> World {
             extended_to: None,
             closed: false,
             reminder_days: teikyo_domain::period::DEFAULT_REMINDER_DAYS.to_vec(),
+            message: None,
         };
         store
             .periods()
@@ -538,6 +602,41 @@ async fn world(store: Store) -> World {
             .unwrap()
             .0
     };
+    let notice = store
+        .notices()
+        .post(
+            &teikyo_store::NewNotice {
+                prefecture: Some(PrefectureCode::parse("17").unwrap()),
+                title: "定期報告の受付を開始しました".into(),
+                body: "1月7日から受け付けます。".into(),
+                shown_from: chrono::NaiveDate::from_ymd_opt(2027, 1, 7).unwrap(),
+                shown_until: None,
+                by: None,
+            },
+            teikyo_store::AuditEvent::new("notice.posted", None),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let bulk_mail = store
+        .bulk_mails()
+        .create(
+            &teikyo_store::NewBulkMail {
+                prefecture: PrefectureCode::parse("17").unwrap(),
+                subject: "定期報告のお願い".into(),
+                body: "{施設名} ご担当者様".into(),
+                filter: teikyo_domain::bulk_mail::RecipientFilter {
+                    kinds: vec![FacilityKind::Hospital],
+                    ..Default::default()
+                },
+            },
+            None,
+            teikyo_store::AuditEvent::new("bulk_mail.drafted", None),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .0;
     let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
         .await
         .router;
@@ -558,6 +657,8 @@ async fn world(store: Store) -> World {
         colleague,
         report,
         period,
+        notice,
+        bulk_mail,
     }
 }
 
@@ -618,8 +719,14 @@ fn concrete(path: &str, w: &World) -> String {
             .replace("{id}", &w.facility_a.to_string())
             .replace("{user}", &w.colleague.to_string());
     }
+    if path.starts_with("/prefecture/bulk-mail/") {
+        return path.replace("{id}", &w.bulk_mail.to_string());
+    }
     if path.starts_with("/prefecture/") {
         return path.replace("{id}", &w.period.to_string());
+    }
+    if path.starts_with("/notices/") {
+        return path.replace("{id}", &w.notice.to_string());
     }
     let id = if path.starts_with("/review/") {
         w.application

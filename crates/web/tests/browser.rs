@@ -287,6 +287,15 @@ async fn account_pages_pass_axe_and_fit_360px() {
         "report-start",
     )
     .await;
+    // The 保険医療機関番号確認 of the 定期報告 start, once a period is open.
+    teikyo_testkit::web::open_ishikawa_period(app.store()).await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/facility/{id}/report/start"),
+        "report-number-check",
+    )
+    .await;
     let kind = FacilityKind::Clinic;
     let catalogue = teikyo_refdata::forms::catalogue().unwrap();
     let set = catalogue.current(kind, u16::MAX).unwrap();
@@ -331,6 +340,261 @@ async fn account_pages_pass_axe_and_fit_360px() {
         .unwrap();
     c.wait().for_element(Locator::Css(".qr svg")).await.unwrap();
     check_page(&browser, &app, "/account/mfa", "account-mfa-setup").await;
+    browser.close().await.unwrap();
+}
+
+/// The reporting workflow's pages: a facility's 制度ホーム with an お知らせ, its report page and
+/// the 報告 step; then the prefecture's review queue, 差異表示, periods, 報告状況一覧, dashboard
+/// and お知らせ pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_pages_pass_axe_and_fit_360px() {
+    let Some(browser) = Browser::launch_or_skip().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let store = app.store();
+    let f = teikyo_testkit::web::kanazawa_facility(
+        store,
+        FacilityKind::Hospital,
+        "医療法人社団提供会 金沢中央病院",
+        "カナザワチュウオウビョウイン",
+        "1170000009",
+    )
+    .await;
+    teikyo_testkit::web::open_ishikawa_period(store).await;
+    let today = Utc::now().date_naive();
+    store
+        .notices()
+        .post(
+            &teikyo_store::NewNotice {
+                prefecture: Some(PrefectureCode::parse("17").unwrap()),
+                title: "定期報告の受付を開始しました".into(),
+                body: "報告期限までに、すべての項目を入力して「報告」ボタンを押してください。\n不明な点は県医療政策課までお問い合わせください。".into(),
+                shown_from: today - chrono::Days::new(1),
+                shown_until: None,
+                by: None,
+            },
+            teikyo_store::AuditEvent::new("notice.posted", None),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    sign_in(
+        &browser,
+        &app,
+        "wfclinic",
+        &[teikyo_testkit::web::facility_admin(f)],
+    )
+    .await;
+    check_page(&browser, &app, "/home", "home-notice").await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/facility/{f}/report"),
+        "report-home",
+    )
+    .await;
+    // The 定期報告, started from the page (スキップ: report_start.rs checks the 番号確認),
+    // filled through the store, then the steps' pages.
+    browser
+        .goto(&app.url(&format!("/facility/{f}/report/start")))
+        .await
+        .unwrap();
+    let c = browser.client();
+    c.find(Locator::Css("button[aria-describedby='skip-hint']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css(".report-progress"))
+        .await
+        .unwrap();
+    let report = store
+        .reports()
+        .of_facility(teikyo_store::FacilityId(f))
+        .await
+        .unwrap()
+        .first()
+        .map(|r| r.id.0)
+        .expect("the report started");
+    teikyo_testkit::report::complete_all(store, report, Some("access")).await;
+    check_page(&browser, &app, &format!("/reports/{report}"), "report-page").await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/reports/{report}/submit"),
+        "report-submit-incomplete",
+    )
+    .await;
+    teikyo_testkit::report::complete_all(store, report, None).await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/reports/{report}/submit"),
+        "report-submit",
+    )
+    .await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/reports/{report}/cancel"),
+        "report-cancel",
+    )
+    .await;
+    // 報告 through the page itself.
+    browser
+        .goto(&app.url(&format!("/reports/{report}/submit")))
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/submit'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(c, &format!("/reports/{report}")).await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/reports/{report}?done=submitted"),
+        "report-submitted",
+    )
+    .await;
+
+    // The prefecture: a whole-prefecture admin sees every staff page of the workflow.
+    c.delete_all_cookies().await.unwrap();
+    sign_in(
+        &browser,
+        &app,
+        "wfadmin",
+        &[teikyo_testkit::web::prefecture_staff(
+            "17",
+            teikyo_domain::account::StaffLevel::Admin,
+        )],
+    )
+    .await;
+    check_page(&browser, &app, "/home", "home-prefecture").await;
+    check_page(&browser, &app, "/prefecture/reports", "review-queue").await;
+    check_page(
+        &browser,
+        &app,
+        &format!("/reports/{report}/review"),
+        "review-diff",
+    )
+    .await;
+    check_page(&browser, &app, "/prefecture/periods", "periods").await;
+    check_page(&browser, &app, "/prefecture/status", "status-list").await;
+    check_page(&browser, &app, "/prefecture/dashboard", "status-dashboard").await;
+    check_page(&browser, &app, "/notices", "notices").await;
+    browser.close().await.unwrap();
+}
+
+/// 一括メール配信 on a phone: the list, the compose form, a draft's preview and a started send's
+/// progress, the draft written and sent through the pages themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_mail_pages_pass_axe_and_fit_360px() {
+    let Some(browser) = Browser::launch_or_skip().await else {
+        return;
+    };
+    // The preview renders the mail, so the app needs the mail templates.
+    let app = TestApp::spawn_router(|store| {
+        let registrations =
+            teikyo_testkit::web::test_registrations(teikyo_testkit::web::test_templates());
+        teikyo_web::router(
+            teikyo_web::AppState::new(store, WebConfig::default())
+                .with_registrations(registrations),
+        )
+    })
+    .await
+    .unwrap();
+    let store = app.store();
+    teikyo_testkit::web::open_ishikawa_period(store).await;
+    for (n, name) in ["金沢中央クリニック", "広坂内科医院", "香林坊歯科"]
+        .iter()
+        .enumerate()
+    {
+        let f = teikyo_testkit::web::kanazawa_facility(
+            store,
+            FacilityKind::Clinic,
+            name,
+            "クリニック",
+            &format!("17400000{n:02}"),
+        )
+        .await;
+        if n > 0 {
+            teikyo_testkit::web::create_user(
+                store,
+                &format!("bmclerk{n}"),
+                &[teikyo_testkit::web::facility_admin(f)],
+            )
+            .await;
+        }
+    }
+    sign_in(
+        &browser,
+        &app,
+        "bmadmin",
+        &[teikyo_testkit::web::prefecture_staff(
+            "17",
+            teikyo_domain::account::StaffLevel::Admin,
+        )],
+    )
+    .await;
+    check_page(
+        &browser,
+        &app,
+        "/prefecture/bulk-mail",
+        "bulk-mail-list-empty",
+    )
+    .await;
+    check_page(
+        &browser,
+        &app,
+        "/prefecture/bulk-mail/new",
+        "bulk-mail-compose",
+    )
+    .await;
+    let c = browser.client();
+    type_into(c, "#b-subject", "{年度}定期報告のお願い（{施設名}）").await;
+    type_into(
+        c,
+        "#b-body",
+        "{施設名} ご担当者様\n\n報告期限は{報告期限}です。\n{報告URL}",
+    )
+    .await;
+    click(c, "button[value=preview]").await;
+    let mut url = c.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.path().starts_with("/prefecture/bulk-mail/") && !url.path().ends_with("/new") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        url = c.current_url().await.unwrap();
+    }
+    let preview = url.path().to_owned();
+    assert!(!preview.ends_with("/new"), "the draft was saved: {url}");
+    check_page(&browser, &app, &preview, "bulk-mail-preview").await;
+    check_page(&browser, &app, &format!("{preview}/edit"), "bulk-mail-edit").await;
+    browser.goto(&app.url(&preview)).await.unwrap();
+    click(c, "#p-confirm-box").await;
+    click(c, "form[action$='/send'] button[type=submit]").await;
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().query() == Some("done=started") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // No worker runs here: the send waits at 作成待ち, the page shows its progress and 中止.
+    check_page(
+        &browser,
+        &app,
+        &format!("{preview}?done=started"),
+        "bulk-mail-progress",
+    )
+    .await;
+    check_page(&browser, &app, "/prefecture/bulk-mail", "bulk-mail-list").await;
     browser.close().await.unwrap();
 }
 

@@ -29,8 +29,9 @@ fn shown_codes(body: &str) -> Vec<String> {
         .collect()
 }
 
-/// Sets up the second factor from the page as a user does; returns the secret and the codes.
-async fn enrol(c: &mut Client) -> (String, Vec<String>) {
+/// Sets up the second factor from the page as a user does; returns the secret, the recovery
+/// codes and the TOTP code that confirmed the enrolment (its step is used up).
+async fn enrol(c: &mut Client) -> (String, Vec<String>, String) {
     let page = c.get("/account/mfa").await;
     assert!(page.body.contains("二段階認証を設定する"), "{}", page.body);
     let begun = c.post("/account/mfa/begin", &[]).await;
@@ -59,8 +60,8 @@ async fn enrol(c: &mut Client) -> (String, Vec<String>) {
     assert_eq!(no_password.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(no_password.body.contains("パスワードが正しくありません。"));
     // 全角 digits from a Japanese input method are fine.
-    let code: String = code_at(&secret, Utc::now())
-        .unwrap()
+    let used = code_at(&secret, Utc::now()).unwrap();
+    let code: String = used
         .chars()
         .map(|c| char::from_u32(u32::from(c) - u32::from('0') + 0xFF10).unwrap())
         .collect();
@@ -74,7 +75,7 @@ async fn enrol(c: &mut Client) -> (String, Vec<String>) {
     assert!(done.body.contains("この画面でのみ表示します"));
     let codes = shown_codes(&done.body);
     assert_eq!(codes.len(), 10, "{}", done.body);
-    (secret, codes)
+    (secret, codes, used)
 }
 
 #[tokio::test]
@@ -109,7 +110,7 @@ async fn staff_set_up_a_second_factor_before_anything_else() {
             "{}",
             page.body
         );
-        let (secret, codes) = enrol(&mut c).await;
+        let (secret, codes, used) = enrol(&mut c).await;
         assert_eq!(c.get("/review/applications").await.status, StatusCode::OK);
         // Required: cannot be turned off.
         let off = c
@@ -135,8 +136,8 @@ async fn staff_set_up_a_second_factor_before_anything_else() {
         let wrong = c.post("/login/code", &[("code", "000000")]).await;
         assert_eq!(wrong.status, StatusCode::OK);
         assert!(wrong.body.contains("確認コードが正しくありません。"));
-        // The code that confirmed the enrolment was used: it does not work again.
-        let used = code_at(&secret, Utc::now()).unwrap();
+        // The code that confirmed the enrolment was used: it does not work again. (The very
+        // code, not the one of this moment: a 30-second step may have passed since.)
         let replay = c.post("/login/code", &[("code", &used)]).await;
         assert_eq!(replay.status, StatusCode::OK, "a replayed code is refused");
         let next = code_at(&secret, Utc::now() + Duration::seconds(30)).unwrap();
@@ -209,7 +210,7 @@ async fn a_clinic_clerk_may_opt_in_and_out() {
         );
         let home = c.get("/home").await;
         assert!(home.body.contains("/account/mfa"), "a link to the set-up");
-        let (secret, _) = enrol(&mut c).await;
+        let (secret, _, _) = enrol(&mut c).await;
         c.post("/logout", &[]).await;
 
         let mut c = site.client();

@@ -68,14 +68,16 @@ async fn an_admin_opens_extends_and_closes_a_period_and_a_reviewer_only_looks() 
         );
 
         // Every mistake at once, in the domain's words, the form kept as typed.
-        let wrong = admin
-            .post(LIST, &open_form("2027-01-01", &[], "-90, -3"))
-            .await;
+        let long = "あ".repeat(1001);
+        let mut form = open_form("2027-01-01", &[], "-90, -3");
+        form.push(("message", &long));
+        let wrong = admin.post(LIST, &form).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
         for message in [
             "報告期限は受付開始日以降の日付を入力してください。",
             "対象の機関区分を1つ以上選択してください。",
             "督促の日程「-90」は報告期限の60日前から30日後までの範囲で入力してください。",
+            "メールに添える文面は1000文字以内で入力してください（現在1001文字）。",
         ] {
             assert!(wrong.body.contains(message), "{message}: {}", wrong.body);
         }
@@ -95,9 +97,12 @@ async fn an_admin_opens_extends_and_closes_a_period_and_a_reviewer_only_looks() 
                 .contains("督促の日程「2週間前」を数値として読み取れません。")
         );
 
-        let opened = admin
-            .post(LIST, &open_form("2027-03-31", &["1", "2"], "-14, -3, 1"))
-            .await;
+        let mut form = open_form("2027-03-31", &["1", "2"], "-14, -3, 1");
+        form.push((
+            "message",
+            "  問い合わせ先: 医療対策課\r\n電話 076-000-0000\r\n",
+        ));
+        let opened = admin.post(LIST, &form).await;
         assert_eq!(
             opened.location.as_deref(),
             Some("/prefecture/periods?prefecture=17&done=opened")
@@ -110,7 +115,18 @@ async fn an_admin_opens_extends_and_closes_a_period_and_a_reviewer_only_looks() 
         );
         assert!(list.body.contains("令和8年度 定期報告"), "{}", list.body);
         assert!(list.body.contains("病院・診療所"), "{}", list.body);
-        let id = site.store.periods().list(None).await.unwrap()[0].id.0;
+        let stored = site.store.periods().list(None).await.unwrap().remove(0);
+        // Kept for the 案内 and 督促 mails, trimmed, with the mail's own line ends.
+        assert_eq!(
+            stored.period.message.as_deref(),
+            Some("問い合わせ先: 医療対策課\n電話 076-000-0000")
+        );
+        assert!(
+            list.body.contains("問い合わせ先: 医療対策課"),
+            "{}",
+            list.body
+        );
+        let id = stored.id.0;
 
         let again = admin.post(LIST, &open_form("2027-03-31", &["1"], "")).await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);

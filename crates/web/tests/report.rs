@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use teikyo_domain::FacilityKind;
 use teikyo_domain::report::SectionStatus;
 use teikyo_store::{ReportId, Store};
+use teikyo_testkit::report::{form_fields, pairs};
 use teikyo_testkit::web::{
     Client, PASSWORD, Page, create_user, facility_admin, kanazawa_clinic, kanazawa_facility,
-    on_each_backend, open_ishikawa_period, unescape,
+    on_each_backend, open_ishikawa_period,
 };
 
 async fn hospital(store: &Store) -> i64 {
@@ -33,22 +34,25 @@ async fn start(c: &mut Client, facility: i64) -> i64 {
     let page = c.get(&link).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("定期報告を始める"), "{}", page.body);
-    let res = c.post(&link, &[]).await;
+    // 保険医療機関番号確認 comes first; report_start.rs tests it, here it is skipped.
+    let ask = c.get(&format!("{link}/start")).await;
+    assert_eq!(ask.status, StatusCode::OK, "{}", ask.body);
+    let res = c
+        .post(&format!("{link}/start"), &[("action", "skip")])
+        .await;
     let to = res.location.expect("to the report");
     let page = c.get(&to).await;
     assert!(page.body.contains("未入力"), "{}", page.body);
-    to.trim_start_matches("/reports/").parse().unwrap()
+    to.trim_start_matches("/reports/")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .unwrap()
 }
 
 fn section_path(report: i64, section: &str) -> String {
     format!("/reports/{report}/sections/{section}")
-}
-
-fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
-    fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
 }
 
 async fn stored(store: &Store, report: i64, section: &str) -> Option<teikyo_store::SavedSection> {
@@ -364,50 +368,4 @@ async fn a_hospital_completes_its_basic_section_through_the_generated_form() {
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
     })
     .await;
-}
-
-/// Every `name`/`value` a browser would submit from the page's section form: text inputs,
-/// checked boxes and radios, selected options, textareas, hidden fields.
-fn form_fields(html: &str) -> Vec<(String, String)> {
-    let start = html.find("<form class=\"section-form").expect("the form");
-    let end = html[start..].find("</form>").unwrap() + start;
-    let form = &html[start..end];
-    let attr = |tag: &str, name: &str| -> Option<String> {
-        let marker = format!(" {name}=\"");
-        let at = tag.find(&marker)? + marker.len();
-        let stop = tag[at..].find('"')? + at;
-        Some(unescape(&tag[at..stop]))
-    };
-    let mut out = Vec::new();
-    let mut rest = form;
-    while let Some(open) = rest.find('<') {
-        rest = &rest[open..];
-        let close = rest.find('>').unwrap();
-        let tag = &rest[..=close];
-        if tag.starts_with("<input") {
-            let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
-            if let Some(name) = attr(tag, "name") {
-                let checked = tag.contains(" checked");
-                if (kind != "checkbox" && kind != "radio") || checked {
-                    out.push((name, attr(tag, "value").unwrap_or_default()));
-                }
-            }
-        } else if tag.starts_with("<textarea") {
-            let name = attr(tag, "name").unwrap();
-            let body_end = rest.find("</textarea>").unwrap();
-            out.push((name, unescape(&rest[close + 1..body_end])));
-        } else if tag.starts_with("<select") {
-            let name = attr(tag, "name").unwrap();
-            let body_end = rest.find("</select>").unwrap();
-            let options = &rest[close + 1..body_end];
-            let chosen = options
-                .split("<option")
-                .find(|o| o.contains(" selected"))
-                .and_then(|o| attr(&format!(" {o}"), "value"))
-                .unwrap_or_default();
-            out.push((name, chosen));
-        }
-        rest = &rest[close + 1..];
-    }
-    out
 }

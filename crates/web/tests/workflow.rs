@@ -5,71 +5,15 @@
 //! PostgreSQL.
 
 use axum::http::StatusCode;
-use chrono::Utc;
 use teikyo_domain::FacilityKind;
 use teikyo_domain::account::StaffLevel;
-use teikyo_domain::report::{ReportStatus, SectionStatus};
-use teikyo_store::{AuditEvent, ReportId, SectionSave, Store};
+use teikyo_domain::report::ReportStatus;
+use teikyo_store::ReportId;
+use teikyo_testkit::report::{complete_all, status, version};
 use teikyo_testkit::web::{
-    Client, PASSWORD, create_user, facility_admin, kanazawa_facility, on_each_backend,
+    PASSWORD, create_user, facility_admin, kanazawa_facility, on_each_backend,
     open_ishikawa_period, prefecture_staff,
 };
-
-/// Saves every section of the report as 入力完了 with the example hospital's answers, except
-/// `leave` (stays 未入力).
-async fn complete_all(store: &Store, report: i64, leave: Option<&str>) {
-    let catalogue = teikyo_refdata::forms::catalogue().unwrap();
-    let r = store
-        .reports()
-        .get(ReportId(report))
-        .await
-        .unwrap()
-        .unwrap();
-    let set = &catalogue.item_sets[&r.item_set];
-    let all = teikyo_refdata::forms::examples::hospital();
-    for s in &set.sections {
-        if Some(s.id.as_str()) == leave {
-            continue;
-        }
-        let version = store
-            .reports()
-            .section(r.id, &s.id)
-            .await
-            .unwrap()
-            .map_or(0, |x| x.version);
-        let answers = all.of_section(s);
-        let save = SectionSave {
-            report: r.id,
-            section: &s.id,
-            expected_version: version,
-            status: SectionStatus::Complete,
-            answers: &answers,
-            by: None,
-        };
-        store
-            .reports()
-            .save_section(&save, &AuditEvent::new("test", None), Utc::now())
-            .await
-            .unwrap();
-    }
-}
-
-async fn status(store: &Store, report: i64) -> ReportStatus {
-    store
-        .reports()
-        .get(ReportId(report))
-        .await
-        .unwrap()
-        .unwrap()
-        .status
-}
-
-/// The version field of a step's form on a page.
-async fn version(c: &mut Client, path: &str) -> String {
-    let page = c.get(path).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    page.input("version").expect("a version field")
-}
 
 #[tokio::test]
 async fn report_return_fix_confirm_and_report_again() {
@@ -98,7 +42,12 @@ async fn report_return_fix_confirm_and_report_again() {
             "{}",
             home.body
         );
-        let res = c.post(&format!("/facility/{f}/report"), &[]).await;
+        let res = c
+            .post(
+                &format!("/facility/{f}/report/start"),
+                &[("action", "skip")],
+            )
+            .await;
         assert_eq!(
             res.location.as_deref(),
             Some(format!("/facility/{f}/report?done=no_period").as_str())
@@ -110,8 +59,18 @@ async fn report_return_fix_confirm_and_report_again() {
             home.body
         );
         open_ishikawa_period(&site.store).await;
-        let res = c.post(&format!("/facility/{f}/report"), &[]).await;
-        let page_path = res.location.expect("to the report");
+        // Started without the 保険医療機関番号確認 (report_start.rs tests the check).
+        let res = c
+            .post(
+                &format!("/facility/{f}/report/start"),
+                &[("action", "skip")],
+            )
+            .await;
+        let started = res.location.expect("to the report");
+        let page_path = started
+            .strip_suffix("?done=skipped")
+            .expect("started with スキップ")
+            .to_owned();
         let report: i64 = page_path.trim_start_matches("/reports/").parse().unwrap();
 
         // 報告 is blocked until every section is 入力完了; the step says which are missing.
@@ -160,6 +119,20 @@ async fn report_return_fix_confirm_and_report_again() {
             Some(format!("/reports/{report}?done=submitted").as_str())
         );
         assert_eq!(status(&site.store, report).await, ReportStatus::Submitted);
+        // The receipt says the 報告 went through (the seeds' users doubt it did).
+        site.run_jobs().await;
+        let receipts = site.mails_to("hosp01@test.example.jp");
+        assert_eq!(receipts.len(), 1, "{receipts:?}");
+        assert!(
+            receipts[0]
+                .subject
+                .contains("定期報告を受け付けました（報告済）"),
+            "{}",
+            receipts[0].subject
+        );
+        assert!(receipts[0].body.contains("金沢中央病院"));
+        assert!(receipts[0].body.contains("引き戻し"));
+        assert!(!receipts[0].body.contains("代理"));
 
         // 引き戻し, and 報告 again.
         let v = version(&mut c, &page_path).await;
@@ -202,6 +175,19 @@ async fn report_return_fix_confirm_and_report_again() {
         let page = c.get(&page_path).await;
         assert!(page.body.contains("差し戻されました"), "{}", page.body);
         assert!(page.body.contains("病床数をご確認ください。"));
+        // 引き戻し mailed nothing; the second 報告 a receipt, the 差戻し its notice.
+        site.run_jobs().await;
+        let mails = site.mails_to("hosp01@test.example.jp");
+        assert_eq!(mails.len(), 3, "{mails:?}");
+        // Mails of one run go out in any order.
+        let returned: Vec<_> = mails
+            .iter()
+            .filter(|m| m.subject.contains("差戻し"))
+            .collect();
+        assert_eq!(returned.len(), 1, "{mails:?}");
+        assert!(returned[0].body.contains("病床数をご確認ください。"));
+        assert!(returned[0].body.contains(&format!("/reports/{report}")));
+        assert!(site.mails_to("pref01@test.example.jp").is_empty());
 
         // Fixed and reported again; confirmed.
         let v = version(&mut c, &format!("/reports/{report}/submit")).await;
@@ -213,6 +199,15 @@ async fn report_return_fix_confirm_and_report_again() {
             .await;
         assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
         assert_eq!(status(&site.store, report).await, ReportStatus::Confirmed);
+        site.run_jobs().await;
+        let mails = site.mails_to("hosp01@test.example.jp");
+        assert_eq!(mails.len(), 5, "{mails:?}");
+        let confirmed: Vec<_> = mails
+            .iter()
+            .filter(|m| m.subject.contains("確認が完了しました"))
+            .collect();
+        assert_eq!(confirmed.len(), 1, "{mails:?}");
+        assert!(!confirmed[0].body.contains("廃止機関"));
         assert!(
             site.store
                 .reports()
@@ -235,6 +230,14 @@ async fn report_return_fix_confirm_and_report_again() {
         c.post(&format!("/reports/{report}/submit"), &[("version", &v)])
             .await;
         assert_eq!(status(&site.store, report).await, ReportStatus::Resubmitted);
+        site.run_jobs().await;
+        let mails = site.mails_to("hosp01@test.example.jp");
+        assert!(
+            mails
+                .last()
+                .is_some_and(|m| m.subject.contains("受け付けました（再報告済）")),
+            "{mails:?}"
+        );
 
         // The facility pulls back while the prefecture confirms: one wins, the other is told.
         let fv = version(&mut c, &page_path).await;

@@ -232,6 +232,21 @@ impl Access {
         self.manages_staff_of(prefecture)
     }
 
+    /// May compose, send and stop 一括メール配信 in the prefecture: its reviewers and admins
+    /// (`StaffLevel::Reviewer` "sends mail"; a 保健所 area limits the recipients, see
+    /// `area_in`) and the operator. 閲覧のみ staff look at the sends only.
+    pub fn sends_bulk_mail_in(&self, prefecture: PrefectureCode) -> bool {
+        self.memberships.iter().any(|m| match m {
+            Membership::Operator => true,
+            Membership::Prefecture {
+                prefecture: p,
+                level,
+                ..
+            } => *p == prefecture && *level != StaffLevel::ReadOnly,
+            Membership::Facility { .. } | Membership::Delegate { .. } => false,
+        })
+    }
+
     /// The prefectures whose staff the user manages, in code order.
     pub fn staff_managed(&self) -> Vec<PrefectureCode> {
         PrefectureCode::all()
@@ -440,12 +455,16 @@ mod tests {
             area: Area::Municipalities(vec![kanazawa]),
         });
         assert_eq!(hokenjo.area_in(ishikawa), Some(vec![kanazawa]));
+        assert!(hokenjo.sends_bulk_mail_in(ishikawa));
+        assert!(!hokenjo.sends_bulk_mail_in(PrefectureCode::parse("29").unwrap()));
         let whole = access(Membership::Prefecture {
             prefecture: ishikawa,
             level: StaffLevel::ReadOnly,
             area: Area::Whole,
         });
         assert_eq!(whole.area_in(ishikawa), None);
+        assert!(!whole.sends_bulk_mail_in(ishikawa), "閲覧のみ looks only");
+        assert!(access(Membership::Operator).sends_bulk_mail_in(ishikawa));
         assert_eq!(access(Membership::Operator).area_in(ishikawa), None);
     }
 }

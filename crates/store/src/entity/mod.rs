@@ -4,12 +4,16 @@
 pub mod app_user;
 pub mod audit_event;
 pub mod auth_token;
+pub mod bulk_mail;
+pub mod bulk_mail_recipient;
 pub mod captcha_spent;
 pub mod facility;
 pub mod facility_insurance_code;
+pub mod insurance_master;
 pub mod job;
 pub mod mail;
 pub mod membership;
+pub mod ndb_preprint;
 pub mod notice;
 pub mod period_mail;
 pub mod recovery_code;

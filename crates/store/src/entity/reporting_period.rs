@@ -14,6 +14,7 @@ pub struct Model {
     pub extended_to: Option<Date>,
     pub closed_at: Option<DateTimeUtc>,
     pub reminder_days: String,
+    pub mail_message: Option<String>,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
 }

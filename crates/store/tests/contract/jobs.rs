@@ -193,3 +193,41 @@ pub async fn progress_is_recorded(store: Store) -> anyhow::Result<()> {
     ensure!(p == Some((1_200, 245_000)), "{p:?}");
     Ok(())
 }
+
+pub async fn purge_deletes_only_long_ended_jobs(store: Store) -> anyhow::Result<()> {
+    let q = store.jobs();
+    let done = q.enqueue(&NewJob::new("period.mail", json!({}))).await?;
+    let mut once = NewJob::new("mail.send", json!({}));
+    once.max_attempts = 1;
+    let failed = q.enqueue(&once).await?;
+    let running = q.enqueue(&NewJob::new("mail.send", json!({}))).await?;
+    let queued = q.enqueue(&NewJob::new("mail.send", json!({}))).await?;
+    let now = Utc::now() + Duration::seconds(1);
+    for (want, worker) in [(done, "w1"), (failed, "w2"), (running, "w3")] {
+        let got = q.claim(worker, &[], now).await?.map(|j| j.id);
+        ensure!(got == Some(want), "{got:?} claimed instead of {want:?}");
+    }
+    ensure!(q.complete(done, "w1", None).await?);
+    let status = q.fail(failed, "w2", "550 no such user", true, now).await?;
+    ensure!(status == Some(JobStatus::Failed), "{status:?}");
+    let later = Utc::now() + Duration::hours(1);
+    // Nothing ended before the cut-offs yet.
+    ensure!(
+        q.purge(now - Duration::hours(1), now - Duration::hours(1))
+            .await?
+            == 0
+    );
+    // Done jobs go first; the failed one is kept longer.
+    ensure!(q.purge(later, now - Duration::hours(1)).await? == 1);
+    ensure!(q.get(done).await?.is_none(), "the done job is still there");
+    ensure!(
+        q.get(failed).await?.is_some(),
+        "the failed job went too early"
+    );
+    ensure!(q.purge(later, later).await? == 1);
+    ensure!(q.get(failed).await?.is_none());
+    for id in [running, queued] {
+        ensure!(q.get(id).await?.is_some(), "{id:?} was purged unfinished");
+    }
+    Ok(())
+}

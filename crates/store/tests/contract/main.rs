@@ -3,13 +3,16 @@
 //! PostgreSQL tests executed — CI fails when that number is 0.
 
 mod account;
+mod bulk_mail;
 mod facility;
 mod fixtures;
+mod insurance;
 mod jobs;
 mod mail;
 mod period;
 mod registration;
 mod report;
+mod report_status;
 mod schema;
 
 use futures::future::BoxFuture;
@@ -45,6 +48,7 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         jobs::stale_lease_goes_back_to_the_queue,
         jobs::concurrent_workers_never_share_a_job,
         jobs::progress_is_recorded,
+        jobs::purge_deletes_only_long_ended_jobs,
         mail::queue_mails_covers_every_mail_once,
         mail::queue_mails_rolled_back_leaves_nothing,
         mail::mail_log_filters_and_prefecture_scope,
@@ -70,6 +74,16 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         report::a_closed_report_takes_no_input,
         period::a_periods_addressees_follow_kinds_reports_and_programs,
         period::a_period_step_is_claimed_once,
+        report_status::status_rows_and_counts_follow_the_period,
+        report_status::daily_counts_are_days_in_japan,
+        insurance::the_master_answers_as_of_a_day,
+        insurance::a_failed_master_import_stores_nothing,
+        insurance::preprint_counts_by_year_and_code,
+        insurance::a_skip_is_remembered_by_the_last_periodic_report,
+        bulk_mail::recipients_follow_kinds_area_and_report_status,
+        bulk_mail::a_bulk_mail_goes_from_draft_to_done,
+        bulk_mail::two_workers_create_each_mail_once,
+        bulk_mail::cancelling_stops_only_unsent_mails,
     ]
 }
 

@@ -25,6 +25,7 @@ fn period() -> ReportingPeriod {
         extended_to: None,
         closed: false,
         reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
+        message: None,
     }
 }
 
@@ -84,6 +85,7 @@ async fn periodic(store: &Store, f: FacilityId, submit: bool) -> anyhow::Result<
                     comment: None,
                     required_sections: &[],
                     facility_dates: None,
+                    follow_up: Vec::new(),
                 },
                 &AuditEvent::new("report.submitted", None),
                 Utc::now(),

@@ -55,6 +55,15 @@ fn label(action: &str) -> &str {
         "period.opened" => "報告期間の登録",
         "period.extended" => "報告期限の延長",
         "period.closed" => "報告期間の締切",
+        "bulk_mail.drafted" => "一括メールの作成",
+        "bulk_mail.edited" => "一括メールの修正",
+        "bulk_mail.started" => "一括メールの送信開始",
+        "bulk_mail.finished" => "一括メールの作成完了",
+        "bulk_mail.cancelled" => "一括メールの中止",
+        "report_status.exported" => "報告状況一覧のダウンロード",
+        "report.insurance_check_failed" => "保険医療機関番号の照合失敗",
+        "insurance_master.imported" => "保険医療機関の一覧の取り込み",
+        "ndb_preprint.imported" => "NDBデータ（前年度実施件数）の取り込み",
         other => other,
     }
 }

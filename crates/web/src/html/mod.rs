@@ -4,13 +4,16 @@
 pub(crate) mod account;
 pub(crate) mod apply;
 pub(crate) mod audit;
+pub(crate) mod bulk_mail;
 pub(crate) mod credits;
 pub(crate) mod errors;
 pub(crate) mod mail;
+pub(crate) mod notice;
 pub(crate) mod period;
 pub(crate) mod public;
 pub(crate) mod report;
 pub(crate) mod review;
+pub(crate) mod status;
 pub(crate) mod support;
 pub(crate) mod team;
 
@@ -41,4 +44,15 @@ impl Chrome {
 
 pub(crate) fn render(page: &impl Template) -> Result<Html<String>, WebError> {
     Ok(Html(page.render()?))
+}
+
+/// A mistake on a form: the field it belongs to and the message shown beside it.
+pub(crate) type FieldMessage = (&'static str, String);
+
+/// The message for `field` among a page's mistakes (what the templates' `error_for` shows).
+pub(crate) fn message_for<'a>(errors: &'a [FieldMessage], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, m)| m.as_str())
 }

@@ -19,20 +19,15 @@ use teikyo_domain::{FacilityKind, PrefectureCode};
 use teikyo_store::{AuditEvent, PeriodId, StoreError, StoredPeriod};
 
 use super::account::see_other;
-use super::mail::{TOKYO, tokyo_time};
+use super::mail::tokyo_time;
 use crate::auth::{Csrf, Principal, SignedIn};
 use crate::error::WebError;
+use crate::html::FieldMessage;
+use crate::html::report::today;
 use crate::html::{Chrome, render};
 use crate::state::AppState;
 
 const PATH: &str = "/prefecture/periods";
-
-fn today() -> NaiveDate {
-    Utc::now().with_timezone(&TOKYO).date_naive()
-}
-
-/// A mistake on a form: the field it belongs to and the message.
-type FieldMessage = (&'static str, String);
 
 /// The field a period check is about, so the message stands beside it.
 fn field_of(e: &PeriodError) -> &'static str {
@@ -42,6 +37,7 @@ fn field_of(e: &PeriodError) -> &'static str {
         PeriodError::NoKinds => "kinds",
         PeriodError::ReminderRange(_) => "reminder_days",
         PeriodError::ExtensionNotLater => "extended_to",
+        PeriodError::MessageTooLong(_) => "message",
     }
 }
 
@@ -111,6 +107,7 @@ struct Row {
     closed: bool,
     kinds: String,
     reminder_days: String,
+    message: Option<String>,
     /// (step, when, mails)
     steps: Vec<(String, String, i32)>,
 }
@@ -124,6 +121,7 @@ struct OpenForm {
     closes_on: String,
     kinds: Vec<String>,
     reminder_days: String,
+    message: String,
 }
 
 impl OpenForm {
@@ -142,6 +140,7 @@ impl OpenForm {
                 .map(|k| k.code().to_string())
                 .collect(),
             reminder_days: days_text(&DEFAULT_REMINDER_DAYS),
+            message: String::new(),
         }
     }
 
@@ -164,6 +163,7 @@ impl OpenForm {
                 .map(|(_, v)| v.clone())
                 .collect(),
             reminder_days: get("reminder_days"),
+            message: get("message"),
         }
     }
 
@@ -222,6 +222,9 @@ impl OpenForm {
             extended_to: None,
             closed: false,
             reminder_days,
+            // Line ends as the browser sends them (CRLF) become the mail's own.
+            message: Some(self.message.replace("\r\n", "\n").trim().to_owned())
+                .filter(|m| !m.is_empty()),
         };
         let problems = p.check();
         if problems.is_empty() {
@@ -260,10 +263,7 @@ struct PeriodsPage {
 
 impl PeriodsPage {
     fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+        crate::html::message_for(&self.errors, field)
     }
 
     fn failed_here(&self, id: &i64) -> bool {
@@ -283,7 +283,7 @@ pub(crate) struct ListQuery {
 
 /// The prefecture the page is about: the asked one if the user may look at it, else the first
 /// they may; a user who may look at none is refused.
-fn chosen(who: &Principal, asked: Option<&str>) -> Result<PrefectureCode, WebError> {
+pub(crate) fn chosen(who: &Principal, asked: Option<&str>) -> Result<PrefectureCode, WebError> {
     let viewable: Vec<PrefectureCode> = match who.access.staff_prefectures() {
         None => PrefectureCode::all().collect(),
         Some(list) => list,
@@ -316,6 +316,7 @@ fn row(p: &StoredPeriod, steps: Vec<teikyo_store::SentStep>, day: NaiveDate) -> 
             .collect::<Vec<_>>()
             .join("・"),
         reminder_days: days_text(&r.reminder_days),
+        message: r.message.clone(),
         steps: steps
             .into_iter()
             .map(|s| (step_label(&s.step), tokyo_time(s.sent_at), s.mails))
@@ -486,6 +487,7 @@ pub(crate) async fn open(
         "closes_on": period.closes_on,
         "kinds": period.facility_kinds.iter().map(|k| k.code()).collect::<Vec<_>>(),
         "reminder_days": period.reminder_days,
+        "message": period.message,
     }));
     match state
         .store()

@@ -54,6 +54,8 @@ struct HomePage {
     facilities: Vec<FacilityCard>,
     staff_heading: String,
     staff: Vec<&'static StaffTool>,
+    /// お知らせ from the operator and the user's prefectures.
+    notices: Vec<crate::html::notice::Shown>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,9 +95,29 @@ const STAFF_TOOLS: &[StaffTool] = &[
         href: Some("/prefecture/periods"),
     },
     StaffTool {
+        name: "一括メール配信",
+        description: "機関区分・市区町村・定期報告の状況で選んだ医療機関・薬局へ、差し込み項目を使ったメールをまとめて送信します。送信前にプレビューで確認でき、送信中は進み具合と送信先ごとの状態を確認・中止できます。",
+        href: Some("/prefecture/bulk-mail"),
+    },
+    StaffTool {
+        name: "お知らせの掲載",
+        description: "医療機関・薬局と職員のホーム画面に表示するお知らせを掲載・削除します（都道府県の管理者・運用者）。",
+        href: Some("/notices"),
+    },
+    StaffTool {
         name: "報告の確認",
         description: "報告済・再報告済の報告を待ち時間の長い順に確認し、差異表示を見て確認完了または差戻しとします。連絡先・診療時間などだけの変更はまとめて確認完了にできます。",
         href: Some("/prefecture/reports"),
+    },
+    StaffTool {
+        name: "報告状況一覧",
+        description: "報告期間の対象となる医療機関・薬局ごとに、未報告・報告中・報告済・再報告済・確認完了済を一覧で確認し、CSV（Excel 向け）でダウンロードできます。",
+        href: Some("/prefecture/status"),
+    },
+    StaffTool {
+        name: "報告状況ダッシュボード",
+        description: "定期報告の報告率と確認完了率を、機関区分別・市区町村別・日ごとの推移で確認できます。",
+        href: Some("/prefecture/dashboard"),
     },
 ];
 
@@ -173,7 +195,7 @@ pub(crate) async fn page(
     let staff: Vec<&'static StaffTool> = if who.is_staff() {
         STAFF_TOOLS
             .iter()
-            .filter(|t| t.href != Some("/staff") || manages_staff)
+            .filter(|t| !matches!(t.href, Some("/staff" | "/notices")) || manages_staff)
             .collect()
     } else {
         Vec::new()
@@ -191,5 +213,6 @@ pub(crate) async fn page(
         facilities,
         staff_heading,
         staff,
+        notices: crate::html::notice::for_home(&state, &who).await?,
     })
 }

@@ -169,12 +169,23 @@ pub(crate) struct Pager {
 impl Pager {
     /// `href(n)` is the link to page `n`.
     pub(crate) fn new(page: u64, shown: usize, total: u64, href: impl Fn(u64) -> String) -> Self {
-        let pages = total.div_ceil(filter::PAGE_SIZE).max(1);
+        Self::sized(page, filter::PAGE_SIZE, shown, total, href)
+    }
+
+    /// The same for pages of `size` rows (other lists than the mail log).
+    pub(crate) fn sized(
+        page: u64,
+        size: u64,
+        shown: usize,
+        total: u64,
+        href: impl Fn(u64) -> String,
+    ) -> Self {
+        let pages = total.div_ceil(size.max(1)).max(1);
         let shown = u64::try_from(shown).unwrap_or(0);
         let first = if shown == 0 {
             0
         } else {
-            filter::offset(page) + 1
+            page.saturating_sub(1).saturating_mul(size) + 1
         };
         let last = if shown == 0 { 0 } else { first + shown - 1 };
         Self {

@@ -8,6 +8,7 @@
 
 pub(crate) mod fields;
 pub(crate) mod review;
+pub(crate) mod start;
 pub(crate) mod view;
 pub(crate) mod workflow;
 

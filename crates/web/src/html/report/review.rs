@@ -13,6 +13,7 @@ use teikyo_domain::forms::{
     Answers, Catalogue, Change, ItemDiff, ItemKind, ItemSet, Value, diff, is_low_risk,
 };
 use teikyo_domain::report::{ReportStatus, Transition};
+use teikyo_mail::report::{StepNotice, notice_job};
 use teikyo_store::{Facility, FacilityId, Report, ReportId, TransitionOutcome, TransitionRequest};
 
 use super::workflow::{carried, date_ja, facility_dates, item_set, report_label};
@@ -64,8 +65,9 @@ pub fn describe(catalogue: &Catalogue, set: &ItemSet, item: &str, v: &Value) -> 
             c => name(c),
         },
         Value::Choices(cs) => cs.iter().map(|c| name(c)).collect::<Vec<_>>().join("、"),
-        Value::Hours(_) => "（時間表）".to_owned(),
-        Value::Group(rows) => format!("{} 行", rows.len()),
+        Value::Hours(h) => h.lines().join("\n"),
+        Value::Group(rows) if rows.is_empty() => "（なし）".to_owned(),
+        Value::Group(rows) => group_rows(catalogue, set, item, rows).join("\n"),
         Value::Coded(m) => {
             let on: Vec<String> = m
                 .iter()
@@ -78,6 +80,165 @@ pub fn describe(catalogue: &Catalogue, set: &ItemSet, item: &str, v: &Value) -> 
             format!("{} 件：{}", on.len(), on.join("、"))
         }
     }
+}
+
+/// A group's members in the item set's order (none when `item` is not a group).
+fn members<'a>(set: &'a ItemSet, item: &str) -> &'a [teikyo_domain::forms::Item] {
+    match set.item(item).map(|i| &i.kind) {
+        Some(ItemKind::Group { items, .. }) => items,
+        _ => &[],
+    }
+}
+
+/// A member's value inside a row, which is one line: an hours table's days joined by 「／」.
+fn member_text(catalogue: &Catalogue, set: &ItemSet, id: &str, v: &Value) -> String {
+    match v {
+        Value::Hours(h) => h.lines().join("／"),
+        v => describe(catalogue, set, id, v),
+    }
+}
+
+/// The `(label, id)` of each answer in a row: members in order, then answers the item set no
+/// longer has a member for, by their id (they still show).
+fn row_parts<'a>(
+    members: &'a [teikyo_domain::forms::Item],
+    a: &'a Answers,
+    b: &'a Answers,
+) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = members
+        .iter()
+        .map(|m| (m.label.as_str(), m.id.as_str()))
+        .collect();
+    for id in a.0.keys().chain(b.0.keys()) {
+        if !out.iter().any(|(_, known)| *known == id.as_str()) {
+            out.push((id.as_str(), id.as_str()));
+        }
+    }
+    out
+}
+
+/// A row as one line: 「職種：看護師、総数：12」.
+fn row_text(catalogue: &Catalogue, set: &ItemSet, item: &str, row: &Answers) -> String {
+    row_parts(members(set, item), row, row)
+        .into_iter()
+        .filter_map(|(label, id)| {
+            let v = row.get(id)?;
+            Some(format!("{label}：{}", member_text(catalogue, set, id, v)))
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+fn group_rows(catalogue: &Catalogue, set: &ItemSet, item: &str, rows: &[Answers]) -> Vec<String> {
+    rows.iter()
+        .map(|row| row_text(catalogue, set, item, row))
+        .collect()
+}
+
+/// One changed row as (old, new): named by its first member when that stayed the same
+/// (「診療科目：内科」), then only the members that changed — of an hours table only the days.
+fn row_change(
+    catalogue: &Catalogue,
+    set: &ItemSet,
+    item: &str,
+    a: &Answers,
+    b: &Answers,
+) -> (String, String) {
+    let parts = row_parts(members(set, item), a, b);
+    let mut old = Vec::new();
+    let mut new = Vec::new();
+    let mut name = None;
+    for (i, (label, id)) in parts.iter().enumerate() {
+        let (x, y) = (a.get(id), b.get(id));
+        if x == y {
+            if i == 0 {
+                name = x.map(|v| format!("{label}：{}", member_text(catalogue, set, id, v)));
+            }
+            continue;
+        }
+        let (x, y) = match (x, y) {
+            (Some(Value::Hours(x)), Some(Value::Hours(y))) => {
+                let (x, y) = (x.lines(), y.lines());
+                (only(&x, &y, "／"), only(&y, &x, "／"))
+            }
+            (x, y) => {
+                let text = |v: Option<&Value>| {
+                    v.map_or_else(String::new, |v| member_text(catalogue, set, id, v))
+                };
+                (text(x), text(y))
+            }
+        };
+        old.push(format!("{label}：{x}"));
+        new.push(format!("{label}：{y}"));
+    }
+    let line = |parts: Vec<String>| match &name {
+        Some(n) => format!("{n}　{}", parts.join("、")),
+        None => parts.join("、"),
+    };
+    (line(old), line(new))
+}
+
+/// The lines of `these` that `other` lacks, joined by `sep`.
+fn only(these: &[String], other: &[String], sep: &str) -> String {
+    these
+        .iter()
+        .filter(|l| !other.contains(l))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// An hours table's or a group's change as what only one side has — the days whose hours
+/// changed; the rows removed, added or changed (a changed row with only its changed members) —
+/// rather than two whole tables to compare by eye.
+fn line_change(
+    catalogue: &Catalogue,
+    set: &ItemSet,
+    item: &str,
+    old: &Value,
+    new: &Value,
+) -> Option<(String, String)> {
+    let (o, n) = match (old, new) {
+        (Value::Hours(a), Value::Hours(b)) => {
+            let (a, b) = (a.lines(), b.lines());
+            (only(&a, &b, "\n"), only(&b, &a, "\n"))
+        }
+        (Value::Group(a), Value::Group(b)) => {
+            // Rows present on both sides (wherever they stand) are not changes.
+            let mut left: Vec<&Answers> = b.iter().collect();
+            let mut gone = Vec::new();
+            for row in a {
+                match left.iter().position(|r| *r == row) {
+                    Some(i) => {
+                        left.remove(i);
+                    }
+                    None => gone.push(row),
+                }
+            }
+            // What remains pairs up in order: the first changed row with the first new one.
+            let mut o = Vec::new();
+            let mut n = Vec::new();
+            for i in 0..gone.len().max(left.len()) {
+                match (gone.get(i), left.get(i)) {
+                    (Some(x), Some(y)) => {
+                        let (x, y) = row_change(catalogue, set, item, x, y);
+                        o.push(x);
+                        n.push(y);
+                    }
+                    (Some(x), None) => o.push(row_text(catalogue, set, item, x)),
+                    (None, Some(y)) => n.push(row_text(catalogue, set, item, y)),
+                    (None, None) => {}
+                }
+            }
+            (o.join("\n"), n.join("\n"))
+        }
+        _ => return None,
+    };
+    if o.is_empty() && n.is_empty() {
+        // The same rows in another order.
+        return Some((String::new(), "（行の並び順のみの変更）".to_owned()));
+    }
+    Some((o, n))
 }
 
 /// A coded list's change as what was added, removed and recounted, not two long lists.
@@ -143,12 +304,14 @@ pub fn diff_sections(catalogue: &Catalogue, set: &ItemSet, diffs: &[ItemDiff]) -
                 ("removed", describe(catalogue, set, id, old), String::new())
             }
             Change::Changed { old, new } => {
-                let (o, n) = coded_change(catalogue, set, id, old, new).unwrap_or_else(|| {
-                    (
-                        describe(catalogue, set, id, old),
-                        describe(catalogue, set, id, new),
-                    )
-                });
+                let (o, n) = coded_change(catalogue, set, id, old, new)
+                    .or_else(|| line_change(catalogue, set, id, old, new))
+                    .unwrap_or_else(|| {
+                        (
+                            describe(catalogue, set, id, old),
+                            describe(catalogue, set, id, new),
+                        )
+                    });
                 ("changed", o, n)
             }
         };
@@ -423,6 +586,17 @@ pub(crate) async fn bulk_confirm(
             continue;
         };
         let ctx = context(&state, &who, row.id).await?;
+        let now = Utc::now();
+        let dates = facility_dates(&ctx);
+        let follow_up = notice_job(&StepNotice {
+            report: ReportId(id),
+            transition: Transition::Confirm,
+            at: now,
+            proxy: false,
+            resubmitted: false,
+            comment: None,
+            abolished_on: dates.abolished_on,
+        });
         let req = TransitionRequest {
             report: ReportId(id),
             expected_version: version,
@@ -431,7 +605,8 @@ pub(crate) async fn bulk_confirm(
             proxy: false,
             comment: None,
             required_sections: &[],
-            facility_dates: Some(facility_dates(&ctx)),
+            facility_dates: Some(dates),
+            follow_up: follow_up.into_iter().collect(),
         };
         let event = audit(&who, "report.confirm", &ctx.facility)
             .on("report", id)
@@ -439,7 +614,7 @@ pub(crate) async fn bulk_confirm(
         if let TransitionOutcome::Done { .. } = state
             .store()
             .reports()
-            .transition(&req, &event, Utc::now())
+            .transition(&req, &event, now)
             .await?
         {
             confirmed += 1;

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use teikyo_domain::forms::{Answers, Catalogue, ItemSet, Value, carry_over};
+use teikyo_domain::ndb::InsuranceCodeCheck;
 use teikyo_domain::report::{
     ReportKind, ReportStatus, SectionStatus, Transition, fiscal_year_label, fiscal_year_of,
 };
@@ -29,10 +30,9 @@ use crate::html::account::see_other;
 use crate::html::mail::tokyo_time;
 use crate::html::{Chrome, render};
 use crate::state::AppState;
+use teikyo_mail::report::{StepNotice, notice_job};
 
-pub(crate) fn date_ja(d: NaiveDate) -> String {
-    d.format("%Y年%-m月%-d日").to_string()
-}
+pub(crate) use teikyo_domain::text::date_ja;
 
 pub(crate) fn report_label(r: &Report) -> String {
     format!("{} {}", fiscal_year_label(r.fiscal_year), r.kind.label())
@@ -117,9 +117,16 @@ struct HomePage {
     csrf: String,
     facility_id: i64,
     notice: Option<String>,
+    /// 廃止機関 or 休止中, from the facility record (set at 確認完了 of the report that said so).
+    standing: Option<String>,
     period: Option<String>,
     periodic_missing: Option<String>,
     can_start_periodic: bool,
+    /// The start needs no 番号確認 (nothing to preprint, or skipped last time): the button
+    /// starts the report; otherwise it opens the 番号確認 page.
+    periodic_straight: bool,
+    /// Skipped last time: the 番号確認 page is still offered, for the preprint.
+    periodic_recheck: bool,
     can_start_change: bool,
     can_start_initial: bool,
     cards: Vec<Card>,
@@ -168,7 +175,33 @@ pub(crate) async fn home(
             .iter()
             .any(|r| r.kind == ReportKind::Periodic && r.fiscal_year == p.period.fiscal_year)
     });
-    let enters = right != Right::View;
+    // A 廃止機関 reports nothing more; its accounts go to the 棚卸し.
+    let abolished = f.record.abolished_on.is_some_and(|d| d <= day);
+    let standing = match (f.record.abolished_on, f.record.suspended_on) {
+        (Some(d), _) if d <= day => Some(format!(
+            "この機関は廃止機関です（廃止日 {}）。報告の受付は終了しています。",
+            date_ja(d)
+        )),
+        (Some(d), _) => Some(format!(
+            "この機関は {} に廃止する予定です（確認完了済の報告による）。",
+            date_ja(d)
+        )),
+        (None, Some(d)) if d <= day => Some(format!(
+            "この機関は休止中です（休止日 {}）。再開したときは随時報告で報告してください。",
+            date_ja(d)
+        )),
+        _ => None,
+    };
+    let enters = right != Right::View && !abolished;
+    let (checks, remembered) = match &period {
+        Some(p) if enters && !periodic_started => {
+            match catalogue.current(f.record.kind, p.period.fiscal_year) {
+                Some(set) => super::start::asks(&state, set, &f, p.period.fiscal_year).await?,
+                None => (false, false),
+            }
+        }
+        _ => (false, false),
+    };
     let open_change = reports
         .iter()
         .any(|r| r.kind != ReportKind::Periodic && r.status == ReportStatus::InProgress);
@@ -189,6 +222,7 @@ pub(crate) async fn home(
         csrf,
         facility_id: f.id.0,
         notice,
+        standing,
         period: period.as_ref().map(|p| {
             format!(
                 "{} 定期報告の受付期間：{} ～ {}（報告基準日 {}）",
@@ -203,6 +237,8 @@ pub(crate) async fn home(
                 + &format!("（報告期限 {}）", date_ja(p.period.deadline()))
         }),
         can_start_periodic: enters && period.is_some() && !periodic_started,
+        periodic_straight: !checks || remembered,
+        periodic_recheck: checks && remembered,
         can_start_change: enters && !reports.is_empty() && !open_change,
         can_start_initial: enters && reports.is_empty(),
         cards,
@@ -210,36 +246,12 @@ pub(crate) async fn home(
     .into_response())
 }
 
-/// Starts the open period's 定期報告 (or opens it, if a colleague just did).
-pub(crate) async fn start_periodic(
-    State(state): State<AppState>,
-    SignedIn(who): SignedIn,
-    Path(id): Path<i64>,
-) -> Result<Response, WebError> {
-    let catalogue = forms(&state)?;
-    let f = facility(&state, id).await?;
-    let right = right(&who, &f)?;
-    if right == Right::View {
-        return Err(WebError::Forbidden);
-    }
-    let Some(period) = open_period(&state, &f, today()).await? else {
-        return Ok(see_other(
-            &format!("/facility/{}/report?done=no_period", f.id.0),
-            &[],
-        ));
-    };
-    let r = begin(
-        &state,
-        catalogue,
-        &who,
-        right,
-        &f,
-        ReportKind::Periodic,
-        period.period.fiscal_year,
-        Some(period.id),
-    )
-    .await?;
-    Ok(see_other(&format!("/reports/{}", r.id), &[]))
+/// A 廃止機関 starts no report: back to its 制度ホーム, which says why.
+pub(crate) fn abolished(f: &teikyo_store::Facility) -> Option<Response> {
+    f.record
+        .abolished_on
+        .filter(|d| *d <= today())
+        .map(|_| see_other(&format!("/facility/{}/report", f.id.0), &[]))
 }
 
 /// Starts a 随時報告 (one open at a time: an open one is returned).
@@ -271,6 +283,9 @@ async fn start_other(
     let right = right(&who, &f)?;
     if right == Right::View {
         return Err(WebError::Forbidden);
+    }
+    if let Some(to) = abolished(&f) {
+        return Ok(to);
     }
     let existing = state.store().reports().of_facility(f.id).await?;
     if kind == ReportKind::Initial && !existing.is_empty() {
@@ -323,16 +338,34 @@ async fn begin(
         insurance_check: None,
         preset: Vec::new(),
     };
-    let event = audit(who, "report.started", f).with_detail(serde_json::json!({
-        "kind": kind.id(),
+    let (r, _) = start_report(state, who, right, f, &new, serde_json::json!({})).await?;
+    Ok(r)
+}
+
+/// Stores a new report, audited as `report.started` with its kind, whether it was 代理入力 and
+/// `detail`'s fields (the 定期報告's 番号確認). `false`: a colleague's start of the same 定期報告
+/// came first, and that report is returned.
+pub(crate) async fn start_report(
+    state: &AppState,
+    who: &Principal,
+    right: Right,
+    f: &teikyo_store::Facility,
+    new: &NewReport,
+    detail: serde_json::Value,
+) -> Result<(Report, bool), WebError> {
+    let mut fields = serde_json::json!({
+        "kind": new.kind.id(),
         "proxy": right == Right::Proxy,
-    }));
-    let (r, _) = state
+    });
+    if let (Some(all), serde_json::Value::Object(extra)) = (fields.as_object_mut(), detail) {
+        all.extend(extra);
+    }
+    let event = audit(who, "report.started", f).with_detail(fields);
+    Ok(state
         .store()
         .reports()
-        .start(&new, event, Utc::now())
-        .await?;
-    Ok(r)
+        .start(new, event, Utc::now())
+        .await?)
 }
 
 // ---- 調査票入力画面 ----
@@ -465,7 +498,7 @@ pub(crate) async fn page(
         (Some(title), _, _) => Some(format!(
             "「{title}」を一時保存しました。入力を終えたら「入力完了」を押してください。"
         )),
-        (_, _, Some(d)) => done_message(d, q.skipped.as_deref(), set),
+        (_, _, Some(d)) => done_message(d, q.skipped.as_deref(), set, r),
         _ => None,
     };
     let deadline = deadline(&state, r).await?;
@@ -508,8 +541,37 @@ pub(crate) async fn page(
     .into_response())
 }
 
-fn done_message(done: &str, skipped: Option<&str>, set: &ItemSet) -> Option<String> {
+fn done_message(done: &str, skipped: Option<&str>, set: &ItemSet, r: &Report) -> Option<String> {
+    // The section the NDB preprint goes to (2.(1)), for the 定期報告 start's messages.
+    let counted = || {
+        teikyo_domain::ndb::preprint_targets(set)
+            .first()
+            .map(|(s, _)| format!("「{} {}」", s.number, s.title))
+            .unwrap_or_default()
+    };
+    let codes = || match &r.insurance_check {
+        Some(InsuranceCodeCheck::Matched(codes)) => codes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("、"),
+        _ => String::new(),
+    };
     Some(match done {
+        "preprinted" => format!(
+            "保険医療機関番号（{}）をデータベースと照合し、前年度実施件数をプレプリントしました。{}は一時保存の状態です。内容をご確認のうえ、「入力完了」にしてください。",
+            codes(),
+            counted()
+        ),
+        "no_preprint" => format!(
+            "保険医療機関番号（{}）をデータベースと照合しました。{} 前年度実施件数は{}で入力してください。",
+            codes(),
+            teikyo_domain::ndb::NO_PREPRINT,
+            counted()
+        ),
+        "skipped" => "保険医療機関番号確認をスキップして定期報告を始めました。次回以降の定期報告も、この確認を行わずに調査票入力画面から始まります。前年度実施件数のプレプリントを使う場合は、この報告を「取消」してから、もう一度「定期報告を始める」を押してください（入力した内容は削除されます）。".to_owned(),
+        "remembered_skip" => "前回の定期報告で保険医療機関番号確認をスキップしたため、確認を行わずに定期報告を始めました。".to_owned(),
+        "started" => "定期報告を始めました。各セクションの「入力」から入力してください。".to_owned(),
         "submitted" => "報告しました。都道府県等の確認をお待ちください。".to_owned(),
         "resubmitted" => "再報告しました。都道府県等の確認をお待ちください。".to_owned(),
         "withdrawn" => {
@@ -618,7 +680,7 @@ async fn ask(
         }
         Ask::Cancel => (
             "取消",
-            "この報告を取消します。入力した内容はすべて削除され、元に戻すことはできません。よろしいですか？"
+            "この報告を取消します。取消した場合、入力途中の報告の内容は削除され、復元することができません。よろしいですか？"
                 .to_owned(),
             Vec::new(),
             r.submitted_at.is_none() && r.status == ReportStatus::InProgress,
@@ -809,6 +871,17 @@ pub(crate) async fn run(
     let set = item_set(catalogue, r)?;
     let required: Vec<String> = set.sections.iter().map(|s| s.id.clone()).collect();
     let proxy = ctx.right == Right::Proxy && !reviewer;
+    let now = Utc::now();
+    let dates = facility_dates(&ctx);
+    let follow_up = notice_job(&StepNotice {
+        report: r.id,
+        transition,
+        at: now,
+        proxy,
+        resubmitted: r.confirmed_at.is_some(),
+        comment: comment.map(str::to_owned),
+        abolished_on: dates.abolished_on,
+    });
     let req = TransitionRequest {
         report: r.id,
         expected_version: version,
@@ -817,7 +890,8 @@ pub(crate) async fn run(
         proxy,
         comment,
         required_sections: &required,
-        facility_dates: (transition == Transition::Confirm).then(|| facility_dates(&ctx)),
+        facility_dates: (transition == Transition::Confirm).then_some(dates),
+        follow_up: follow_up.into_iter().collect(),
     };
     let event = audit(who, &format!("report.{}", transition.id()), &ctx.facility)
         .on("report", r.id)
@@ -829,7 +903,7 @@ pub(crate) async fn run(
     let outcome = state
         .store()
         .reports()
-        .transition(&req, &event, Utc::now())
+        .transition(&req, &event, now)
         .await?;
     match outcome {
         TransitionOutcome::Done { report: None } => Ok(see_other(
