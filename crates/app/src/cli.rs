@@ -52,6 +52,9 @@ pub enum Command {
     /// 報告様式（項目セット）に関する操作を行います
     #[command(subcommand)]
     Forms(crate::forms_cmd::FormsCommand),
+    /// 住民向けに公表するデータを作成します
+    #[command(subcommand)]
+    Publish(crate::publish_cmd::PublishCommand),
 }
 
 #[derive(Debug, Args)]
@@ -198,9 +201,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker(args) => {
+            let forms = crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
             let store = connect(&config).await?;
             store.migrate().await?;
-            let worker = build_worker(&config, store)?;
+            let worker = build_worker(&config, store, forms)?;
             if args.once {
                 let n = worker.drain().await?;
                 println!("{n} 件のジョブを処理しました。");
@@ -230,6 +234,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = connect(&config).await?;
             store.migrate().await?;
             crate::ndb_import::run_ndb_preprint(&store, &args, &forms).await
+        }
+        Command::Publish(command) => {
+            let forms = crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            crate::publish_cmd::run(&store, forms, &command).await
         }
         Command::Check(CheckCommand::InsuranceCodes(args)) => crate::check::insurance_codes(&args),
         Command::Forms(command) => crate::forms_cmd::run(&command, &config.public_url),
@@ -288,8 +298,13 @@ pub fn mail_templates(
 
 /// The job worker with every handler this build has: mail delivery, the password and user
 /// name recovery requests, the reporting periods' mail steps and the report notices, and the
-/// 一括メール配信 sends (which render mails, hence the templates).
-fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::Worker> {
+/// 一括メール配信 sends (which render mails, hence the templates), and publication after
+/// 確認完了 (which reads the item sets).
+fn build_worker(
+    config: &Config,
+    store: Store,
+    forms: std::sync::Arc<teikyo_domain::forms::Catalogue>,
+) -> anyhow::Result<teikyo_worker::Worker> {
     let templates = mail_templates(config)?;
     let transport = teikyo_mail::Transport::from_config(&config.mail.transport)
         .map_err(|e| anyhow::anyhow!("メールの送信設定が正しくありません: {e}"))?;
@@ -311,6 +326,9 @@ fn build_worker(config: &Config, store: Store) -> anyhow::Result<teikyo_worker::
         )))
         .with_handler(std::sync::Arc::new(
             teikyo_mail::bulk_mail::BulkMailSender::new(templates.clone()),
+        ))
+        .with_handler(std::sync::Arc::new(
+            teikyo_search::publish::ProjectHandler::new(teikyo_search::Publisher::new(forms)),
         ));
     for handler in teikyo_account::recovery::Recovery::new(templates).handlers() {
         worker = worker.with_handler(handler);
@@ -346,7 +364,7 @@ async fn serve(
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = if config.worker.in_process {
-        let worker = build_worker(config, store.clone())?;
+        let worker = build_worker(config, store.clone(), forms.clone())?;
         let mut stopped = stopped.clone();
         Some(tokio::spawn(async move {
             worker
@@ -411,6 +429,33 @@ async fn serve(
             }
         })
     };
+    // Publication's date rules (開設日, 休止日, 廃止日) and ended 臨時休診: every node looks for
+    // facilities due today every ten minutes (applying twice changes nothing).
+    let publication = {
+        let store = store.clone();
+        let publisher = teikyo_search::Publisher::new(forms.clone());
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(teikyo_search::publish::REEVALUATE_EVERY);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stopped.wait_for(|s| *s) => break,
+                }
+                match teikyo_search::reevaluate_due(&store, &publisher, chrono::Utc::now()).await {
+                    Ok(s) if s.published + s.withdrawn > 0 => tracing::info!(
+                        published = s.published,
+                        withdrawn = s.withdrawn,
+                        "日付による公表の変更を反映しました"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, code = e.code(), "公表の見直しに失敗しました")
+                    }
+                }
+            }
+        })
+    };
     let state = teikyo_web::AppState::new(store, web.clone())
         .with_registrations(registrations)
         .with_forms(forms);
@@ -427,6 +472,7 @@ async fn serve(
     }
     let _ = housekeeping.await;
     let _ = period_mail.await;
+    let _ = publication.await;
     println!("停止しました。");
     Ok(())
 }
@@ -509,6 +555,13 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let logins =
         crate::demo_users::create(&store, teikyo_domain::ndb::counts_year(fiscal_year)).await?;
+    // The residents' side needs published facilities before anyone has reported: the demo's
+    // facilities are published with synthetic answers (the demo says they are made up).
+    let published = crate::publish_cmd::synthetic(&store, forms.clone(), args.seed, true).await?;
+    println!(
+        "住民向けに {} 施設を公表しました（合成データです）。",
+        published.published
+    );
     println!(
         "デモ用ログイン（{}/login、パスワードはすべて {}）:",
         config.public_url,

@@ -11,8 +11,10 @@ mod import;
 mod layout;
 mod mail_cmd;
 mod ndb_import;
+mod publish_cmd;
 mod reference;
 mod synth;
+mod synth_answers;
 
 use std::process::ExitCode;
 

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod mfa;
 pub mod notice;
 pub mod period;
+pub mod publication;
 pub mod registration;
 pub mod report;
 pub mod report_status;
@@ -44,6 +45,10 @@ pub use mail::{Mail, MailFilter, MailId, MailRepo, MailStatus, NewMail};
 pub use mfa::{MfaRepo, TotpState};
 pub use notice::{NewNotice, Notice, NoticeRepo};
 pub use period::{PeriodAddressee, PeriodId, PeriodRepo, SentStep, StoredPeriod};
+pub use publication::{
+    Applied, Evaluation, NewClosure, PublicationRepo, PublicationRow, PublicationState,
+    StoredClosure,
+};
 pub use registration::{Registration, RegistrationFilter, RegistrationId, RegistrationRepo};
 pub use report::{
     Confirmation, FacilityDates, NewReport, Report, ReportId, ReportRepo, SaveOutcome,
@@ -336,6 +341,10 @@ impl Store {
     /// 一括メール配信: drafts, sends and their recipients.
     pub fn bulk_mails(&self) -> BulkMailRepo<'_> {
         BulkMailRepo::new(self)
+    }
+
+    pub fn publications(&self) -> PublicationRepo<'_> {
+        PublicationRepo::new(self)
     }
 
     pub fn notices(&self) -> NoticeRepo<'_> {

@@ -744,6 +744,46 @@ impl<'a> ReportRepo<'a> {
     }
 }
 
+impl ReportRepo<'_> {
+    /// The newest 確認完了 of each of these facilities that has one (publication in bulk).
+    pub async fn last_confirmations(
+        &self,
+        facilities: &[FacilityId],
+    ) -> Result<std::collections::HashMap<FacilityId, Confirmation>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in facilities.chunks(500) {
+            for m in report_confirmation::Entity::find()
+                .filter(
+                    report_confirmation::Column::FacilityId
+                        .is_in(chunk.iter().map(|f| f.0).collect::<Vec<_>>()),
+                )
+                .order_by_desc(report_confirmation::Column::Id)
+                .all(self.conn())
+                .await?
+            {
+                if out.contains_key(&FacilityId(m.facility_id)) {
+                    continue;
+                }
+                out.insert(
+                    FacilityId(m.facility_id),
+                    Confirmation {
+                        id: m.id,
+                        report_id: ReportId(m.report_id),
+                        facility_id: FacilityId(m.facility_id),
+                        item_set: m.item_set,
+                        answers: serde_json::from_str(&m.answers).map_err(|e| {
+                            corrupt("report_confirmation", "answers", e.to_string())
+                        })?,
+                        confirmed_by: m.confirmed_by.map(UserId),
+                        confirmed_at: m.confirmed_at,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn answers_json(answers: &Answers) -> Result<String, StoreError> {
     serde_json::to_string(answers).map_err(|e| corrupt("report_section", "answers", e.to_string()))
 }

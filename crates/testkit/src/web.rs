@@ -634,6 +634,11 @@ impl Site {
         )))
         .with_handler(Arc::new(teikyo_mail::bulk_mail::BulkMailSender::new(
             templates.clone(),
+        )))
+        .with_handler(Arc::new(teikyo_search::publish::ProjectHandler::new(
+            teikyo_search::Publisher::new(
+                teikyo_refdata::forms::shared_catalogue().expect("the item sets load"),
+            ),
         )));
         for h in teikyo_account::recovery::Recovery::new(templates.clone()).handlers() {
             worker = worker.with_handler(h);

@@ -350,6 +350,17 @@ async fn a_change_report_of_closure_makes_the_facility_abolished_and_its_users_i
         create_user(&site.store, "ope01", &[Membership::Operator]).await;
         let (f, mut c, _) =
             confirmed_hospital(&site, &mut p, "金沢中央病院", "1170000009", "hosp01").await;
+        // 確認完了 publishes the hospital for residents.
+        site.run_jobs().await;
+        let shown = site
+            .store
+            .publications()
+            .published(FacilityId(f))
+            .await
+            .unwrap()
+            .expect("published after 確認完了");
+        assert_eq!(shown.facility.names.official, "金沢中央病院");
+        assert!(shown.sections.iter().all(|s| !s.answers.is_empty()));
 
         // 随時報告: 基本情報 with a 廃止日.
         let report = start(&mut c, &format!("/facility/{f}/report/change")).await;
@@ -398,6 +409,19 @@ async fn a_change_report_of_closure_makes_the_facility_abolished_and_its_users_i
             .unwrap_or_else(|| panic!("the 確認完了 notice: {mails:?}"));
         assert!(notice.body.contains("廃止機関"), "{}", notice.body);
         assert!(notice.body.contains("2026年9月30日"), "{}", notice.body);
+        // Withdrawn from the residents' side, with a tombstone in the publication sequence.
+        assert_eq!(
+            site.store
+                .publications()
+                .published(FacilityId(f))
+                .await
+                .unwrap(),
+            None
+        );
+        let log = site.store.publications().since(0, 10).await.unwrap();
+        let last = log.last().expect("rows");
+        assert!(last.document.is_none(), "{log:?}");
+        assert_eq!(last.reason.as_deref(), Some("publication.abolished"));
 
         // The operator's 棚卸し lists the facility's account.
         let mut o = site.client();

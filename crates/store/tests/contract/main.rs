@@ -10,6 +10,7 @@ mod insurance;
 mod jobs;
 mod mail;
 mod period;
+mod publication;
 mod registration;
 mod report;
 mod report_status;
@@ -76,6 +77,10 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         period::a_period_step_is_claimed_once,
         report_status::status_rows_and_counts_follow_the_period,
         report_status::daily_counts_are_days_in_japan,
+        publication::the_log_appends_only_what_residents_see_change,
+        publication::due_facilities_are_those_whose_day_has_come,
+        publication::racing_applies_publish_once,
+        publication::closures_are_current_until_withdrawn_or_over,
         insurance::the_master_answers_as_of_a_day,
         insurance::a_failed_master_import_stores_nothing,
         insurance::preprint_counts_by_year_and_code,

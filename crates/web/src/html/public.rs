@@ -62,7 +62,7 @@ pub(crate) const AUDIENCES: &[Audience] = &[
             Feature {
                 name: "新規・定期・随時報告の入力と提出",
                 description: "前回の報告内容を引き継いで入力し、都道府県へ提出していただけます。",
-                availability: Availability::Preparing,
+                availability: Availability::Ready { href: "/login" },
             },
         ],
     },
@@ -75,17 +75,17 @@ pub(crate) const AUDIENCES: &[Audience] = &[
             Feature {
                 name: "ユーザ登録申請の承認",
                 description: "医療機関・薬局からのアカウント申請を確認し、承認または否認していただけます。",
-                availability: Availability::Preparing,
+                availability: Availability::Ready { href: "/login" },
             },
             Feature {
                 name: "報告内容の確認と差戻し",
                 description: "前回との差異を確認したうえで、確認完了または差戻しを行っていただけます。",
-                availability: Availability::Preparing,
+                availability: Availability::Ready { href: "/login" },
             },
             Feature {
                 name: "報告状況の一覧と案内メール",
                 description: "報告の進み具合を一覧で把握し、案内や督促のメールを送信していただけます。",
-                availability: Availability::Preparing,
+                availability: Availability::Ready { href: "/login" },
             },
         ],
     },

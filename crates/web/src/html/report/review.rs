@@ -606,7 +606,7 @@ pub(crate) async fn bulk_confirm(
             comment: None,
             required_sections: &[],
             facility_dates: Some(dates),
-            follow_up: follow_up.into_iter().collect(),
+            follow_up: super::workflow::follow_ups(follow_up, Transition::Confirm, ctx.facility.id),
         };
         let event = audit(&who, "report.confirm", &ctx.facility)
             .on("report", id)

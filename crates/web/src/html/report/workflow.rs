@@ -891,7 +891,7 @@ pub(crate) async fn run(
         comment,
         required_sections: &required,
         facility_dates: (transition == Transition::Confirm).then_some(dates),
-        follow_up: follow_up.into_iter().collect(),
+        follow_up: follow_ups(follow_up, transition, ctx.facility.id),
     };
     let event = audit(who, &format!("report.{}", transition.id()), &ctx.facility)
         .on("report", r.id)
@@ -1063,4 +1063,18 @@ pub(crate) fn carried(
         }
         _ => source.answers.clone(),
     }
+}
+
+/// The jobs a step causes in its own transaction: the facility's notice mail, and at 確認完了
+/// the publication of the confirmed report.
+pub(super) fn follow_ups(
+    notice: Option<teikyo_store::NewJob>,
+    transition: Transition,
+    facility: teikyo_store::FacilityId,
+) -> Vec<teikyo_store::NewJob> {
+    let mut jobs: Vec<teikyo_store::NewJob> = notice.into_iter().collect();
+    if transition == Transition::Confirm {
+        jobs.push(teikyo_search::project_job(&[facility]));
+    }
+    jobs
 }

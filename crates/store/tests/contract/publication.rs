@@ -1,0 +1,225 @@
+use anyhow::ensure;
+use chrono::{NaiveDate, TimeZone, Utc};
+use teikyo_domain::FacilityKind;
+use teikyo_domain::opening::Closure;
+use teikyo_domain::publication::{HiddenReason, PublishedDocument};
+use teikyo_store::{Applied, AuditEvent, Evaluation, FacilityId, NewClosure, Store};
+
+use crate::fixtures::facility;
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn document(kind: FacilityKind, n: u32, note: &str) -> PublishedDocument {
+    PublishedDocument {
+        facility: facility(kind, n),
+        item_set: "2025-clinic".into(),
+        confirmed_at: Utc.with_ymd_and_hms(2026, 6, 1, 3, 0, 0).unwrap(),
+        sections: vec![teikyo_domain::publication::PublishedSection {
+            id: "access".into(),
+            number: "1.(2)".into(),
+            title: "アクセス".into(),
+            confirmed_on: day(2026, 6, 1),
+            changed_on: day(2026, 6, 1),
+            answers: {
+                let mut a = teikyo_domain::forms::Answers::default();
+                a.set(
+                    "access.transport",
+                    teikyo_domain::forms::Value::Text(note.into()),
+                );
+                a
+            },
+        }],
+        closures: Vec::new(),
+    }
+}
+
+fn evaluation(id: FacilityId, doc: &PublishedDocument, hidden: Vec<HiddenReason>) -> Evaluation {
+    Evaluation {
+        facility: id,
+        document: doc.clone(),
+        hidden,
+        evaluated_on: day(2026, 11, 22),
+        next_change: None,
+    }
+}
+
+/// The log gets a row only when residents would see a difference: a new or changed document
+/// while shown, a tombstone when a shown facility is hidden, the document again when it comes
+/// back. Hidden facilities keep their document for later; `published` shows only what is shown.
+pub async fn the_log_appends_only_what_residents_see_change(store: Store) -> anyhow::Result<()> {
+    let id = store
+        .facilities()
+        .insert(&facility(FacilityKind::Clinic, 1))
+        .await?;
+    let repo = store.publications();
+    let now = Utc::now();
+    ensure!(repo.head().await? == 0);
+    let doc = document(FacilityKind::Clinic, 1, "JR金沢駅からバス10分");
+    let a = repo.apply(&[evaluation(id, &doc, vec![])], now).await?;
+    let [Applied::Published { seq: first }] = a[..] else {
+        anyhow::bail!("{a:?}")
+    };
+    ensure!(repo.apply(&[evaluation(id, &doc, vec![])], now).await? == [Applied::Unchanged]);
+    ensure!(repo.published(id).await? == Some(doc.clone()));
+    let changed = document(FacilityKind::Clinic, 1, "北鉄バス「兼六園下」徒歩3分");
+    let a = repo.apply(&[evaluation(id, &changed, vec![])], now).await?;
+    ensure!(
+        matches!(a[..], [Applied::Published { seq }] if seq > first),
+        "{a:?}"
+    );
+    let abolished = vec![HiddenReason::Abolished {
+        since: day(2026, 11, 22),
+    }];
+    let a = repo
+        .apply(&[evaluation(id, &changed, abolished.clone())], now)
+        .await?;
+    ensure!(matches!(a[..], [Applied::Withdrawn { .. }]), "{a:?}");
+    ensure!(
+        repo.apply(&[evaluation(id, &changed, abolished.clone())], now)
+            .await?
+            == [Applied::Unchanged]
+    );
+    ensure!(repo.published(id).await?.is_none());
+    let state = repo.state(id).await?.expect("a state");
+    ensure!(state.document == changed && state.hidden == abolished);
+    // Back again (the 廃止 was withdrawn by a 随時報告): the document is published again.
+    let a = repo.apply(&[evaluation(id, &changed, vec![])], now).await?;
+    ensure!(matches!(a[..], [Applied::Published { .. }]), "{a:?}");
+    let rows = repo.since(0, 100).await?;
+    let kinds: Vec<bool> = rows.iter().map(|r| r.document.is_some()).collect();
+    ensure!(kinds == [true, true, false, true], "{kinds:?}");
+    ensure!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
+    ensure!(rows[2].reason.as_deref() == Some("publication.abolished"));
+    ensure!(repo.since(rows[1].seq, 1).await?.len() == 1);
+    ensure!(repo.head().await? == rows[3].seq);
+    let state = repo.state(id).await?.expect("a state");
+    ensure!(state.visible() && state.last_seq == Some(rows[3].seq) && state.document == changed);
+    Ok(())
+}
+
+/// Facilities due for the daily look are those whose next change has come.
+pub async fn due_facilities_are_those_whose_day_has_come(store: Store) -> anyhow::Result<()> {
+    let repo = store.publications();
+    let mut ids = Vec::new();
+    for (n, next) in [
+        (1, Some(day(2026, 12, 1))),
+        (2, None),
+        (3, Some(day(2026, 11, 30))),
+    ] {
+        let id = store
+            .facilities()
+            .insert(&facility(FacilityKind::Clinic, n))
+            .await?;
+        let doc = document(FacilityKind::Clinic, n, "徒歩5分");
+        let mut e = evaluation(id, &doc, vec![]);
+        e.next_change = next;
+        repo.apply(&[e], Utc::now()).await?;
+        ids.push(id);
+    }
+    ensure!(repo.due(day(2026, 11, 29)).await?.is_empty());
+    ensure!(repo.due(day(2026, 11, 30)).await? == [ids[2]]);
+    ensure!(repo.due(day(2026, 12, 1)).await? == [ids[0], ids[2]]);
+    Ok(())
+}
+
+/// Two nodes applying the same evaluation at once publish it once.
+pub async fn racing_applies_publish_once(store: Store) -> anyhow::Result<()> {
+    let id = store
+        .facilities()
+        .insert(&facility(FacilityKind::Pharmacy, 7))
+        .await?;
+    let doc = document(FacilityKind::Pharmacy, 7, "駅前");
+    let run = |store: Store, doc: PublishedDocument| async move {
+        store
+            .publications()
+            .apply(&[evaluation(id, &doc, vec![])], Utc::now())
+            .await
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(run(store.clone(), doc.clone())),
+        tokio::spawn(run(store.clone(), doc.clone()))
+    );
+    let mut all = a??;
+    all.extend(b??);
+    let published = all
+        .iter()
+        .filter(|a| matches!(a, Applied::Published { .. }))
+        .count();
+    ensure!(published == 1, "{all:?}");
+    ensure!(store.publications().since(0, 10).await?.len() == 1);
+    Ok(())
+}
+
+/// 臨時休診 are current from declaration until withdrawn or over; withdrawing twice changes
+/// nothing the second time; both are audited.
+pub async fn closures_are_current_until_withdrawn_or_over(store: Store) -> anyhow::Result<()> {
+    let a = store
+        .facilities()
+        .insert(&facility(FacilityKind::Clinic, 1))
+        .await?;
+    let b = store
+        .facilities()
+        .insert(&facility(FacilityKind::Clinic, 2))
+        .await?;
+    let repo = store.publications();
+    let typhoon = Closure {
+        from: day(2026, 11, 20),
+        to: day(2026, 11, 21),
+        reason: "台風のため".into(),
+    };
+    let ids = repo
+        .declare_closures(
+            &[
+                NewClosure {
+                    facility_id: a,
+                    closure: typhoon.clone(),
+                    batch_id: Some(1),
+                    by: None,
+                },
+                NewClosure {
+                    facility_id: b,
+                    closure: typhoon.clone(),
+                    batch_id: Some(1),
+                    by: None,
+                },
+            ],
+            &AuditEvent::new("closure.declared", None),
+            Utc::now(),
+        )
+        .await?;
+    ensure!(ids.len() == 2);
+    let current = repo.current_closures(&[a, b], day(2026, 11, 21)).await?;
+    ensure!(current.len() == 2 && current[&a][0].closure == typhoon);
+    ensure!(
+        repo.current_closures(&[a, b], day(2026, 11, 22))
+            .await?
+            .is_empty(),
+        "over after its last day"
+    );
+    let withdrawn = repo
+        .withdraw_closures(
+            &ids[..1],
+            None,
+            &AuditEvent::new("closure.withdrawn", None),
+            Utc::now(),
+        )
+        .await?;
+    ensure!(withdrawn == [a]);
+    ensure!(
+        repo.withdraw_closures(
+            &ids[..1],
+            None,
+            &AuditEvent::new("closure.withdrawn", None),
+            Utc::now()
+        )
+        .await?
+        .is_empty()
+    );
+    let current = repo.current_closures(&[a, b], day(2026, 11, 20)).await?;
+    ensure!(!current.contains_key(&a) && current.contains_key(&b));
+    let all = repo.closures_of(a).await?;
+    ensure!(all.len() == 1 && all[0].withdrawn_at.is_some());
+    Ok(())
+}
