@@ -123,6 +123,27 @@ fn synth_is_deterministic_and_imports_back_with_identical_counts() {
         !text(&o).contains("注意"),
         "every item code is in the item sets"
     );
+    // Development publication: synthetic answers for every facility, once; about 1 in 100 is
+    // an in-house clinic (外来区分 9) and stays hidden. A second run and `publish all` change
+    // nothing.
+    let o = teikyo(&["--database-url", &url, "publish", "synthetic", "--quiet"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let published: usize = out
+        .split("公表 ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a count: {out}"));
+    assert!((560..600).contains(&published), "{out}");
+    let o = teikyo(&["--database-url", &url, "publish", "synthetic", "--quiet"]);
+    assert!(text(&o).contains("公表 0 件"), "{}", text(&o));
+    let o = teikyo(&["--database-url", &url, "publish", "all", "--quiet"]);
+    assert!(
+        text(&o).contains("公表 0 件、公表の取り下げ 0 件、変更なし 600 件"),
+        "{}",
+        text(&o)
+    );
     // a second import of the same files is refused row by row, and changes nothing
     let o = teikyo(&args);
     let out = text(&o);
@@ -547,6 +568,13 @@ fn demo_queues_mail_of_every_kind() {
         "{out}"
     );
     assert!(mails.iter().all(|m| m.subject.starts_with("【Teikyo】")));
+    // Residents have something to find: the synthetic facilities are published.
+    assert!(out.contains("住民向けに"), "{out}");
+    let head = rt.block_on(async {
+        let store = teikyo_store::Store::connect(&url).await.unwrap();
+        store.publications().head().await.unwrap()
+    });
+    assert!(head > 250, "{head} published of 300");
     // The clinic's 保険医療機関番号確認 works: its number is printed with the logins.
     assert!(out.contains("保険医療機関番号確認で"), "{out}");
     assert!(
