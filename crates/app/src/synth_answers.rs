@@ -239,7 +239,12 @@ fn value(
             let lo = min.unwrap_or(0.0).max(0.0);
             let hi = max.unwrap_or(lo + 50.0).min(lo + 50.0);
             let v = rng.random_range(lo..=hi.max(lo));
-            Some(Value::Number(if *integer { v.round() } else { v }))
+            // One decimal, as people write 常勤換算 (2.5人).
+            Some(Value::Number(if *integer {
+                v.round()
+            } else {
+                (v * 10.0).round() / 10.0
+            }))
         }
         ItemKind::Date => None,
         ItemKind::YesNoUnknown => {

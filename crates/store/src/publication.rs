@@ -43,7 +43,8 @@ pub struct PublicationRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublicationState {
     pub facility_id: FacilityId,
-    /// The newest document built from its last 確認完了, shown or not.
+    /// The newest document built from its last 確認完了, shown or not (numbers round-trip
+    /// exactly: serde_json's `float_roundtrip`, else a re-evaluation would see a change).
     pub document: PublishedDocument,
     pub hidden: Vec<HiddenReason>,
     pub last_seq: Option<i64>,

@@ -28,6 +28,11 @@ fn document(kind: FacilityKind, n: u32, note: &str) -> PublishedDocument {
                     "access.transport",
                     teikyo_domain::forms::Value::Text(note.into()),
                 );
+                // A number whose shortest form has 17 digits: it must read back exactly.
+                a.set(
+                    "access.parking_spaces",
+                    teikyo_domain::forms::Value::Number(0.1 + 0.2),
+                );
                 a
             },
         }],
@@ -63,6 +68,13 @@ pub async fn the_log_appends_only_what_residents_see_change(store: Store) -> any
     };
     ensure!(repo.apply(&[evaluation(id, &doc, vec![])], now).await? == [Applied::Unchanged]);
     ensure!(repo.published(id).await? == Some(doc.clone()));
+    // What was read back is applied again unchanged (a re-evaluation starts from it).
+    let read_back = repo.state(id).await?.expect("a state").document;
+    ensure!(
+        repo.apply(&[evaluation(id, &read_back, vec![])], now)
+            .await?
+            == [Applied::Unchanged]
+    );
     let changed = document(FacilityKind::Clinic, 1, "北鉄バス「兼六園下」徒歩3分");
     let a = repo.apply(&[evaluation(id, &changed, vec![])], now).await?;
     ensure!(
