@@ -1,0 +1,182 @@
+//! Japanese text as the search index reads it (DESIGN §4: CJK bigrams, NFKC and kana folding —
+//! no dictionary to install). The same functions read the facility's text when it is indexed
+//! and the resident's query when it is searched, so both sides fold alike.
+//!
+//! Folding, in order:
+//! 1. NFKC: 全角英数 → 半角, 半角カナ → 全角カナ, ㈱ → (株).
+//! 2. Lower case.
+//! 3. Hiragana → katakana (さとう = サトウ).
+//! 4. Small kana → large (キャ = キヤ: 登記の読み often writes small kana large), ヴ → ブ,
+//!    ヰ ヱ ヲ → イ エ オ.
+//! 5. Long-vowel marks, middle dots and hyphen-likes dropped (センター = センタ, ・ and ー are
+//!    typed inconsistently).
+//!
+//! Tokens: a run of CJK characters (kanji, kana, 々) becomes its overlapping bigrams (a
+//! one-character run stays one token); a run of ASCII letters and digits is one token; anything
+//! else separates.
+
+use teikyo_domain::text::nfkc;
+
+/// Folds `s` for matching (see the module documentation).
+pub fn fold(s: &str) -> String {
+    nfkc(s)
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter_map(fold_char)
+        .collect()
+}
+
+fn fold_char(c: char) -> Option<char> {
+    // Hiragana (ぁ–ゖ) to katakana: a fixed offset of 0x60.
+    let c = match c {
+        '\u{3041}'..='\u{3096}' => char::from_u32(u32::from(c) + 0x60).unwrap_or(c),
+        '\u{309D}' => 'ヽ',
+        '\u{309E}' => 'ヾ',
+        _ => c,
+    };
+    Some(match c {
+        'ァ' => 'ア',
+        'ィ' => 'イ',
+        'ゥ' => 'ウ',
+        'ェ' => 'エ',
+        'ォ' => 'オ',
+        'ッ' => 'ツ',
+        'ャ' => 'ヤ',
+        'ュ' => 'ユ',
+        'ョ' => 'ヨ',
+        'ヮ' => 'ワ',
+        'ヵ' => 'カ',
+        'ヶ' => 'ケ',
+        'ヴ' => 'ブ',
+        'ヰ' => 'イ',
+        'ヱ' => 'エ',
+        'ヲ' => 'オ',
+        'ー' | '・' | '‐' | '‑' | '–' | '—' | '―' | '−' | '-' | '〜' | '~' => return None,
+        other => other,
+    })
+}
+
+/// Whether `c` belongs to a CJK run: kanji (incl. extension A and the compatibility block), kana
+/// and the iteration marks.
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3005}' | '\u{3006}' | '\u{3007}'        // 々 〆 〇
+        | '\u{30A1}'..='\u{30FA}' | '\u{30FD}' | '\u{30FE}'
+        | '\u{3400}'..='\u{4DBF}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{2FA1F}')
+}
+
+/// One token with its place in the folded text (for highlighting and phrase positions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub text: String,
+    /// Byte offsets into the folded text.
+    pub from: usize,
+    pub to: usize,
+    pub position: usize,
+}
+
+/// The tokens of already folded text.
+pub fn tokens_of_folded(folded: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = folded.char_indices().collect();
+    let end_of = |i: usize| chars.get(i + 1).map_or(folded.len(), |(o, _)| *o);
+    let mut i = 0;
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        if is_cjk(c) {
+            let mut j = i;
+            while j + 1 < chars.len() && is_cjk(chars[j + 1].1) {
+                j += 1;
+            }
+            if i == j {
+                push(&mut out, folded, start, end_of(i));
+            } else {
+                for k in i..j {
+                    push(&mut out, folded, chars[k].0, end_of(k + 1));
+                }
+            }
+            i = j + 1;
+        } else if c.is_ascii_alphanumeric() {
+            let mut j = i;
+            while j + 1 < chars.len() && chars[j + 1].1.is_ascii_alphanumeric() {
+                j += 1;
+            }
+            push(&mut out, folded, start, end_of(j));
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn push(out: &mut Vec<Token>, folded: &str, from: usize, to: usize) {
+    let position = out.len();
+    out.push(Token {
+        text: folded.get(from..to).unwrap_or_default().to_owned(),
+        from,
+        to,
+        position,
+    });
+}
+
+/// Folds and tokenises `s`.
+pub fn tokens(s: &str) -> Vec<String> {
+    tokens_of_folded(&fold(s))
+        .into_iter()
+        .map(|t| t.text)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hiragana_katakana_and_half_width_kana_fold_together() {
+        assert_eq!(fold("さとう"), "サトウ");
+        assert_eq!(fold("ｻﾄｳ"), "サトウ");
+        assert_eq!(fold("サトウ"), "サトウ");
+    }
+
+    #[test]
+    fn full_width_letters_and_digits_fold_to_ascii_lower_case() {
+        assert_eq!(fold("ＡＢＣクリニック１２３"), "abcクリニツク123");
+        assert_eq!(tokens("ＡＢＣ　Clinic"), ["abc", "clinic"]);
+    }
+
+    #[test]
+    fn long_vowels_small_kana_and_dots_are_typed_inconsistently() {
+        assert_eq!(fold("センター"), fold("センタ"));
+        assert_eq!(fold("キャッスル"), fold("キヤツスル"));
+        assert_eq!(fold("ヴィラ"), fold("ブイラ"));
+        assert_eq!(fold("メディカル・ケア"), fold("メディカルケア"));
+        assert_eq!(fold("いりょうほうじん"), fold("イリヨウホウジン"));
+    }
+
+    #[test]
+    fn cjk_runs_become_bigrams_and_ascii_runs_words() {
+        assert_eq!(tokens("金沢中央病院"), ["金沢", "沢中", "中央", "央病", "病院"]);
+        assert_eq!(tokens("京都"), ["京都"]);
+        assert_eq!(tokens("東京都"), ["東京", "京都"]);
+        assert_eq!(tokens("内"), ["内"]);
+        assert_eq!(
+            tokens("佐藤内科 Sato Clinic 2F"),
+            ["佐藤", "藤内", "内科", "sato", "clinic", "2f"]
+        );
+        // 々 stays in its run.
+        assert_eq!(tokens("佐々木"), ["佐々", "々木"]);
+    }
+
+    #[test]
+    fn offsets_point_into_the_folded_text() {
+        let folded = fold("北区 さくら医院");
+        let t = tokens_of_folded(&folded);
+        assert_eq!(&folded[t[0].from..t[0].to], "北区");
+        assert_eq!(t.last().map(|t| t.text.as_str()), Some("医院"));
+        assert!(t.windows(2).all(|w| w[0].position + 1 == w[1].position));
+    }
+}
