@@ -51,7 +51,9 @@ fn fold_char(c: char) -> Option<char> {
         'ヰ' => 'イ',
         'ヱ' => 'エ',
         'ヲ' => 'オ',
-        'ー' | '・' | '‐' | '‑' | '–' | '—' | '―' | '−' | '-' | '〜' | '~' => return None,
+        'ー' | '・' | '‐' | '‑' | '–' | '—' | '―' | '−' | '-' | '〜' | '~' => {
+            return None;
+        }
         other => other,
     })
 }
@@ -94,8 +96,8 @@ pub fn tokens_of_folded(folded: &str) -> Vec<Token> {
             if i == j {
                 push(&mut out, folded, start, end_of(i));
             } else {
-                for k in i..j {
-                    push(&mut out, folded, chars[k].0, end_of(k + 1));
+                for (k, (from, _)) in chars.iter().enumerate().take(j).skip(i) {
+                    push(&mut out, folded, *from, end_of(k + 1));
                 }
             }
             i = j + 1;
@@ -159,7 +161,10 @@ mod tests {
 
     #[test]
     fn cjk_runs_become_bigrams_and_ascii_runs_words() {
-        assert_eq!(tokens("金沢中央病院"), ["金沢", "沢中", "中央", "央病", "病院"]);
+        assert_eq!(
+            tokens("金沢中央病院"),
+            ["金沢", "沢中", "中央", "央病", "病院"]
+        );
         assert_eq!(tokens("京都"), ["京都"]);
         assert_eq!(tokens("東京都"), ["東京", "京都"]);
         assert_eq!(tokens("内"), ["内"]);
