@@ -55,6 +55,15 @@ pub enum Command {
     /// 住民向けに公表するデータを作成します
     #[command(subcommand)]
     Publish(crate::publish_cmd::PublishCommand),
+    /// 検索用の索引に関する操作を行います
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// このノードの検索用の索引を、公表データから作り直します
+    Rebuild,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +250,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.migrate().await?;
             crate::publish_cmd::run(&store, forms, &command).await
         }
+        Command::Index(IndexCommand::Rebuild) => {
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            let started = std::time::Instant::now();
+            let index = open_index(&config)?;
+            index.clear()?;
+            let rows = index.catch_up(&store).await?;
+            let (_, facilities) = index.search(&teikyo_search::SearchQuery {
+                limit: 1,
+                ..Default::default()
+            })?;
+            println!(
+                "検索用の索引を作り直しました（{}）: 公表データ {rows} 件を反映し、{facilities} 施設を検索できます。所要時間 {:.1} 秒。",
+                config.search_index_dir.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check(CheckCommand::InsuranceCodes(args)) => crate::check::insurance_codes(&args),
         Command::Forms(command) => crate::forms_cmd::run(&command, &config.public_url),
         Command::Mail(command) => {
@@ -257,6 +284,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::mail_cmd::run(&store, &command).await
         }
     }
+}
+
+/// This node's search index, its directory created when missing.
+fn open_index(config: &Config) -> anyhow::Result<teikyo_search::SearchIndex> {
+    std::fs::create_dir_all(&config.search_index_dir).with_context(|| {
+        format!(
+            "検索用の索引のディレクトリ {} を作成できません",
+            config.search_index_dir.display()
+        )
+    })?;
+    Ok(teikyo_search::SearchIndex::open(Some(
+        &config.search_index_dir,
+    ))?)
 }
 
 fn mail_config(config: &Config) -> teikyo_mail::MailConfig {
@@ -429,6 +469,28 @@ async fn serve(
             }
         })
     };
+    // This node's search index follows the publication sequence: caught up before the first
+    // request, then every two seconds (one indexed query when nothing is new).
+    let index = std::sync::Arc::new(open_index(config)?);
+    let applied = index.catch_up(&store).await?;
+    tracing::info!(applied, seq = index.seq()?, "検索用の索引を最新にしました");
+    let search_feed = {
+        let store = store.clone();
+        let index = index.clone();
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(teikyo_search::index::FOLLOW_EVERY);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stopped.wait_for(|s| *s) => break,
+                }
+                if let Err(e) = index.catch_up(&store).await {
+                    tracing::warn!(error = %e, code = e.code(), "検索用の索引を更新できませんでした");
+                }
+            }
+        })
+    };
     // Publication's date rules (開設日, 休止日, 廃止日) and ended 臨時休診: every node looks for
     // facilities due today every ten minutes (applying twice changes nothing).
     let publication = {
@@ -473,6 +535,7 @@ async fn serve(
     let _ = housekeeping.await;
     let _ = period_mail.await;
     let _ = publication.await;
+    let _ = search_feed.await;
     println!("停止しました。");
     Ok(())
 }
@@ -486,6 +549,12 @@ async fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     config.database_url = format!("sqlite://{}", args.db.display());
+    // The demo's own search index, beside its database and rebuilt with it.
+    config.search_index_dir = PathBuf::from(format!("{}-index", args.db.display()));
+    if config.search_index_dir.exists() {
+        std::fs::remove_dir_all(&config.search_index_dir)
+            .with_context(|| format!("{} を削除できません", config.search_index_dir.display()))?;
+    }
     config.bind = args.bind.clone();
     // Links in the demo's mails must open from this machine even when it listens everywhere.
     config.public_url = format!(

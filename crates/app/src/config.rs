@@ -29,6 +29,8 @@ pub struct Config {
     /// Read the item sets from this directory (laid out as `forms/`) instead of the ones built
     /// in: next year's items without a rebuild. Checked at start-up like the built-in ones.
     pub forms_dir: Option<std::path::PathBuf>,
+    /// This node's search index (its own; rebuilt from the publication sequence when missing).
+    pub search_index_dir: std::path::PathBuf,
 }
 
 /// Outgoing mail. The default writes each mail as an `.eml` file into `mail-outbox/`, so that a
@@ -67,6 +69,7 @@ impl std::fmt::Debug for Config {
             .field("mail", &self.mail)
             .field("worker", &self.worker)
             .field("forms_dir", &self.forms_dir)
+            .field("search_index_dir", &self.search_index_dir)
             .finish()
     }
 }
@@ -208,6 +211,7 @@ impl Default for Config {
             mail: MailSection::default(),
             worker: WorkerSection::default(),
             forms_dir: None,
+            search_index_dir: "teikyo-index".into(),
         }
     }
 }

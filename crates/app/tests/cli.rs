@@ -144,6 +144,20 @@ fn synth_is_deterministic_and_imports_back_with_identical_counts() {
         "{}",
         text(&o)
     );
+    // The node's search index is rebuilt from the sequence: every published facility.
+    let index_dir = a.path().join("index");
+    let o = Command::new(env!("CARGO_BIN_EXE_teikyo"))
+        .args(["--database-url", &url, "index", "rebuild"])
+        .env_remove("TEIKYO_CONFIG")
+        .env("TEIKYO_SEARCH_INDEX_DIR", &index_dir)
+        .output()
+        .expect("run teikyo");
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("{published} 施設を検索できます")),
+        "{out}"
+    );
     // a second import of the same files is refused row by row, and changes nothing
     let o = teikyo(&args);
     let out = text(&o);

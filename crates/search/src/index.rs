@@ -26,6 +26,9 @@ use teikyo_domain::publication::PublishedDocument;
 use teikyo_domain::{FacilityKind, PrefectureCode};
 use teikyo_store::{FacilityId, Store, StoreError};
 
+/// How often a node looks for new publication rows.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Rows read from the publication sequence per round trip.
 const CATCH_UP_BATCH: u64 = 1_000;
 /// The writer's memory budget (tantivy needs at least 15 MB per thread).
@@ -218,6 +221,16 @@ impl SearchIndex {
     /// entry (a tombstone removes it). Returns the rows applied.
     pub async fn catch_up(&self, store: &Store) -> Result<usize, IndexError> {
         let mut seq = self.seq()?;
+        // An index ahead of the database belongs to another (a recreated demo database, a
+        // restored backup): start over rather than miss rows.
+        if seq > 0 && seq > store.publications().head().await? {
+            tracing::warn!(
+                seq,
+                "検索用の索引がデータベースより新しいため、作り直します"
+            );
+            self.clear()?;
+            seq = 0;
+        }
         let mut applied = 0;
         loop {
             let rows = store.publications().since(seq, CATCH_UP_BATCH).await?;
