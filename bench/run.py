@@ -56,8 +56,17 @@ Figures:
                   baseline: FacilityRepo::list of the same 30,000 facilities in the same run (reading
                           the prefecture's facilities without reports, CSV or HTTP)
 
+  publish_synthetic_245k_s  `teikyo publish synthetic` over the imported facilities: synthetic
+                          answers per facility from the item sets, the visibility rules, and the
+                          publication sequence written on SQLite (no baseline: a setup step)
+  index_rebuild_245k_s    `teikyo index rebuild`: the node's tantivy index built from the whole
+                          publication sequence (read, parse, tokenise, commit), process start included
+                  baseline: python3 reading every published document from the same SQLite file
+                          and parsing its JSON (the floor of reading the sequence at all)
+
 `--only forms` runs just the item-set figures (validate, section pages, 差異表示), `--only status`
-just the 報告状況一覧 figures; either merges them into an existing report.json.
+just the 報告状況一覧 figures, `--only search` just publication and the index (with its own
+synth and import); each merges them into an existing report.json.
 """
 import argparse, csv, glob, json, os, shutil, sqlite3, subprocess, sys, tempfile, time
 
@@ -120,7 +129,7 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--pg', help='PostgreSQL URL for the PostgreSQL figures')
     ap.add_argument('--deliver', type=int, default=20_000, help='mails delivered for mail_delivery_per_s')
-    ap.add_argument('--only', choices=['forms', 'status'], help='run only these figures, merged into the existing report')
+    ap.add_argument('--only', choices=['forms', 'status', 'search'], help='run only these figures, merged into the existing report')
     ap.add_argument('--status-facilities', type=int, default=30_000, help='facilities of the synthetic prefecture')
     a = ap.parse_args()
     if a.only:
@@ -129,7 +138,12 @@ def main():
         if os.path.exists(path):
             with open(path) as f:
                 report = json.load(f)
-        report['figures'].update(forms_figures() if a.only == 'forms' else status_figures(a.status_facilities))
+        if a.only == 'forms':
+            report['figures'].update(forms_figures())
+        elif a.only == 'status':
+            report['figures'].update(status_figures(a.status_facilities))
+        else:
+            report['figures'].update(search_figures(a.facilities, a.seed))
         return write_report(report['figures'])
     args = a
     n = a.facilities
@@ -185,6 +199,7 @@ def main():
         figures['mail_delivery_per_s'] = figure(mail['delivery_per_s'], 'mails/s', mail['baseline_smtp_per_s'],
                                                 'lettre straight to the same SMTP sink, 8 in flight, no queue or database',
                                                 mail['deliver'])
+        figures.update(search_figures(n, a.seed, work, db))
         figures.update(forms_figures())
         figures.update(status_figures(a.status_facilities))
     finally:
@@ -235,6 +250,47 @@ def status_figures(facilities):
                                 f"{r['csv_kb']} KB, audited; Shift_JIS {round(r['status_csv_sjis_ms'], 1)} ms; "
                                 'whole request in-process on SQLite)', r['csv_runs']),
     }
+
+
+def read_documents(db):
+    con = sqlite3.connect(db)
+    n = 0
+    for (doc,) in con.execute('SELECT document FROM publication WHERE document IS NOT NULL'):
+        json.loads(doc)
+        n += 1
+    con.close()
+    return n
+
+
+def search_figures(n, seed, work=None, db=None):
+    own = work is None
+    if own:
+        work = tempfile.mkdtemp(prefix='teikyo-bench-search-')
+    try:
+        if db is None:
+            out = os.path.join(work, 'synth')
+            run([BIN, 'synth', '--facilities', str(n), '--seed', str(seed), '--out', out])
+            db = os.path.join(work, 'bench.sqlite')
+            files = [os.path.join(out, f + '.csv') for f in FACILITY_FILES]
+            run([BIN, '--database-url', f'sqlite://{db}', 'import', 'facilities', '--quiet', *files])
+        url = f'sqlite://{db}'
+        secs_pub, _ = timed(lambda: run([BIN, '--database-url', url, 'publish', 'synthetic', '--seed', str(seed), '--quiet']))
+        con = sqlite3.connect(db)
+        shown = con.execute('SELECT count(*) FROM facility_publication WHERE visible').fetchone()[0]
+        con.close()
+        env = dict(os.environ, TEIKYO_SEARCH_INDEX_DIR=os.path.join(work, 'index'))
+        secs_idx, res = timed(lambda: run([BIN, '--database-url', url, 'index', 'rebuild'], env=env))
+        print(res.stdout.strip(), file=sys.stderr)
+        base, rows = timed(lambda: read_documents(db))
+        return {
+            'publish_synthetic_245k_s': figure(secs_pub, 's', None, None, shown),
+            'index_rebuild_245k_s': figure(secs_idx, 's', base,
+                                           'python3 sqlite3 reading and json-parsing every published document '
+                                           'of the same file (the floor of reading the sequence)', rows),
+        }
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def write_report(figures):
