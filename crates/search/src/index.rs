@@ -31,6 +31,16 @@ pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Rows read from the publication sequence per round trip.
 const CATCH_UP_BATCH: u64 = 1_000;
+/// Rows applied between commits during a long catch-up (a rebuild).
+const COMMIT_EVERY: usize = 50_000;
+
+fn commit(writer: &mut IndexWriter, seq: i64) -> Result<(), IndexError> {
+    let mut commit = writer.prepare_commit()?;
+    commit.set_payload(&seq.to_string());
+    commit.commit()?;
+    Ok(())
+}
+
 /// The writer's memory budget (tantivy needs at least 15 MB per thread).
 const WRITER_BYTES: usize = 64 * 1024 * 1024;
 
@@ -232,6 +242,7 @@ impl SearchIndex {
             seq = 0;
         }
         let mut applied = 0;
+        let mut uncommitted = 0;
         loop {
             let rows = store.publications().since(seq, CATCH_UP_BATCH).await?;
             let Some(last) = rows.last().map(|r| r.seq) else {
@@ -249,12 +260,23 @@ impl SearchIndex {
                         writer.add_document(self.document(id, doc))?;
                     }
                 }
-                let mut commit = writer.prepare_commit()?;
-                commit.set_payload(&last.to_string());
-                commit.commit()?;
+                uncommitted += rows.len();
+                // A commit writes and syncs segments: one per batch would dominate a rebuild.
+                let done = rows.len() < usize::try_from(CATCH_UP_BATCH).unwrap_or(usize::MAX);
+                if done || uncommitted >= COMMIT_EVERY {
+                    commit(&mut writer, last)?;
+                    uncommitted = 0;
+                }
             }
             applied += rows.len();
             seq = last;
+        }
+        if uncommitted > 0 {
+            let mut writer = self
+                .writer
+                .lock()
+                .map_err(|_| IndexError::Payload("writer lock poisoned".into()))?;
+            commit(&mut writer, seq)?;
         }
         if applied > 0 {
             self.reader.reload()?;
