@@ -360,6 +360,13 @@ async fn a_change_report_of_closure_makes_the_facility_abolished_and_its_users_i
             .unwrap()
             .expect("published after 確認完了");
         assert_eq!(shown.facility.names.official, "金沢中央病院");
+        let home = c.get(&format!("/facility/{f}/report")).await;
+        assert!(
+            home.body
+                .contains("住民向けの検索に公表されています（最終確認日"),
+            "{}",
+            home.body
+        );
         assert!(
             shown.value("basic.name_official").is_some(),
             "the confirmed answers: {shown:?}"
@@ -420,6 +427,14 @@ async fn a_change_report_of_closure_makes_the_facility_abolished_and_its_users_i
                 .await
                 .unwrap(),
             None
+        );
+        let home = c.get(&format!("/facility/{f}/report")).await;
+        assert!(
+            home.body.contains(
+                "廃止日（2026年9月30日）を迎えたため、住民向けの検索には表示されていません。"
+            ),
+            "{}",
+            home.body
         );
         let log = site.store.publications().since(0, 10).await.unwrap();
         let last = log.last().expect("rows");

@@ -130,6 +130,9 @@ struct HomePage {
     can_start_change: bool,
     can_start_initial: bool,
     cards: Vec<Card>,
+    /// Whether residents can find the facility, and if not why (DOMAIN §4.6: the facility is
+    /// told why it is hidden).
+    publication: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -205,6 +208,7 @@ pub(crate) async fn home(
     let open_change = reports
         .iter()
         .any(|r| r.kind != ReportKind::Periodic && r.status == ReportStatus::InProgress);
+    let publication = publication_lines(&state, &f).await?;
     let notice = match q.done.as_deref() {
         Some("cancelled") => Some("報告を取消しました。入力した内容は削除されました。".to_owned()),
         Some("no_period") => Some(
@@ -242,8 +246,37 @@ pub(crate) async fn home(
         can_start_change: enters && !reports.is_empty() && !open_change,
         can_start_initial: enters && reports.is_empty(),
         cards,
+        publication,
     })?
     .into_response())
+}
+
+/// What the facility reads about its publication: shown since its last 確認完了, being
+/// prepared (the job has not run yet), or hidden with every reason.
+async fn publication_lines(
+    state: &AppState,
+    f: &teikyo_store::Facility,
+) -> Result<Vec<String>, WebError> {
+    let published = state.store().publications().state(f.id).await?;
+    let confirmed = state.store().reports().last_confirmation(f.id).await?;
+    let pending = confirmed.as_ref().is_some_and(|c| {
+        published
+            .as_ref()
+            .is_none_or(|p| p.document.confirmed_at < c.confirmed_at)
+    });
+    if pending {
+        return Ok(vec![
+            "確認が完了した報告を、住民向けの検索に反映しています。数分で反映されます。".into(),
+        ]);
+    }
+    Ok(match published {
+        None => vec![teikyo_domain::publication::HiddenReason::NeverConfirmed.message()],
+        Some(p) if p.visible() => vec![format!(
+            "住民向けの検索に公表されています（最終確認日 {}）。",
+            date_ja(teikyo_domain::opening::japan_date(p.document.confirmed_at))
+        )],
+        Some(p) => p.hidden.iter().map(|r| r.message()).collect(),
+    })
 }
 
 /// A 廃止機関 starts no report: back to its 制度ホーム, which says why.
