@@ -48,6 +48,45 @@ fn progress(quiet: bool, done: u64, total: u64) {
     }
 }
 
+/// Every facility of the master, a page at a time, with progress on stderr.
+struct Pages<'a> {
+    store: &'a Store,
+    quiet: bool,
+    offset: u64,
+    total: u64,
+}
+
+impl<'a> Pages<'a> {
+    async fn new(store: &'a Store, quiet: bool) -> anyhow::Result<Self> {
+        Ok(Self {
+            store,
+            quiet,
+            offset: 0,
+            total: store.facilities().count().await?,
+        })
+    }
+
+    /// The next page, or `None` after the last (ending the progress line).
+    async fn next(&mut self) -> anyhow::Result<Option<Vec<teikyo_store::Facility>>> {
+        if self.offset > 0 {
+            progress(self.quiet, self.offset, self.total);
+        }
+        let page = self
+            .store
+            .facilities()
+            .list(&FacilityFilter::default(), PAGE, self.offset)
+            .await?;
+        if page.is_empty() {
+            if !self.quiet {
+                eprintln!();
+            }
+            return Ok(None);
+        }
+        self.offset += page.len() as u64;
+        Ok(Some(page))
+    }
+}
+
 fn report(summary: &PublishSummary) {
     println!(
         "公表 {} 件、公表の取り下げ {} 件、変更なし {} 件、対象外 {} 件。",
@@ -83,27 +122,14 @@ async fn all(
     quiet: bool,
 ) -> anyhow::Result<PublishSummary> {
     let publisher = Publisher::new(catalogue);
-    let total = store.facilities().count().await?;
     let mut summary = PublishSummary::default();
-    let mut offset = 0;
-    loop {
-        let page = store
-            .facilities()
-            .list(&FacilityFilter::default(), PAGE, offset)
-            .await?;
-        if page.is_empty() {
-            break;
-        }
-        offset += page.len() as u64;
+    let mut pages = Pages::new(store, quiet).await?;
+    while let Some(page) = pages.next().await? {
         let ids: Vec<FacilityId> = page.iter().map(|f| f.id).collect();
         add(
             &mut summary,
             publisher.publish(store, &ids, chrono::Utc::now()).await?,
         );
-        progress(quiet, offset, total);
-    }
-    if !quiet {
-        eprintln!();
     }
     Ok(summary)
 }
@@ -119,18 +145,9 @@ pub async fn synthetic(
     let publisher = Publisher::new(catalogue.clone());
     let now = chrono::Utc::now();
     let today = japan_date(now);
-    let total = store.facilities().count().await?;
     let mut summary = PublishSummary::default();
-    let mut offset = 0;
-    loop {
-        let page = store
-            .facilities()
-            .list(&FacilityFilter::default(), PAGE, offset)
-            .await?;
-        if page.is_empty() {
-            break;
-        }
-        offset += page.len() as u64;
+    let mut pages = Pages::new(store, quiet).await?;
+    while let Some(page) = pages.next().await? {
         let ids: Vec<FacilityId> = page.iter().map(|f| f.id).collect();
         let states = store.publications().states(&ids).await?;
         let confirmed = store.reports().last_confirmations(&ids).await?;
@@ -164,10 +181,6 @@ pub async fn synthetic(
             &mut summary,
             publisher.publish(store, &reported, now).await?,
         );
-        progress(quiet, offset, total);
-    }
-    if !quiet {
-        eprintln!();
     }
     Ok(summary)
 }
