@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use teikyo_domain::account::{LoginId, Membership};
 use teikyo_domain::registration::{Application, IssuanceOutcome};
 use teikyo_domain::{FacilityNames, FacilityRecord};
@@ -103,17 +103,13 @@ pub struct Review {
     pub timing: IssueTiming,
 }
 
-const TOKYO: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
-    Some(o) => o,
-    None => panic!("+09:00 is a valid offset"),
-};
+use teikyo_domain::opening::{JAPAN as TOKYO, is_year_end};
 
 /// 土日, 祝日 (teikyo-refdata) and 年末年始 (12/29–1/3, when offices are closed) are not business
 /// days.
 pub fn is_business_day(d: NaiveDate) -> bool {
     let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
-    let year_end = (d.month() == 12 && d.day() >= 29) || (d.month() == 1 && d.day() <= 3);
-    !weekend && !year_end && !teikyo_refdata::holidays::is_holiday(d)
+    !weekend && !is_year_end(d) && !teikyo_refdata::holidays::is_holiday(d)
 }
 
 /// 9:00 in Japan on the first business day after `now`'s date in Japan.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use teikyo_domain::forms::fhir::{self, ExportOptions};
 use teikyo_domain::forms::{Catalogue, FormsError, ItemSet};
@@ -220,9 +220,5 @@ fn export_fhir(args: &ExportFhirArgs, public_url: &str) -> anyhow::Result<ExitCo
 /// The date in Japan (DESIGN: times in Asia/Tokyo, a fixed +09:00); the 年度 turns at
 /// midnight there.
 pub(crate) fn today_in_japan() -> NaiveDate {
-    let now = Utc::now();
-    match FixedOffset::east_opt(9 * 3600) {
-        Some(tokyo) => now.with_timezone(&tokyo).date_naive(),
-        None => now.date_naive(),
-    }
+    teikyo_domain::opening::japan_date(Utc::now())
 }

@@ -115,59 +115,53 @@ impl PublishedDocument {
         self.department_hours(None)
     }
 
+    /// Every group row of every section (診療科目 × 診療時間, 外国語, …).
+    fn group_rows(&self) -> impl Iterator<Item = &Answers> {
+        self.sections
+            .iter()
+            .flat_map(|s| s.answers.0.values())
+            .filter_map(|v| match v {
+                Value::Group(rows) => Some(rows.iter()),
+                _ => None,
+            })
+            .flatten()
+    }
+
     /// The tables of the rows whose 診療科目 is `department` (all tables when `None`).
     pub fn department_hours(&self, department: Option<&str>) -> Vec<&WeeklyHours> {
-        let mut out = Vec::new();
-        for s in &self.sections {
-            for (id, v) in &s.answers.0 {
-                match v {
-                    Value::Hours(h) if department.is_none() && !is_consultation(id.as_str()) => {
-                        out.push(h);
-                    }
-                    Value::Group(rows) => {
-                        for row in rows {
-                            let code = row.0.iter().find_map(|(k, v)| match v {
-                                Value::Choice(c) if k.as_str().ends_with(".department") => {
-                                    Some(c.as_str())
-                                }
-                                _ => None,
-                            });
-                            if department.is_some() && department != code {
-                                continue;
-                            }
-                            out.extend(row.0.values().filter_map(|v| match v {
-                                Value::Hours(h) => Some(h),
-                                _ => None,
-                            }));
-                        }
-                    }
-                    _ => {}
-                }
+        let mut out: Vec<&WeeklyHours> = Vec::new();
+        if department.is_none() {
+            out.extend(self.sections.iter().flat_map(|s| &s.answers.0).filter_map(
+                |(id, v)| match v {
+                    Value::Hours(h) if !is_consultation(id.as_str()) => Some(h),
+                    _ => None,
+                },
+            ));
+        }
+        for row in self.group_rows() {
+            if department.is_some() && department != row_department(row) {
+                continue;
             }
+            out.extend(row.0.values().filter_map(|v| match v {
+                Value::Hours(h) => Some(h),
+                _ => None,
+            }));
         }
         out
     }
 
     /// The 診療科目 codes of the group rows (`basic.departments.department`).
     pub fn departments(&self) -> Vec<&str> {
-        let mut out = Vec::new();
-        for s in &self.sections {
-            for v in s.answers.0.values() {
-                if let Value::Group(rows) = v {
-                    for row in rows {
-                        for (k, v) in &row.0 {
-                            if let Value::Choice(c) = v
-                                && k.as_str().ends_with(".department")
-                            {
-                                out.push(c.as_str());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        out
+        self.group_rows().filter_map(row_department).collect()
     }
+}
+
+/// A group row's 診療科目 code, if it is a 診療科目 row.
+fn row_department(row: &Answers) -> Option<&str> {
+    row.0.iter().find_map(|(k, v)| match v {
+        Value::Choice(c) if k.as_str().ends_with(".department") => Some(c.as_str()),
+        _ => None,
+    })
 }
 
 /// 開店時間外で相談できる時間 is not opening hours.

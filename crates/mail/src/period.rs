@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
 use serde_json::json;
 use teikyo_domain::period::MailStep;
@@ -27,15 +27,12 @@ pub const PERIOD_MAIL_JOB: &str = "report.period_mail";
 /// running period.
 pub const PERIOD_MAIL_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Japan has one offset all year (DESIGN: times in Asia/Tokyo).
-pub(crate) const TOKYO: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
-    Some(o) => o,
-    None => panic!("+09:00 is a valid offset"),
-};
+/// Japan has one offset all year (DESIGN: times in Asia/Tokyo); the domain defines it once.
+pub(crate) use teikyo_domain::opening::JAPAN as TOKYO;
 
 /// The day in Japan at `now`: steps fall due at midnight there, not in UTC.
 pub fn day_in_japan(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&TOKYO).date_naive()
+    teikyo_domain::opening::japan_date(now)
 }
 
 /// Queues a look for due steps (`day`: a given day instead of today in Japan, for tests and for

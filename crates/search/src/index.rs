@@ -219,6 +219,12 @@ impl SearchIndex {
         })
     }
 
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, IndexError> {
+        self.writer
+            .lock()
+            .map_err(|_| IndexError::Payload("writer lock poisoned".into()))
+    }
+
     /// The last publication `seq` this index holds (0: none).
     pub fn seq(&self) -> Result<i64, IndexError> {
         match self.index.load_metas()?.payload {
@@ -249,10 +255,7 @@ impl SearchIndex {
                 break;
             };
             {
-                let mut writer = self
-                    .writer
-                    .lock()
-                    .map_err(|_| IndexError::Payload("writer lock poisoned".into()))?;
+                let mut writer = self.writer()?;
                 for row in &rows {
                     let id = u64::try_from(row.facility_id.0).unwrap_or_default();
                     writer.delete_term(Term::from_field_u64(self.fields.facility_id, id));
@@ -272,10 +275,7 @@ impl SearchIndex {
             seq = last;
         }
         if uncommitted > 0 {
-            let mut writer = self
-                .writer
-                .lock()
-                .map_err(|_| IndexError::Payload("writer lock poisoned".into()))?;
+            let mut writer = self.writer()?;
             commit(&mut writer, seq)?;
         }
         if applied > 0 {
@@ -286,10 +286,7 @@ impl SearchIndex {
 
     /// Empties the index (its seq back to 0), for a rebuild.
     pub fn clear(&self) -> Result<(), IndexError> {
-        let mut writer = self
-            .writer
-            .lock()
-            .map_err(|_| IndexError::Payload("writer lock poisoned".into()))?;
+        let mut writer = self.writer()?;
         writer.delete_all_documents()?;
         let mut commit = writer.prepare_commit()?;
         commit.set_payload("0");

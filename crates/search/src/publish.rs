@@ -132,10 +132,7 @@ impl Publisher {
             let evaluations: Vec<Evaluation> = chunk
                 .into_iter()
                 .map(|(id, mut doc)| {
-                    doc.closures = closures
-                        .get(&id)
-                        .map(|cs| cs.iter().map(|c| c.closure.clone()).collect())
-                        .unwrap_or_default();
+                    doc.closures = closures_of(&closures, id);
                     self.evaluation(id, doc, today)
                 })
                 .collect();
@@ -213,14 +210,22 @@ impl Publisher {
                 (None, None) => continue,
             };
             doc.facility = facility.record.clone();
-            doc.closures = closures
-                .get(id)
-                .map(|cs| cs.iter().map(|c| c.closure.clone()).collect())
-                .unwrap_or_default();
+            doc.closures = closures_of(&closures, *id);
             out.push(self.evaluation(*id, doc, today));
         }
         Ok(out)
     }
+}
+
+/// A facility's current 臨時休診 as the document carries them.
+fn closures_of(
+    closures: &HashMap<FacilityId, Vec<teikyo_store::StoredClosure>>,
+    id: FacilityId,
+) -> Vec<teikyo_domain::opening::Closure> {
+    closures
+        .get(&id)
+        .map(|cs| cs.iter().map(|c| c.closure.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// Publishes again every facility whose date rules or 臨時休診 change by now.

@@ -10,19 +10,15 @@ pub(crate) mod outbox;
 pub(crate) mod query;
 pub(crate) mod text;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use teikyo_mail::MailKind;
 use teikyo_store::{Mail, MailFilter, MailId, MailStatus, Store, StoreError};
 
 use crate::html::Chrome;
 use text::LinkedText;
 
-/// Japan Standard Time. Japan has kept no daylight saving time since 1951, so a fixed offset is
-/// exact for every timestamp the system holds, without a time zone database.
-pub(crate) const TOKYO: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
-    Some(offset) => offset,
-    None => panic!("+09:00 is a valid offset"),
-};
+/// Japan Standard Time (fixed +09:00, defined once in the domain).
+pub(crate) use teikyo_domain::opening::JAPAN as TOKYO;
 
 /// `2026-11-21 09:15`, in Japan.
 pub(crate) fn tokyo_time(t: DateTime<Utc>) -> String {

@@ -41,7 +41,7 @@ pub(crate) fn forms(state: &AppState) -> Result<&Catalogue, WebError> {
 }
 
 pub(crate) fn today() -> chrono::NaiveDate {
-    Utc::now().with_timezone(&super::mail::TOKYO).date_naive()
+    teikyo_domain::opening::japan_date(Utc::now())
 }
 
 /// What the signed-in user may do with a facility's reports.
