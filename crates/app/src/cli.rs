@@ -520,7 +520,8 @@ async fn serve(
     };
     let state = teikyo_web::AppState::new(store, web.clone())
         .with_registrations(registrations)
-        .with_forms(forms);
+        .with_forms(forms)
+        .with_search(index);
     let app = teikyo_web::router(state);
     println!("Teikyo を http://{addr}/ で起動しました（Ctrl+C で停止します）。");
     teikyo_web::serve(listener, app, async move {

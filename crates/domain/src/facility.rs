@@ -269,10 +269,11 @@ impl FacilityRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record() -> FacilityRecord {
+    /// A valid 診療所 in 金沢市, for tests across the crate.
+    pub(crate) fn record() -> FacilityRecord {
         FacilityRecord {
             kind: FacilityKind::Clinic,
             prefecture: PrefectureCode::parse("17").unwrap(),

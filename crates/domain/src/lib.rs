@@ -6,6 +6,7 @@ pub mod bulk_mail;
 pub mod codes;
 pub mod completeness;
 pub mod facility;
+pub mod feature;
 pub mod forms;
 pub mod hours;
 pub mod ndb;

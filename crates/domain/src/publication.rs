@@ -150,6 +150,28 @@ impl PublishedDocument {
         out
     }
 
+    /// Every opening-hours table with the 診療科目 of its row (`None` for the facility's own
+    /// table: 開店時間, 就業時間, or a table outside the 診療科目 rows).
+    pub fn tables_by_department(&self) -> Vec<(Option<&str>, &WeeklyHours)> {
+        let mut out: Vec<(Option<&str>, &WeeklyHours)> = self
+            .sections
+            .iter()
+            .flat_map(|s| &s.answers.0)
+            .filter_map(|(id, v)| match v {
+                Value::Hours(h) if !is_consultation(id.as_str()) => Some((None, h)),
+                _ => None,
+            })
+            .collect();
+        for row in self.group_rows() {
+            let department = row_department(row);
+            out.extend(row.0.values().filter_map(|v| match v {
+                Value::Hours(h) => Some((department, h)),
+                _ => None,
+            }));
+        }
+        out
+    }
+
     /// The 診療科目 codes of the group rows (`basic.departments.department`).
     pub fn departments(&self) -> Vec<&str> {
         self.group_rows().filter_map(row_department).collect()

@@ -7,24 +7,35 @@
 //! the tokenizer `ja`); codes (都道府県, 市区町村, 機関区分, 診療科目, 疾患・治療, 外国語) are
 //! exact terms.
 
+use std::ops::Bound;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
-use tantivy::collector::{Count, TopDocs};
+use chrono::NaiveDateTime;
+
+use tantivy::collector::{Count, FilterCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
+    TermQuery,
 };
 use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
-    Value as _,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value as _,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, doc,
+};
+use teikyo_domain::feature::Feature;
 use teikyo_domain::forms::Value;
+use teikyo_domain::hours::Openness;
 use teikyo_domain::publication::PublishedDocument;
 use teikyo_domain::{FacilityKind, PrefectureCode};
 use teikyo_store::{FacilityId, Store, StoreError};
+
+use crate::geo::{Area, Point};
+use crate::listing::{Interner, Listing, ListingData, Listings};
 
 /// How often a node looks for new publication rows.
 pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
@@ -56,6 +67,8 @@ pub enum IndexError {
         "検索用の索引の記録（{0}）を読めません。索引を作り直してください（teikyo index rebuild）。"
     )]
     Payload(String),
+    #[error("検索条件が正しくありません: {0}")]
+    Query(String),
 }
 
 impl IndexError {
@@ -65,6 +78,7 @@ impl IndexError {
             Self::Directory(_) => "search.directory",
             Self::Store(_) => "search.store",
             Self::Payload(_) => "search.payload",
+            Self::Query(_) => "search.query",
         }
     }
 }
@@ -133,6 +147,8 @@ struct Fields {
     name: Field,
     kana: Field,
     english: Field,
+    /// The カナ reading with vowel length dropped, for romaji queries ([`crate::text::loose_reading`]).
+    reading: Field,
     address: Field,
     prefecture: Field,
     municipality: Field,
@@ -140,6 +156,11 @@ struct Fields {
     department: Field,
     treatment: Field,
     language: Field,
+    feature: Field,
+    lat: Field,
+    lon: Field,
+    /// [`ListingData`] as JSON: what the node keeps in memory, rebuilt from here on start.
+    listing: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -150,10 +171,11 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
-        facility_id: b.add_u64_field("facility_id", INDEXED | STORED),
+        facility_id: b.add_u64_field("facility_id", INDEXED | STORED | FAST),
         name: b.add_text_field("name", ja.clone()),
         kana: b.add_text_field("kana", ja.clone()),
         english: b.add_text_field("english", ja.clone()),
+        reading: b.add_text_field("reading", ja.clone()),
         address: b.add_text_field("address", ja),
         prefecture: b.add_text_field("prefecture", STRING),
         municipality: b.add_text_field("municipality", STRING),
@@ -161,30 +183,65 @@ fn schema() -> (Schema, Fields) {
         department: b.add_text_field("department", STRING),
         treatment: b.add_text_field("treatment", STRING),
         language: b.add_text_field("language", STRING),
+        feature: b.add_text_field("feature", STRING),
+        lat: b.add_f64_field("lat", FAST),
+        lon: b.add_f64_field("lon", FAST),
+        listing: b.add_bytes_field("listing", STORED),
     };
     (b.build(), fields)
+}
+
+/// The order of results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Best match first.
+    #[default]
+    Relevance,
+    /// Nearest to [`SearchQuery::from`] (or the area's centre) first.
+    Distance,
 }
 
 /// What a search asks for. Empty fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
-    /// Words separated by spaces; each must match the name, its reading, the English name or
-    /// the address.
+    /// Words separated by spaces; each must match the name, its reading (カナ or romaji), the
+    /// English name or the address.
     pub keyword: String,
     pub prefecture: Option<PrefectureCode>,
     pub municipality: Option<String>,
     pub kind: Option<FacilityKind>,
     /// A 診療科目 code.
     pub department: Option<String>,
+    /// A 疾患・治療 code (`treatments` list).
+    pub treatment: Option<String>,
+    /// A 外国語 code (`languages` list).
+    pub language: Option<String>,
+    /// Every one must hold.
+    pub features: Vec<Feature>,
+    /// Only facilities open at this moment (Japan time) — for the 診療科目 asked, if any.
+    pub open_at: Option<NaiveDateTime>,
+    pub area: Option<Area>,
+    /// Where distances are measured from (現在地); the area's centre when `None`.
+    pub from: Option<Point>,
+    pub sort: Sort,
     pub limit: usize,
     pub offset: usize,
 }
 
-/// One result, best first.
-#[derive(Debug, Clone, PartialEq)]
+impl SearchQuery {
+    fn origin(&self) -> Option<Point> {
+        self.from.or(self.area.map(|a| a.center()))
+    }
+}
+
+/// One result, in the order asked for.
+#[derive(Debug, Clone)]
 pub struct Hit {
     pub facility_id: FacilityId,
     pub score: f32,
+    /// Metres from the query's origin, when it has one and the facility has coordinates.
+    pub distance_m: Option<f64>,
+    pub listing: Arc<Listing>,
 }
 
 pub struct SearchIndex {
@@ -192,6 +249,9 @@ pub struct SearchIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    interner: Interner,
+    /// Replaced whole after each catch-up; a search clones the `Arc` once.
+    listings: RwLock<Arc<Listings>>,
 }
 
 impl SearchIndex {
@@ -211,12 +271,77 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let writer = index.writer(WRITER_BYTES)?;
-        Ok(Self {
+        let this = Self {
             index,
             reader,
             writer: Mutex::new(writer),
             fields,
-        })
+            interner: Interner::default(),
+            listings: RwLock::new(Arc::new(Listings::new())),
+        };
+        this.load_listings()?;
+        Ok(this)
+    }
+
+    /// Rebuilds the in-memory listings from the stored ones (a restarted node).
+    fn load_listings(&self) -> Result<(), IndexError> {
+        let searcher = self.reader.searcher();
+        let mut listings =
+            Listings::with_capacity(usize::try_from(searcher.num_docs()).unwrap_or_default());
+        for segment in searcher.segment_readers() {
+            let store = segment
+                .get_store_reader(64)
+                .map_err(tantivy::TantivyError::from)?;
+            for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+                let doc = doc?;
+                let Some(id) = doc
+                    .get_first(self.fields.facility_id)
+                    .and_then(|v| v.as_u64())
+                else {
+                    continue;
+                };
+                let Some(bytes) = doc
+                    .get_first(self.fields.listing)
+                    .and_then(|v| v.as_bytes())
+                else {
+                    continue;
+                };
+                let data: ListingData = serde_json::from_slice(bytes)
+                    .map_err(|e| IndexError::Payload(format!("listing {id}: {e}")))?;
+                listings.insert(id, Arc::new(self.interner.listing(facility_id(id), data)));
+            }
+        }
+        self.replace_listings(listings);
+        Ok(())
+    }
+
+    fn current_listings(&self) -> Arc<Listings> {
+        match self.listings.read() {
+            Ok(l) => Arc::clone(&l),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn replace_listings(&self, listings: Listings) {
+        match self.listings.write() {
+            Ok(mut l) => *l = Arc::new(listings),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(listings),
+        }
+    }
+
+    /// The listing of a published facility, if this node has it.
+    pub fn listing(&self, id: FacilityId) -> Option<Arc<Listing>> {
+        let id = u64::try_from(id.0).ok()?;
+        self.current_listings().get(&id).cloned()
+    }
+
+    /// How many facilities this node can find.
+    pub fn len(&self) -> usize {
+        self.current_listings().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, IndexError> {
@@ -249,6 +374,8 @@ impl SearchIndex {
         }
         let mut applied = 0;
         let mut uncommitted = 0;
+        // Copied once per catch-up that has rows, changed, then swapped in whole.
+        let mut listings: Option<Listings> = None;
         loop {
             let rows = store.publications().since(seq, CATCH_UP_BATCH).await?;
             let Some(last) = rows.last().map(|r| r.seq) else {
@@ -256,11 +383,20 @@ impl SearchIndex {
             };
             {
                 let mut writer = self.writer()?;
+                let listings = listings.get_or_insert_with(|| (*self.current_listings()).clone());
                 for row in &rows {
                     let id = u64::try_from(row.facility_id.0).unwrap_or_default();
                     writer.delete_term(Term::from_field_u64(self.fields.facility_id, id));
-                    if let Some(doc) = &row.document {
-                        writer.add_document(self.document(id, doc))?;
+                    match &row.document {
+                        Some(doc) => {
+                            let data = ListingData::of(doc);
+                            writer.add_document(self.document(id, doc, &data)?)?;
+                            listings
+                                .insert(id, Arc::new(self.interner.listing(row.facility_id, data)));
+                        }
+                        None => {
+                            listings.remove(&id);
+                        }
                     }
                 }
                 uncommitted += rows.len();
@@ -281,6 +417,10 @@ impl SearchIndex {
         if applied > 0 {
             self.reader.reload()?;
         }
+        if let Some(listings) = listings {
+            self.replace_listings(listings);
+            self.interner.prune();
+        }
         Ok(applied)
     }
 
@@ -293,10 +433,17 @@ impl SearchIndex {
         commit.commit()?;
         drop(writer);
         self.reader.reload()?;
+        self.replace_listings(Listings::new());
+        self.interner.prune();
         Ok(())
     }
 
-    fn document(&self, id: u64, d: &PublishedDocument) -> TantivyDocument {
+    fn document(
+        &self,
+        id: u64,
+        d: &PublishedDocument,
+        data: &ListingData,
+    ) -> Result<TantivyDocument, IndexError> {
         let f = &self.fields;
         let r = &d.facility;
         let mut doc = doc!(
@@ -314,42 +461,50 @@ impl SearchIndex {
         if let Some(kana) = &r.names.short_kana {
             doc.add_text(f.kana, kana);
         }
+        for kana in std::iter::once(&r.names.official_kana).chain(r.names.short_kana.as_ref()) {
+            doc.add_text(
+                f.reading,
+                crate::text::loose_reading(&crate::text::fold(kana)),
+            );
+        }
         if let Some(english) = &r.names.english {
             doc.add_text(f.english, english);
         }
         for code in d.departments() {
             doc.add_text(f.department, code);
         }
+        for code in d.languages() {
+            doc.add_text(f.language, code);
+        }
+        for feature in d.features() {
+            doc.add_text(f.feature, feature.id());
+        }
         for s in &d.sections {
             for (id, v) in &s.answers.0 {
-                match v {
-                    Value::Coded(codes) if id.as_str().ends_with(".treatments") => {
-                        for (code, a) in codes {
-                            if a.available {
-                                doc.add_text(f.treatment, code);
-                            }
+                if let Value::Coded(codes) = v
+                    && id.as_str().ends_with(".treatments")
+                {
+                    for (code, a) in codes {
+                        if a.available {
+                            doc.add_text(f.treatment, code);
                         }
                     }
-                    Value::Group(rows) => {
-                        for row in rows {
-                            for (k, v) in &row.0 {
-                                if let Value::Choice(c) = v
-                                    && k.as_str().ends_with(".language")
-                                {
-                                    doc.add_text(f.language, c);
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
                 }
             }
         }
-        doc
+        if let Some(p) = data.point {
+            doc.add_f64(f.lat, p.lat);
+            doc.add_f64(f.lon, p.lon);
+        }
+        let listing = serde_json::to_vec(data)
+            .map_err(|e| IndexError::Payload(format!("listing {id}: {e}")))?;
+        doc.add_bytes(f.listing, &listing);
+        Ok(doc)
     }
 
-    /// The facilities matching `q`, best first, and how many match in all.
-    pub fn search(&self, q: &SearchQuery) -> Result<(Vec<Hit>, usize), IndexError> {
+    /// The tantivy query of everything but 現在診療中 and the exact area, which the listings
+    /// decide (the area's box is a range over the coordinates here).
+    fn query(&self, q: &SearchQuery) -> Result<BooleanQuery, IndexError> {
         let f = &self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for word in q.keyword.split_whitespace() {
@@ -371,51 +526,115 @@ impl SearchIndex {
                 ));
             }
         }
-        let exact = |field: Field, value: String| -> (Occur, Box<dyn Query>) {
+        let exact = |field: Field, value: &str| -> (Occur, Box<dyn Query>) {
             (
                 Occur::Must,
                 Box::new(TermQuery::new(
-                    Term::from_field_text(field, &value),
+                    Term::from_field_text(field, value),
                     IndexRecordOption::Basic,
                 )),
             )
         };
         if let Some(p) = q.prefecture {
-            must.push(exact(f.prefecture, p.to_string()));
+            must.push(exact(f.prefecture, &p.to_string()));
         }
         if let Some(m) = &q.municipality {
-            must.push(exact(f.municipality, m.clone()));
+            must.push(exact(f.municipality, m));
         }
         if let Some(k) = q.kind {
-            must.push(exact(f.kind, k.code().to_string()));
+            must.push(exact(f.kind, &k.code().to_string()));
         }
         if let Some(d) = &q.department {
-            must.push(exact(f.department, d.clone()));
+            must.push(exact(f.department, d));
+        }
+        if let Some(t) = &q.treatment {
+            must.push(exact(f.treatment, t));
+        }
+        if let Some(l) = &q.language {
+            must.push(exact(f.language, l));
+        }
+        for feature in &q.features {
+            must.push(exact(f.feature, feature.id()));
+        }
+        if let Some(area) = q.area {
+            let b = area.bounds();
+            if !(b.south <= b.north && b.west <= b.east) {
+                return Err(IndexError::Query("地図の範囲が正しくありません".into()));
+            }
+            for (field, low, high) in [(f.lat, b.south, b.north), (f.lon, b.west, b.east)] {
+                must.push((
+                    Occur::Must,
+                    Box::new(RangeQuery::new(
+                        Bound::Included(Term::from_field_f64(field, low)),
+                        Bound::Included(Term::from_field_f64(field, high)),
+                    )),
+                ));
+            }
         }
         if !must.iter().any(|(o, _)| *o == Occur::Must) {
             must.push((Occur::Must, Box::new(AllQuery)));
         }
-        let query = BooleanQuery::new(must);
+        Ok(BooleanQuery::new(must))
+    }
+
+    /// The facilities matching `q`, in the order asked for, and how many match in all.
+    pub fn search(&self, q: &SearchQuery) -> Result<(Vec<Hit>, usize), IndexError> {
+        let query = self.query(q)?;
         let searcher = self.reader.searcher();
+        let listings = self.current_listings();
         let limit = q.limit.max(1);
-        let (top, total) = searcher.search(
-            &query,
-            &(
+        let origin = q.origin();
+        let keep: Option<Keep> = (q.open_at.is_some() || q.area.is_some()).then(|| Keep {
+            listings: Arc::clone(&listings),
+            area: q.area,
+            open_at: q.open_at,
+            department: q.department.clone(),
+        });
+        let (top, total): (Vec<(f32, DocAddress)>, usize) = match (q.sort, origin) {
+            (Sort::Distance, Some(origin)) => {
+                let nearest = TopDocs::with_limit(limit).and_offset(q.offset).tweak_score(
+                    move |segment: &tantivy::SegmentReader| {
+                        let lat = segment.fast_fields().f64("lat").ok();
+                        let lon = segment.fast_fields().f64("lon").ok();
+                        move |doc: tantivy::DocId, _score: tantivy::Score| -> f64 {
+                            let at = lat
+                                .as_ref()
+                                .and_then(|c| c.first(doc))
+                                .zip(lon.as_ref().and_then(|c| c.first(doc)));
+                            match at {
+                                Some((lat, lon)) => -origin.distance_m(Point { lat, lon }),
+                                None => f64::NEG_INFINITY,
+                            }
+                        }
+                    },
+                );
+                let (top, total) = collect(&searcher, &query, nearest, keep)?;
+                (top.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+            }
+            _ => collect(
+                &searcher,
+                &query,
                 TopDocs::with_limit(limit)
                     .and_offset(q.offset)
                     .order_by_score(),
-                Count,
-            ),
-        )?;
+                keep,
+            )?,
+        };
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            if let Some(id) = doc.get_first(f.facility_id).and_then(|v| v.as_u64()) {
-                hits.push(Hit {
-                    facility_id: FacilityId(i64::try_from(id).unwrap_or_default()),
-                    score,
-                });
-            }
+            let column = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("facility_id")?;
+            let Some(listing) = column.first(addr.doc_id).and_then(|id| listings.get(&id)) else {
+                continue;
+            };
+            hits.push(Hit {
+                facility_id: listing.facility_id,
+                score,
+                distance_m: origin.zip(listing.point).map(|(o, p)| o.distance_m(p)),
+                listing: Arc::clone(listing),
+            });
         }
         Ok((hits, total))
     }
@@ -451,8 +670,82 @@ impl SearchIndex {
             };
             any.push((Occur::Should, Box::new(BoostQuery::new(q, boost))));
         }
+        // Romaji (「sato」「shinjuku」) against the reading of the name.
+        if let Some(reading) = crate::text::romaji_reading(word) {
+            let tokens = crate::text::tokens(&reading);
+            let q: Option<Box<dyn Query>> = match tokens.as_slice() {
+                [] => None,
+                [one] => Some(Box::new(TermQuery::new(
+                    Term::from_field_text(f.reading, one),
+                    IndexRecordOption::WithFreqs,
+                ))),
+                many => Some(Box::new(PhraseQuery::new(
+                    many.iter()
+                        .map(|t| Term::from_field_text(f.reading, t))
+                        .collect(),
+                ))),
+            };
+            if let Some(q) = q {
+                any.push((Occur::Should, Box::new(BoostQuery::new(q, 1.5))));
+            }
+        }
         Ok(Some(Box::new(BooleanQuery::new(any))))
     }
+}
+
+/// What the listings decide per matching facility: the exact area and 現在診療中.
+#[derive(Clone)]
+struct Keep {
+    listings: Arc<Listings>,
+    area: Option<Area>,
+    open_at: Option<NaiveDateTime>,
+    department: Option<String>,
+}
+
+impl Keep {
+    fn keeps(&self, id: u64) -> bool {
+        let Some(l) = self.listings.get(&id) else {
+            return false;
+        };
+        if let Some(area) = self.area
+            && !l.point.is_some_and(|p| area.contains(p))
+        {
+            return false;
+        }
+        if let Some(at) = self.open_at
+            && l.openness(self.department.as_deref(), at) != Openness::Open
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// Runs `collector` with a count, through `keep` when there is one.
+fn collect<C>(
+    searcher: &Searcher,
+    query: &dyn Query,
+    collector: C,
+    keep: Option<Keep>,
+) -> Result<(C::Fruit, usize), IndexError>
+where
+    C: tantivy::collector::Collector + Send + Sync,
+{
+    Ok(match keep {
+        None => searcher.search(query, &(collector, Count))?,
+        Some(keep) => searcher.search(
+            query,
+            &FilterCollector::new(
+                "facility_id".to_owned(),
+                move |id: u64| keep.keeps(id),
+                (collector, Count),
+            ),
+        )?,
+    })
+}
+
+fn facility_id(id: u64) -> FacilityId {
+    FacilityId(i64::try_from(id).unwrap_or_default())
 }
 
 fn regex_escape(s: &str) -> String {

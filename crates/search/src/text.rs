@@ -133,6 +133,74 @@ pub fn tokens(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The vowel a (folded, large) katakana ends in.
+fn vowel(c: char) -> Option<char> {
+    const ROWS: [(&str, char); 5] = [
+        ("アカガサザタダナハバパマヤラワ", 'a'),
+        ("イキギシジチヂニヒビピミリ", 'i'),
+        ("ウクグスズツヅヌフブプムユル", 'u'),
+        ("エケゲセゼテデネヘベペメレ", 'e'),
+        ("オコゴソゾトドノホボポモヨロ", 'o'),
+    ];
+    ROWS.iter()
+        .find(|(row, _)| row.contains(c))
+        .map(|(_, v)| *v)
+}
+
+/// A folded reading with vowel length dropped, so that romaji typed the usual way (Hepburn
+/// without macrons: トウキョウ → tokyo, オオノ → ono, ニイガタ → niigata) meets the registered
+/// カナ: a vowel kana that only lengthens the vowel before it (オ・ウ after an o, ウ after a u,
+/// イ after an i, ア after an a, エ after an e) is dropped. Both sides fold alike, so what this
+/// merges only ever adds matches.
+pub fn loose_reading(folded: &str) -> String {
+    let mut out = String::with_capacity(folded.len());
+    let mut previous: Option<char> = None;
+    for c in folded.chars() {
+        let lengthens = matches!(
+            (previous, c),
+            (Some('o'), 'オ' | 'ウ')
+                | (Some('u'), 'ウ')
+                | (Some('i'), 'イ')
+                | (Some('a'), 'ア')
+                | (Some('e'), 'エ')
+        );
+        if !lengthens {
+            out.push(c);
+            previous = vowel(c);
+        }
+    }
+    out
+}
+
+/// A word typed in romaji as the loose reading it spells (「Satō」「satou」「sato」 →
+/// loose サト), or `None` when it is not romaji (digits, an English word kana cannot spell).
+pub fn romaji_reading(word: &str) -> Option<String> {
+    let lower: String = nfkc(word)
+        .chars()
+        .flat_map(char::to_lowercase)
+        .flat_map(|c| {
+            // Macrons and circumflexes are long vowels.
+            let (base, long) = match c {
+                'ā' | 'â' => ('a', true),
+                'ī' | 'î' => ('i', true),
+                'ū' | 'û' => ('u', true),
+                'ē' | 'ê' => ('e', true),
+                'ō' | 'ô' => ('o', true),
+                other => (other, false),
+            };
+            std::iter::once(base).chain(long.then_some(base))
+        })
+        .collect();
+    if lower.chars().count() < 2 || !lower.chars().all(|c| c.is_ascii_lowercase() || c == '\'') {
+        return None;
+    }
+    let kana = wana_kana::ConvertJapanese::to_katakana(lower.as_str());
+    if kana.chars().any(|c| c.is_ascii()) {
+        return None;
+    }
+    Some(loose_reading(&fold(&kana)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +242,47 @@ mod tests {
         );
         // 々 stays in its run.
         assert_eq!(tokens("佐々木"), ["佐々", "々木"]);
+    }
+
+    #[test]
+    fn romaji_meets_the_registered_reading() {
+        let reading = |kana: &str| loose_reading(&fold(kana));
+        assert_eq!(
+            romaji_reading("sato").as_deref(),
+            Some(reading("サトウ").as_str())
+        );
+        assert_eq!(
+            romaji_reading("Satou").as_deref(),
+            Some(reading("サトウ").as_str())
+        );
+        assert_eq!(
+            romaji_reading("Satō").as_deref(),
+            Some(reading("さとう").as_str())
+        );
+        assert_eq!(
+            romaji_reading("tokyo").as_deref(),
+            Some(reading("トウキョウ").as_str())
+        );
+        assert_eq!(
+            romaji_reading("ono").as_deref(),
+            Some(reading("オオノ").as_str())
+        );
+        assert_eq!(
+            romaji_reading("chuo").as_deref(),
+            Some(reading("チュウオウ").as_str())
+        );
+        assert_eq!(
+            romaji_reading("shinjuku").as_deref(),
+            Some(reading("シンジュク").as_str())
+        );
+        assert_eq!(
+            romaji_reading("naika").as_deref(),
+            Some(reading("ないか").as_str())
+        );
+        // Not romaji: digits, one letter, letters kana cannot spell.
+        assert_eq!(romaji_reading("2f"), None);
+        assert_eq!(romaji_reading("x"), None);
+        assert_eq!(romaji_reading("clinic"), None);
     }
 
     #[test]

@@ -13,8 +13,11 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use axum::Router;
+use teikyo_search::SearchIndex;
 use teikyo_store::Store;
 use teikyo_web::{AppState, WebConfig};
 use tokio::net::TcpListener;
@@ -24,6 +27,8 @@ use tokio::task::JoinHandle;
 pub struct TestApp {
     addr: SocketAddr,
     store: Store,
+    /// The node's search index (in memory), when the application was built with one.
+    search: Option<Arc<SearchIndex>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     // Dropped last: the server and pool must let go of the file first.
@@ -38,9 +43,27 @@ impl TestApp {
     }
 
     pub async fn spawn_with(config: WebConfig) -> Self {
-        Self::spawn_router(move |store| teikyo_web::router(AppState::new(store, config)))
-            .await
-            .unwrap_or_else(|err| panic!("TestApp did not start: {err:#}"))
+        let index = Arc::new(
+            SearchIndex::open(None).unwrap_or_else(|e| panic!("the search index opens: {e}")),
+        );
+        let shared = Arc::clone(&index);
+        let mut app = Self::spawn_router(move |store| {
+            teikyo_web::router(AppState::new(store, config).with_search(shared))
+        })
+        .await
+        .unwrap_or_else(|err| panic!("TestApp did not start: {err:#}"));
+        app.search = Some(index);
+        app
+    }
+
+    /// Brings the search index up to the publication sequence (what `teikyo serve` does every
+    /// two seconds), so that a test sees what it just published. Returns the rows applied.
+    pub async fn catch_up_search(&self) -> anyhow::Result<usize> {
+        let index = self
+            .search
+            .as_ref()
+            .context("this TestApp was built without a search index")?;
+        Ok(index.catch_up(&self.store).await?)
     }
 
     /// Serves whatever router `make_router` builds over the fresh store: for tests that add
@@ -74,6 +97,7 @@ impl TestApp {
         Ok(Self {
             addr,
             store,
+            search: None,
             stop: Some(stop),
             server: Some(server),
             _dir: dir,

@@ -562,6 +562,8 @@ pub struct Site {
     worker: teikyo_worker::Worker,
     /// Delivers queued mail only (no other job kinds), to the same outbox.
     mail_worker: teikyo_worker::Worker,
+    /// The node's search index, in memory; [`Site::catch_up_search`] brings it up to date.
+    pub search: Arc<teikyo_search::SearchIndex>,
 }
 
 /// The shipped mail templates with the test site's URL.
@@ -644,9 +646,13 @@ impl Site {
             worker = worker.with_handler(h);
         }
         let registrations = test_registrations(templates.clone()).with_timing(timing);
+        let search = Arc::new(
+            teikyo_search::SearchIndex::open(None).expect("the in-memory search index opens"),
+        );
         let router = teikyo_web::router(
             teikyo_web::AppState::new(store.clone(), config.clone())
-                .with_registrations(registrations),
+                .with_registrations(registrations)
+                .with_search(search.clone()),
         );
         Self {
             store,
@@ -656,7 +662,17 @@ impl Site {
             outbox,
             worker,
             mail_worker,
+            search,
         }
+    }
+
+    /// Applies the publication sequence to the search index (what `teikyo serve` does every
+    /// two seconds). Returns the rows applied.
+    pub async fn catch_up_search(&self) -> usize {
+        self.search
+            .catch_up(&self.store)
+            .await
+            .expect("the search index catches up")
     }
 
     pub fn client(&self) -> Client {

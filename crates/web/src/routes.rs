@@ -9,7 +9,7 @@ use axum::routing::{MethodRouter, get, post};
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
 use crate::html::{
-    account, apply, audit, bulk_mail, mail, notice, period, public, report, review, status,
+    account, apply, audit, bulk_mail, find, mail, notice, period, public, report, review, status,
     support, team,
 };
 use crate::state::AppState;
@@ -60,6 +60,23 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
     let mut list = vec![
         entry(M::GET, "/", R::Public, get(public::landing)),
         entry(M::GET, "/about/data", R::Public, get(public::data_credits)),
+        // The residents' side (issue 7): search and facility pages, Japanese and English, and
+        // the JSON API behind them (no session, no cookies).
+        entry(M::GET, "/search", R::Public, get(find::page)),
+        entry(M::GET, "/en/search", R::Public, get(find::page_en)),
+        entry(
+            M::GET,
+            "/facilities/{id}",
+            R::Public,
+            get(find::detail::page),
+        ),
+        entry(
+            M::GET,
+            "/en/facilities/{id}",
+            R::Public,
+            get(find::detail::page_en),
+        ),
+        entry(M::GET, "/api/search", R::Machine, get(find::api)),
         entry(M::GET, "/healthz", R::Machine, get(probes::healthz)),
         entry(M::GET, "/readyz", R::Machine, get(probes::readyz)),
         entry(M::GET, "/metrics", R::Machine, get(probes::metrics)),

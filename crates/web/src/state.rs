@@ -18,6 +18,9 @@ pub struct AppState {
     /// The item sets the report pages render and validate (`None`: they could not be loaded;
     /// `teikyo serve` refuses to start then, so only a hand-built state has none).
     forms: Option<Arc<Catalogue>>,
+    /// This node's search index and listings (`None`: the public search answers that it is not
+    /// available).
+    search: Option<Arc<teikyo_search::SearchIndex>>,
 }
 
 impl AppState {
@@ -30,7 +33,18 @@ impl AppState {
             registrations: None,
             // The built-in item sets unless `with_forms` gives others.
             forms: teikyo_refdata::forms::shared_catalogue().ok(),
+            search: None,
         }
+    }
+
+    /// The node's search index (`teikyo serve` opens it in its directory and keeps it current).
+    pub fn with_search(mut self, index: Arc<teikyo_search::SearchIndex>) -> Self {
+        self.search = Some(index);
+        self
+    }
+
+    pub fn search(&self) -> Option<&teikyo_search::SearchIndex> {
+        self.search.as_deref()
     }
 
     /// The item sets to use instead of the built-in ones (`forms_dir`).

@@ -1,0 +1,280 @@
+//! What a node keeps in memory per published facility (issue 7 §3, §5): enough to filter by
+//! 現在診療中 and distance and to draw a result line (名称, 種別, 所在地, today's hours, open-now,
+//! distance) without a database round trip.
+//!
+//! 現在診療中 is the domain's [`Schedule::at`], evaluated at query time. Its answer holds until the
+//! next opening or closing (or midnight, when the calendar may change what applies), so each
+//! listing caches it with that window: a search over thousands of facilities reads a word each,
+//! and only the facilities whose state changed since are evaluated again.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use serde::{Deserialize, Serialize};
+use teikyo_domain::FacilityKind;
+use teikyo_domain::hours::{Openness, WeeklyHours};
+use teikyo_domain::opening::{Closure, DayHours, OpenNow, Schedule};
+use teikyo_domain::publication::PublishedDocument;
+use teikyo_store::FacilityId;
+
+use crate::geo::Point;
+
+/// One opening-hours table and the 診療科目 it belongs to (`None`: the facility's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentHours {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    pub table: WeeklyHours,
+}
+
+/// What a listing is made of, as the index stores it beside each facility (so a restarted node
+/// rebuilds its listings from its own index, without reading the database).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListingData {
+    pub kind: FacilityKind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<Point>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hours: Vec<DepartmentHours>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closures: Vec<Closure>,
+}
+
+impl ListingData {
+    pub fn of(d: &PublishedDocument) -> Self {
+        let r = &d.facility;
+        Self {
+            kind: r.kind,
+            name: r.names.official.clone(),
+            name_en: r.names.english.clone(),
+            address: r.address.clone(),
+            point: r
+                .coordinates
+                .as_ref()
+                .and_then(|c| Point::in_japan(c.lat, c.lon)),
+            hours: d
+                .tables_by_department()
+                .into_iter()
+                .map(|(department, table)| DepartmentHours {
+                    department: department.map(str::to_owned),
+                    table: table.clone(),
+                })
+                .collect(),
+            closures: d.closures.clone(),
+        }
+    }
+}
+
+/// A published facility as results show it.
+#[derive(Debug)]
+pub struct Listing {
+    pub facility_id: FacilityId,
+    pub kind: FacilityKind,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub address: String,
+    pub point: Option<Point>,
+    /// Shared between facilities with identical tables (most clinics keep a few patterns).
+    hours: Arc<[DepartmentHours]>,
+    closures: Vec<Closure>,
+    /// Whether every department keeps the same hours (then a 診療科目 filter needs no
+    /// evaluation of its own).
+    uniform: bool,
+    /// [`Openness`] with the window it holds for; see [`Cached`].
+    open: AtomicU64,
+}
+
+fn is_holiday(date: NaiveDate) -> bool {
+    teikyo_refdata::holidays::is_holiday(date)
+}
+
+/// Minutes since 2000-01-01 00:00 (Japan time), the cache's clock.
+fn minute_of(t: NaiveDateTime) -> u64 {
+    let epoch = NaiveDate::from_ymd_opt(2000, 1, 1)
+        .unwrap_or_default()
+        .and_time(NaiveTime::MIN);
+    u64::try_from((t - epoch).num_minutes()).unwrap_or(0)
+}
+
+/// The cached answer: openness in 2 bits, then the first and the last-excluded minute of the
+/// window it holds for, 31 bits each (enough until the year 6000). 0 is "nothing cached".
+struct Cached;
+
+impl Cached {
+    const MASK: u64 = (1 << 31) - 1;
+
+    fn pack(openness: Openness, from: u64, until: u64) -> u64 {
+        let o = match openness {
+            Openness::Open => 1,
+            Openness::Closed => 2,
+            Openness::Unknown => 3,
+        };
+        o | ((from & Self::MASK) << 2) | ((until & Self::MASK) << 33)
+    }
+
+    fn unpack(word: u64, minute: u64) -> Option<Openness> {
+        let from = (word >> 2) & Self::MASK;
+        let until = (word >> 33) & Self::MASK;
+        if !(from <= minute && minute < until) {
+            return None;
+        }
+        match word & 3 {
+            1 => Some(Openness::Open),
+            2 => Some(Openness::Closed),
+            3 => Some(Openness::Unknown),
+            _ => None,
+        }
+    }
+}
+
+impl Listing {
+    pub fn schedule_tables(&self, department: Option<&str>) -> Vec<&WeeklyHours> {
+        self.hours
+            .iter()
+            .filter(|h| department.is_none() || h.department.as_deref() == department)
+            .map(|h| &h.table)
+            .collect()
+    }
+
+    fn evaluate(&self, department: Option<&str>, at: NaiveDateTime) -> OpenNow {
+        let tables = self.schedule_tables(department);
+        Schedule {
+            tables: &tables,
+            closures: &self.closures,
+            is_holiday: &is_holiday,
+        }
+        .at(at)
+    }
+
+    /// 現在診療中 at `at` (Japan time), with until / next opening / closure.
+    pub fn open_now(&self, department: Option<&str>, at: NaiveDateTime) -> OpenNow {
+        self.evaluate(self.department_key(department), at)
+    }
+
+    /// Only whether it is open at `at`: cached for the facility as a whole.
+    pub fn openness(&self, department: Option<&str>, at: NaiveDateTime) -> Openness {
+        let department = self.department_key(department);
+        if department.is_some() {
+            // Closed as a whole (no table open, none in doubt) is closed for every department;
+            // otherwise the department's own tables decide.
+            if self.openness(None, at) == Openness::Closed {
+                return Openness::Closed;
+            }
+            return self.evaluate(department, at).openness;
+        }
+        let minute = minute_of(at);
+        if let Some(o) = Cached::unpack(self.open.load(Ordering::Relaxed), minute) {
+            return o;
+        }
+        let now = self.evaluate(None, at);
+        let midnight = at
+            .date()
+            .succ_opt()
+            .unwrap_or(at.date())
+            .and_time(NaiveTime::MIN);
+        // The answer holds until the next change, and never past midnight: 日により異なる and
+        // a day's table are read per day.
+        let change = now
+            .until
+            .or(now.next_open)
+            .unwrap_or(midnight)
+            .min(midnight);
+        let until = minute_of(change).max(minute + 1);
+        self.open
+            .store(Cached::pack(now.openness, minute, until), Ordering::Relaxed);
+        now.openness
+    }
+
+    /// A department filter that adds nothing (no such rows, or all rows alike) reads the whole.
+    fn department_key<'d>(&self, department: Option<&'d str>) -> Option<&'d str> {
+        department.filter(|d| {
+            !self.uniform
+                && self
+                    .hours
+                    .iter()
+                    .any(|h| h.department.as_deref() == Some(*d))
+        })
+    }
+
+    /// The hours of `date` for a result line.
+    pub fn day(&self, date: NaiveDate) -> DayHours {
+        let tables = self.schedule_tables(None);
+        Schedule {
+            tables: &tables,
+            closures: &self.closures,
+            is_holiday: &is_holiday,
+        }
+        .day(date)
+    }
+
+    pub fn closures(&self) -> &[Closure] {
+        &self.closures
+    }
+}
+
+/// Builds listings, sharing identical hours between facilities.
+#[derive(Default)]
+pub struct Interner {
+    tables: Mutex<HashMap<u64, Vec<Arc<[DepartmentHours]>>>>,
+}
+
+impl Interner {
+    fn intern(&self, hours: Vec<DepartmentHours>) -> Arc<[DepartmentHours]> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for h in &hours {
+            h.department.hash(&mut hasher);
+            // WeeklyHours has no Hash; its JSON is canonical (BTreeMap, fixed field order).
+            serde_json::to_string(&h.table)
+                .unwrap_or_default()
+                .hash(&mut hasher);
+        }
+        let key = hasher.finish();
+        let Ok(mut tables) = self.tables.lock() else {
+            return hours.into();
+        };
+        let bucket = tables.entry(key).or_default();
+        if let Some(same) = bucket.iter().find(|t| ***t == *hours) {
+            return Arc::clone(same);
+        }
+        let shared: Arc<[DepartmentHours]> = hours.into();
+        bucket.push(Arc::clone(&shared));
+        shared
+    }
+
+    /// Drops tables no listing uses any more (after a rebuild).
+    pub fn prune(&self) {
+        if let Ok(mut tables) = self.tables.lock() {
+            tables.retain(|_, bucket| {
+                bucket.retain(|t| Arc::strong_count(t) > 1);
+                !bucket.is_empty()
+            });
+        }
+    }
+
+    pub fn listing(&self, facility_id: FacilityId, data: ListingData) -> Listing {
+        let uniform = data.hours.windows(2).all(|w| w[0].table == w[1].table);
+        Listing {
+            facility_id,
+            kind: data.kind,
+            name: data.name,
+            name_en: data.name_en,
+            address: data.address,
+            point: data.point,
+            hours: self.intern(data.hours),
+            closures: data.closures,
+            uniform,
+            open: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Every listing of a node by facility id: an immutable snapshot, replaced whole when the index
+/// catches up, so a search reads one consistent set without holding a lock.
+pub type Listings = HashMap<u64, Arc<Listing>>;
