@@ -63,6 +63,14 @@ Figures:
                           publication sequence (read, parse, tokenise, commit), process start included
                   baseline: python3 reading every published document from the same SQLite file
                           and parsing its JSON (the floor of reading the sequence at all)
+  search_vs_healthz_ratio  `teikyo serve` on that database and index; wrk (2 threads, 64 connections,
+                          loopback, TEIKYO_BENCH_SECONDS=20 each) over a fixed mix of 400 /api/search
+                          queries made from the published data (words; 都道府県+市区町村+診療科目;
+                          小児科/内科 現在診療中 within 2 km nearest first; a prefecture with a feature,
+                          open now), divided by GET /healthz throughput of the same server. Goal ≥ 0.5.
+  search_rps             that search throughput (baseline: /healthz req/s)
+  search_p99_ms          p99 latency of the search mix (baseline: /healthz p99). Goal ≤ 20 ms.
+  rss_245k_mib           the server's peak resident memory (VmHWM) after both runs. Goal ≤ 600 MiB.
 
 `--only forms` runs just the item-set figures (validate, section pages, 差異表示), `--only status`
 just the 報告状況一覧 figures, `--only search` just publication and the index (with its own
@@ -282,15 +290,138 @@ def search_figures(n, seed, work=None, db=None):
         secs_idx, res = timed(lambda: run([BIN, '--database-url', url, 'index', 'rebuild'], env=env))
         print(res.stdout.strip(), file=sys.stderr)
         base, rows = timed(lambda: read_documents(db))
-        return {
+        figures = {
             'publish_synthetic_245k_s': figure(secs_pub, 's', None, None, shown),
             'index_rebuild_245k_s': figure(secs_idx, 's', base,
                                            'python3 sqlite3 reading and json-parsing every published document '
                                            'of the same file (the floor of reading the sequence)', rows),
         }
+        figures.update(serve_figures(url, db, env, work))
+        return figures
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)
+
+
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("TEIKYO_BENCH_PATHS")) do paths[#paths + 1] = line end
+local i = math.random(#paths)
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def search_paths(db, count=400, seed=1):
+    """A fixed mix of /api/search queries built from the published data: words (a name's first
+    characters, a reading in hiragana, romaji-free), 都道府県 + 市区町村 + 診療科目, 小児科 or 内科
+    現在診療中 within 2 km of a facility, nearest first, and a prefecture with a feature, open now."""
+    import random
+    import urllib.parse
+    rnd = random.Random(seed)
+    con = sqlite3.connect(db)
+    docs = [json.loads(d) for (d,) in con.execute(
+        'SELECT document FROM publication WHERE document IS NOT NULL ORDER BY seq LIMIT 20000')]
+    con.close()
+    rnd.shuffle(docs)
+    def hira(k):
+        return ''.join(chr(ord(c) - 0x60) if 'ァ' <= c <= 'ヶ' else c for c in k)
+    paths = []
+    for i, d in enumerate(docs[:count]):
+        f = d['facility']
+        q = {}
+        kind = i % 4
+        if kind == 0:
+            name = f['names']['official']
+            q['q'] = name[:4] if i % 8 == 0 else hira(f['names']['official_kana'][:5])
+        elif kind == 1:
+            q.update(pref=f['prefecture'], city=f['municipality'], dept=rnd.choice(['01001', '03001', '10001']))
+        elif kind == 2:
+            c = f.get('coordinates')
+            if not c:
+                continue
+            q.update(lat=c['lat'], lon=c['lon'], radius=2, dept=rnd.choice(['03001', '01001']), open=1)
+        else:
+            q.update(pref=f['prefecture'], open=1, feature=rnd.choice(['parking', 'barrier_free', 'night_holiday']))
+        paths.append('/api/search?' + urllib.parse.urlencode(q))
+    return paths
+
+
+def wrk(url, seconds, connections, paths_file=None, script=None):
+    cmd = ['wrk', '-t2', f'-c{connections}', f'-d{seconds}s', '--latency']
+    env = dict(os.environ)
+    if script:
+        cmd += ['-s', script]
+        env['TEIKYO_BENCH_PATHS'] = paths_file
+    res = run(cmd + [url], env=env)
+    out = res.stdout
+    rps = float(out.split('Requests/sec:')[1].split()[0])
+    p99 = out.split('99%')[1].split()[0]
+    unit = 1000.0 if p99.endswith('s') and not p99.endswith('ms') and not p99.endswith('us') else 1.0
+    p99_ms = float(p99.rstrip('mus')) * ({'ms': 1.0, 'us': 0.001}.get(p99[-2:], unit))
+    errors = 'Non-2xx' in out or 'Socket errors' in out
+    return rps, p99_ms, errors, out
+
+
+def rss_mib(pid):
+    with open(f'/proc/{pid}/status') as f:
+        fields = dict(line.split(':', 1) for line in f if ':' in line)
+    return int(fields['VmRSS'].split()[0]) / 1024, int(fields['VmHWM'].split()[0]) / 1024
+
+
+def serve_figures(url, db, env, work):
+    """`teikyo serve` on the 245k index: /healthz and /api/search under 64 connections (wrk on
+    loopback, 2 threads, the same machine), p99 latency, and the server's resident memory."""
+    import socket
+    import urllib.request
+    if shutil.which('wrk') is None:
+        print('search_vs_healthz_ratio left out: install wrk (apt-get install wrk)', file=sys.stderr)
+        return {}
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    base = f'http://127.0.0.1:{port}'
+    env = dict(env, TEIKYO_BIND=f'127.0.0.1:{port}', TEIKYO_LOG='warn')
+    server = subprocess.Popen([BIN, '--database-url', url, 'serve'], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(base + '/readyz', timeout=1)
+                break
+            except Exception:
+                time.sleep(0.5)
+        paths = search_paths(db)
+        paths_file = os.path.join(work, 'paths.txt')
+        with open(paths_file, 'w') as f:
+            f.write('\n'.join(paths) + '\n')
+        script = os.path.join(work, 'paths.lua')
+        with open(script, 'w') as f:
+            f.write(WRK_SCRIPT)
+        # Every query once (warms the page cache and the open-now cache), and each must answer.
+        for p in paths:
+            with urllib.request.urlopen(base + p, timeout=30) as r:
+                json.load(r)
+        seconds = int(os.environ.get('TEIKYO_BENCH_SECONDS', '20'))
+        health_rps, health_p99, health_err, _ = wrk(base + '/healthz', seconds, 64)
+        rps, p99, err, out = wrk(base + '/', seconds, 64, paths_file, script)
+        print(out, file=sys.stderr)
+        if err or health_err:
+            print('wrk reported errors or non-2xx answers', file=sys.stderr)
+        rss, peak = rss_mib(server.pid)
+        return {
+            'search_vs_healthz_ratio': figure(rps / health_rps, 'ratio', None, None, len(paths)),
+            'search_rps': figure(rps, 'req/s', health_rps, 'GET /healthz on the same server, same wrk settings',
+                                 len(paths)),
+            'search_p99_ms': figure(p99, 'ms', health_p99, 'p99 of GET /healthz under the same load', len(paths)),
+            'rss_245k_mib': figure(peak, 'MiB', None, None),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def write_report(figures):

@@ -292,6 +292,10 @@ async fn landing_page_introduces_the_service_to_each_audience() {
         "{html}"
     );
     assert!(!html.contains("href=\"/reports"), "{html}");
+    assert!(
+        html.contains("<a class=\"feature-name\" href=\"/search\">医療機関・薬局を探す</a>"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -92,12 +92,12 @@ pub(crate) const AUDIENCES: &[Audience] = &[
     Audience {
         id: "residents",
         heading: "住民の方へ",
-        lead: "都道府県が確認した医療機関・薬局の情報を、どなたでもアカウントなしで検索・閲覧していただけるようになります。",
+        lead: "都道府県が確認した医療機関・薬局の情報を、どなたでもアカウントなしで検索・閲覧していただけます。",
         features: &[
             Feature {
                 name: "医療機関・薬局を探す",
-                description: "地域、診療科目、現在診療中かどうかなどから探していただけます。",
-                availability: Availability::Preparing,
+                description: "名称や住所、地域、診療科目、現在診療中かどうか、現在地からの距離などから探していただけます。English is available.",
+                availability: Availability::Ready { href: "/search" },
             },
             Feature {
                 name: "オープンデータのダウンロード",
