@@ -18,6 +18,10 @@ mod synth_answers;
 
 use std::process::ExitCode;
 
+/// See the workspace manifest: the allocator is chosen for the index rebuild and search.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -144,14 +144,14 @@ impl DayType {
 }
 
 /// A from–to pair, e.g. 外来受付時間.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Span {
     pub start: TimeOfDay,
     pub end: TimeOfDay,
 }
 
 /// One 診療時間帯 / 開店時間帯 / 就業時間帯.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Slot {
     pub start: TimeOfDay,
     pub end: TimeOfDay,
@@ -176,7 +176,7 @@ impl Slot {
 }
 
 /// The slots of an open day: at least one, by construction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "Vec<Slot>", into = "Vec<Slot>")]
 pub struct Slots(Vec<Slot>);
 
@@ -204,7 +204,7 @@ impl From<Slots> for Vec<Slot> {
 }
 
 /// What a day type is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case", from = "DayFields")]
 pub enum Day {
     /// 休診 / 閉店 / 休業: carries no times.
@@ -257,7 +257,7 @@ impl NthWeekday {
 
 /// その他の休診日 as dates (年末年始 12/29–1/3 is two periods a year apart, or one spanning the
 /// new year), with a note for what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClosedPeriod {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -266,7 +266,7 @@ pub struct ClosedPeriod {
 }
 
 /// A weekly hours table with its closures. A day type missing from `days` is unanswered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct WeeklyHours {
     #[serde(default)]
     pub days: BTreeMap<DayType, Day>,

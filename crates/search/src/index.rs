@@ -389,10 +389,9 @@ impl SearchIndex {
                     writer.delete_term(Term::from_field_u64(self.fields.facility_id, id));
                     match &row.document {
                         Some(doc) => {
-                            let data = ListingData::of(doc);
-                            writer.add_document(self.document(id, doc, &data)?)?;
-                            listings
-                                .insert(id, Arc::new(self.interner.listing(row.facility_id, data)));
+                            let listing = self.interner.listing_of(row.facility_id, doc);
+                            writer.add_document(self.document(id, doc, &listing)?)?;
+                            listings.insert(id, Arc::new(listing));
                         }
                         None => {
                             listings.remove(&id);
@@ -442,7 +441,7 @@ impl SearchIndex {
         &self,
         id: u64,
         d: &PublishedDocument,
-        data: &ListingData,
+        listing: &Listing,
     ) -> Result<TantivyDocument, IndexError> {
         let f = &self.fields;
         let r = &d.facility;
@@ -492,13 +491,14 @@ impl SearchIndex {
                 }
             }
         }
-        if let Some(p) = data.point {
+        if let Some(p) = listing.point {
             doc.add_f64(f.lat, p.lat);
             doc.add_f64(f.lon, p.lon);
         }
-        let listing = serde_json::to_vec(data)
+        let stored = listing
+            .to_json()
             .map_err(|e| IndexError::Payload(format!("listing {id}: {e}")))?;
-        doc.add_bytes(f.listing, &listing);
+        doc.add_bytes(f.listing, &stored);
         Ok(doc)
     }
 

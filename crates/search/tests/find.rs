@@ -7,7 +7,7 @@ use teikyo_domain::feature::Feature;
 use teikyo_domain::forms::{Answers, Value};
 use teikyo_domain::hours::{Day, DayType, Slot, Slots, TimeOfDay, WeeklyHours};
 use teikyo_domain::opening::Closure;
-use teikyo_domain::publication::{PublishedDocument, PublishedSection};
+use teikyo_domain::publication::PublishedDocument;
 use teikyo_domain::{
     CoordinateSource, Coordinates, FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode,
     PrefectureCode,
@@ -15,6 +15,7 @@ use teikyo_domain::{
 use teikyo_search::{Area, Bounds, Point, Publisher, SearchIndex, SearchQuery, Sort};
 use teikyo_store::{AuditEvent, FacilityId, NewClosure, Store};
 use teikyo_testkit::db::{TestDb, backends};
+use teikyo_testkit::published;
 
 /// 金沢市役所, the centre of the radius searches.
 const CENTER: Point = Point {
@@ -124,65 +125,41 @@ fn document(f: &Facility) -> PublishedDocument {
     for (id, v) in &f.extra {
         answers.set(id, v.clone());
     }
-    let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-    PublishedDocument {
-        facility: record,
-        item_set: "2025-clinic".into(),
-        confirmed_at: Utc.with_ymd_and_hms(2026, 6, 1, 3, 0, 0).unwrap(),
-        sections: vec![PublishedSection {
-            id: "basic".into(),
-            number: "1.(1)".into(),
-            title: "基本情報".into(),
-            confirmed_on: day,
-            changed_on: day,
-            answers,
-        }],
-        closures: f.closures.clone(),
-    }
+    published::document(record, answers)
 }
 
 async fn publish(store: &Store, facilities: &[Facility]) -> Vec<FacilityId> {
-    let publisher =
-        Publisher::new(teikyo_refdata::forms::shared_catalogue().expect("the item sets load"));
-    let mut docs = Vec::new();
-    for f in facilities {
-        let doc = document(f);
-        let id = store
-            .facilities()
-            .insert(&doc.facility)
-            .await
-            .expect("insert");
-        // 臨時休診 are the store's: publication puts the current ones into the document.
-        let closures: Vec<NewClosure> = f
-            .closures
-            .iter()
-            .map(|c| NewClosure {
-                facility_id: id,
+    // Published the week before the searches below (a closure ends with its last day).
+    let at = Utc.with_ymd_and_hms(2026, 11, 9, 0, 0, 0).unwrap();
+    let ids = published::publish_at(store, facilities.iter().map(document).collect(), at).await;
+    // 臨時休診 are the store's: declared, then published into the facility's document.
+    let closures: Vec<NewClosure> = facilities
+        .iter()
+        .zip(&ids)
+        .flat_map(|(f, id)| {
+            f.closures.iter().map(|c| NewClosure {
+                facility_id: *id,
                 closure: c.clone(),
                 batch_id: None,
                 by: None,
             })
-            .collect();
-        if !closures.is_empty() {
-            store
-                .publications()
-                .declare_closures(
-                    &closures,
-                    &AuditEvent::new("closure.declared", None),
-                    Utc::now(),
-                )
-                .await
-                .expect("declare");
-        }
-        docs.push((id, doc));
+        })
+        .collect();
+    if !closures.is_empty() {
+        store
+            .publications()
+            .declare_closures(
+                &closures,
+                &AuditEvent::new("closure.declared", None),
+                Utc::now(),
+            )
+            .await
+            .expect("declare");
+        Publisher::new(teikyo_refdata::forms::shared_catalogue().expect("the item sets load"))
+            .publish(store, &ids, at)
+            .await
+            .expect("publish the closures");
     }
-    let ids = docs.iter().map(|(id, _)| *id).collect();
-    // Published the week before the searches below (a closure ends with its last day).
-    let published = Utc.with_ymd_and_hms(2026, 11, 9, 0, 0, 0).unwrap();
-    publisher
-        .publish_documents(store, docs, published)
-        .await
-        .expect("publish");
     ids
 }
 

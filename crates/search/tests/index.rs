@@ -2,15 +2,16 @@
 //! PostgreSQL when configured: catch-up, replacement, tombstones, restart from the directory,
 //! and the first relevance rules (カナ, width, 「京都」 vs 東京都, filters).
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, Utc};
 use teikyo_domain::forms::Answers;
-use teikyo_domain::publication::{PublishedDocument, PublishedSection};
+use teikyo_domain::publication::PublishedDocument;
 use teikyo_domain::{
     FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode, PrefectureCode,
 };
 use teikyo_search::{Publisher, SearchIndex, SearchQuery};
 use teikyo_store::{FacilityId, Store};
 use teikyo_testkit::db::{TestDb, backends};
+use teikyo_testkit::published;
 
 fn record(name: &str, kana: &str, pref: &str, muni: &str, address: &str) -> FacilityRecord {
     FacilityRecord {
@@ -46,36 +47,12 @@ fn document(record: &FacilityRecord, department: &str) -> PublishedDocument {
         "basic.departments",
         teikyo_domain::forms::Value::Group(vec![row]),
     );
-    PublishedDocument {
-        facility: record.clone(),
-        item_set: "2025-clinic".into(),
-        confirmed_at: Utc.with_ymd_and_hms(2026, 6, 1, 3, 0, 0).unwrap(),
-        sections: vec![PublishedSection {
-            id: "basic".into(),
-            number: "1.(1)".into(),
-            title: "基本情報".into(),
-            confirmed_on: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
-            changed_on: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
-            answers,
-        }],
-        closures: Vec::new(),
-    }
+    published::document(record.clone(), answers)
 }
 
 async fn publish(store: &Store, records: &[(FacilityRecord, &str)]) -> Vec<FacilityId> {
-    let publisher =
-        Publisher::new(teikyo_refdata::forms::shared_catalogue().expect("the item sets load"));
-    let mut docs = Vec::new();
-    for (r, dept) in records {
-        let id = store.facilities().insert(r).await.expect("insert");
-        docs.push((id, document(r, dept)));
-    }
-    let ids = docs.iter().map(|(id, _)| *id).collect();
-    publisher
-        .publish_documents(store, docs, Utc::now())
-        .await
-        .expect("publish");
-    ids
+    let docs = records.iter().map(|(r, dept)| document(r, dept)).collect();
+    published::publish(store, docs).await
 }
 
 fn q(keyword: &str) -> SearchQuery {

@@ -45,6 +45,11 @@ static ASSETS: &[Asset] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../static/report.js"),
     ),
+    asset(
+        "find.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/find.js"),
+    ),
 ];
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -95,6 +100,14 @@ static REPORT_HREF: LazyLock<String> = LazyLock::new(|| {
 /// The section pages' enhancements (conditional items, hours rows), versioned.
 pub(crate) fn report_script_href() -> &'static str {
     REPORT_HREF.as_str()
+}
+
+static FIND_HREF: LazyLock<String> =
+    LazyLock::new(|| find("find.js").map_or_else(|| "/static/find.js".to_owned(), versioned_href));
+
+/// The search form's 「現在地を使う」, versioned.
+pub(crate) fn find_script_href() -> &'static str {
+    FIND_HREF.as_str()
 }
 
 #[derive(Debug, Deserialize)]

@@ -70,6 +70,31 @@ async fn public_pages_pass_axe_and_fit_360px() {
     check_page(&browser, &app, "/about/data", "about-data").await;
     check_page(&browser, &app, "/no/such/page", "not-found").await;
 
+    // The residents' side, with results (long names and addresses must wrap at 360 px).
+    let ids = teikyo_testkit::published::publish(
+        app.store(),
+        vec![teikyo_testkit::published::clinic_document(
+            "医療法人社団香林坊会香林坊こどもとおとなのクリニック",
+            "イリョウホウジンシャダンコウリンボウカイコウリンボウコドモトオトナノクリニック",
+            Some("Korinbo Clinic for Children and Adults"),
+            100.0,
+        )],
+    )
+    .await;
+    app.catch_up_search().await.unwrap();
+    check_page(&browser, &app, "/search", "search").await;
+    check_page(
+        &browser,
+        &app,
+        "/search?q=%E3%81%93%E3%81%86%E3%82%8A%E3%82%93%E3%81%BC%E3%81%86&open=1",
+        "search-results",
+    )
+    .await;
+    check_page(&browser, &app, "/en/search?q=korinbo", "search-results-en").await;
+    let facility = format!("/facilities/{}", ids[0].0);
+    check_page(&browser, &app, &facility, "facility").await;
+    check_page(&browser, &app, &format!("/en{facility}"), "facility-en").await;
+
     browser.close().await.unwrap();
 }
 

@@ -7,104 +7,35 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::{NaiveDate, TimeZone, Utc};
-use teikyo_domain::forms::{Answers, Value};
-use teikyo_domain::hours::{Day, DayType, WeeklyHours};
-use teikyo_domain::publication::{PublishedDocument, PublishedSection};
-use teikyo_domain::{
-    CoordinateSource, Coordinates, FacilityKind, FacilityNames, FacilityRecord, MunicipalityCode,
-    PrefectureCode,
-};
-use teikyo_search::{Publisher, SearchIndex};
+use teikyo_search::SearchIndex;
 use teikyo_store::{FacilityId, Store};
+use teikyo_testkit::published::{clinic_document, publish};
 use teikyo_web::{AppState, WebConfig};
 use tower::ServiceExt;
-
-fn document(name: &str, kana: &str, english: Option<&str>, north_m: f64) -> PublishedDocument {
-    let record = FacilityRecord {
-        kind: FacilityKind::Clinic,
-        prefecture: PrefectureCode::parse("17").unwrap(),
-        municipality: MunicipalityCode::parse("172014").unwrap(),
-        facility_code: None,
-        insurance_codes: vec![],
-        names: FacilityNames {
-            official: name.into(),
-            official_kana: kana.into(),
-            english: english.map(str::to_owned),
-            ..FacilityNames::default()
-        },
-        postal_code: None,
-        address: "石川県金沢市広坂1丁目1番1号".into(),
-        coordinates: Some(Coordinates {
-            lat: 36.5613 + north_m / 111_195.0,
-            lon: 136.6562,
-            source: CoordinateSource::Reported,
-        }),
-        homepage: None,
-        opened_on: Some(NaiveDate::from_ymd_opt(2000, 4, 1).unwrap()),
-        suspended_on: None,
-        abolished_on: None,
-    };
-    // Open around the clock every day, so open-now does not depend on when the test runs.
-    let mut hours = WeeklyHours::default();
-    for d in DayType::ALL {
-        hours.days.insert(d, Day::AllDay);
-    }
-    let mut row = Answers::default();
-    row.set(
-        "basic.departments.department",
-        Value::Choice("03001".into()),
-    );
-    row.set("basic.departments.hours", Value::Hours(hours));
-    let mut answers = Answers::default();
-    answers.set("basic.departments", Value::Group(vec![row]));
-    answers.set("access.has_parking", Value::Choice("yes".into()));
-    let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-    PublishedDocument {
-        facility: record,
-        item_set: "2025-clinic".into(),
-        confirmed_at: Utc.with_ymd_and_hms(2026, 6, 1, 3, 0, 0).unwrap(),
-        sections: vec![PublishedSection {
-            id: "basic".into(),
-            number: "1.(1)".into(),
-            title: "基本情報".into(),
-            confirmed_on: day,
-            changed_on: day,
-            answers,
-        }],
-        closures: Vec::new(),
-    }
-}
 
 async fn app(count: usize) -> (Router, Vec<FacilityId>) {
     let store = Store::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
-    let publisher = Publisher::new(teikyo_refdata::forms::shared_catalogue().unwrap());
-    let mut docs = Vec::new();
-    for i in 0..count {
-        let doc = if i == 0 {
-            document(
-                "香林坊こどもクリニック",
-                "コウリンボウコドモクリニック",
-                Some("Korinbo Children's Clinic"),
-                100.0,
-            )
-        } else {
-            document(
-                &format!("広坂第{i}診療所"),
-                "ヒロサカシンリョウジョ",
-                None,
-                200.0 + i as f64 * 100.0,
-            )
-        };
-        let id = store.facilities().insert(&doc.facility).await.unwrap();
-        docs.push((id, doc));
-    }
-    let ids = docs.iter().map(|(id, _)| *id).collect();
-    publisher
-        .publish_documents(&store, docs, Utc::now())
-        .await
-        .unwrap();
+    let docs = (0..count)
+        .map(|i| {
+            if i == 0 {
+                clinic_document(
+                    "香林坊こどもクリニック",
+                    "コウリンボウコドモクリニック",
+                    Some("Korinbo Children's Clinic"),
+                    100.0,
+                )
+            } else {
+                clinic_document(
+                    &format!("広坂第{i}診療所"),
+                    "ヒロサカシンリョウジョ",
+                    None,
+                    200.0 + i as f64 * 100.0,
+                )
+            }
+        })
+        .collect();
+    let ids = publish(&store, docs).await;
     let index = Arc::new(SearchIndex::open(None).unwrap());
     index.catch_up(&store).await.unwrap();
     let state = AppState::new(store, WebConfig::default()).with_search(index);

@@ -178,6 +178,7 @@ pub(crate) struct GroupLink {
 #[template(path = "find.html")]
 struct FindPage {
     chrome: Chrome,
+    script_href: &'static str,
     t: &'static Texts,
     lang: &'static str,
     title: String,
@@ -286,6 +287,7 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
     let selected_radius = find.radius_km.unwrap_or(DEFAULT_RADIUS_KM).to_string();
     let page = FindPage {
         chrome: Chrome::new(),
+        script_href: crate::assets::find_script_href(),
         t,
         lang: lang.code(),
         title: t.search_title.to_owned(),
