@@ -1,24 +1,11 @@
 //! The `teikyo` binary as people use it: synth → import, malformed files, code checks.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn teikyo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teikyo"))
-        .args(args)
-        .env_remove("TEIKYO_DATABASE_URL")
-        .env_remove("TEIKYO_CONFIG")
-        .output()
-        .expect("run teikyo")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{facility_files, teikyo, text};
 
 fn db_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("t.sqlite").display())
@@ -28,19 +15,6 @@ fn synth(dir: &Path, n: &str, seed: &str) {
     let out = dir.to_string_lossy();
     let o = teikyo(&["synth", "--facilities", n, "--seed", seed, "--out", &out]);
     assert!(o.status.success(), "{}", text(&o));
-}
-
-fn facility_files(dir: &Path) -> Vec<String> {
-    [
-        "01-1_hospital_facility_info",
-        "02-1_clinic_facility_info",
-        "03-1_dental_facility_info",
-        "04_maternity_home",
-        "05_pharmacy",
-    ]
-    .iter()
-    .map(|f| dir.join(format!("{f}.csv")).to_string_lossy().into_owned())
-    .collect()
 }
 
 /// Data rows of a CSV file written by synth (one record per CRLF line).

@@ -7,8 +7,12 @@
 //! - 「小児科 現在診療中 半径2km」 returns exactly the 小児科 open at that moment within 2 km,
 //!   nearest first — compared with every published document evaluated one by one.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{facility_files, teikyo, text};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use teikyo_domain::hours::Openness;
@@ -17,22 +21,8 @@ use teikyo_domain::publication::PublishedDocument;
 use teikyo_search::{Area, Point, SearchIndex, SearchQuery, Sort};
 use teikyo_store::{FacilityId, Store};
 
-fn teikyo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teikyo"))
-        .args(args)
-        .env_remove("TEIKYO_DATABASE_URL")
-        .env_remove("TEIKYO_CONFIG")
-        .output()
-        .expect("run teikyo")
-}
-
 fn ok(o: Output) {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 /// synth → import → publish synthetic, as the demo does.
@@ -48,16 +38,7 @@ fn dataset(dir: &Path, facilities: &str) -> String {
         &out,
     ]));
     let url = format!("sqlite://{}", dir.join("t.sqlite").display());
-    let files: Vec<String> = [
-        "01-1_hospital_facility_info",
-        "02-1_clinic_facility_info",
-        "03-1_dental_facility_info",
-        "04_maternity_home",
-        "05_pharmacy",
-    ]
-    .iter()
-    .map(|f| dir.join(format!("{f}.csv")).to_string_lossy().into_owned())
-    .collect();
+    let files = facility_files(dir);
     let mut args = vec!["--database-url", &url, "import", "facilities"];
     args.extend(files.iter().map(String::as_str));
     ok(teikyo(&args));

@@ -559,7 +559,9 @@ impl SearchIndex {
         if let Some(area) = q.area {
             let b = area.bounds();
             if !(b.south <= b.north && b.west <= b.east) {
-                return Err(IndexError::Query("地図の範囲が正しくありません".into()));
+                return Err(IndexError::Query(
+                    "地図の範囲（南西と北東の緯度・経度）が逆になっています。地図を動かしてからもう一度検索してください".into(),
+                ));
             }
             for (field, low, high) in [(f.lat, b.south, b.north), (f.lon, b.west, b.east)] {
                 must.push((

@@ -160,7 +160,7 @@ async fn facility_page(state: AppState, id: i64, lang: Lang) -> Result<Response,
                 }
             })
             .collect(),
-        hours: hours(&state, &d),
+        hours: hours(&d),
         tabs: tabs(&state, &d, lang),
         map_href: r
             .coordinates
@@ -171,7 +171,7 @@ async fn facility_page(state: AppState, id: i64, lang: Lang) -> Result<Response,
 }
 
 /// Each hours table, titled by its 診療科目 when it belongs to one.
-fn hours(state: &AppState, d: &PublishedDocument) -> Vec<HoursView> {
+fn hours(d: &PublishedDocument) -> Vec<HoursView> {
     d.tables_by_department()
         .into_iter()
         .map(|(department, table)| HoursView {
@@ -183,7 +183,7 @@ fn hours(state: &AppState, d: &PublishedDocument) -> Vec<HoursView> {
                 .unwrap_or_default(),
             lines: table.lines(),
         })
-        .filter(|h| !h.lines.is_empty() || state.forms().is_none())
+        .filter(|h| !h.lines.is_empty())
         .collect()
 }
 

@@ -20,7 +20,7 @@ use teikyo_domain::feature::Feature;
 use teikyo_domain::hours::Openness;
 use teikyo_domain::opening::{DayHours, OpenNow, japan_time, until_label};
 use teikyo_domain::{FacilityKind, PrefectureCode};
-use teikyo_search::{Hit, Listing, SearchIndex, Sort};
+use teikyo_search::{Hit, Listing, Sort};
 
 use self::params::{DEFAULT_RADIUS_KM, Find, Group, RADII_KM};
 use self::texts::{Lang, Texts};
@@ -245,9 +245,10 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
     let mut total = 0;
     let mut unavailable = false;
     let asked = find.asked();
+    let query = find.query(now);
     if asked && !find.place_unknown() {
         match state.search() {
-            Some(index) => match run(index, &find, now) {
+            Some(index) => match index.search(&query) {
                 Ok((hits, n)) => {
                     total = n;
                     rows = hits
@@ -263,7 +264,7 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
             None => unavailable = true,
         }
     }
-    let query = find.query_string();
+    let query_string = find.query_string();
     let where_label = if find.bounds.is_some() {
         t.in_view.to_owned()
     } else if find.here.is_some() {
@@ -276,10 +277,15 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
     } else {
         String::new()
     };
-    let previous_href = (find.offset > 0)
-        .then(|| page_href(lang, &query, find.offset.saturating_sub(params::PAGE)));
+    let previous_href = (find.offset > 0).then(|| {
+        page_href(
+            lang,
+            &query_string,
+            find.offset.saturating_sub(params::PAGE),
+        )
+    });
     let next_href = (find.offset + rows.len() < total && !rows.is_empty())
-        .then(|| page_href(lang, &query, find.offset + params::PAGE));
+        .then(|| page_href(lang, &query_string, find.offset + params::PAGE));
     let other = match lang {
         Lang::Ja => Lang::En,
         Lang::En => Lang::Ja,
@@ -291,7 +297,7 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
         t,
         lang: lang.code(),
         title: t.search_title.to_owned(),
-        other_lang_href: format!("{}/search?{query}", other.prefix()),
+        other_lang_href: format!("{}/search?{query_string}", other.prefix()),
         prefectures: choices(
             PrefectureCode::all(),
             |p| p.to_string(),
@@ -337,7 +343,7 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
         group_note: find.group.map(|g| g.explanation(lang)),
         asked,
         first_number: find.offset + 1,
-        sort_distance: find.query(now).sort == Sort::Distance,
+        sort_distance: query.sort == Sort::Distance,
         find,
         rows,
         total,
@@ -352,14 +358,6 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
         StatusCode::OK
     };
     Ok((status, render(&page)?).into_response())
-}
-
-fn run(
-    index: &SearchIndex,
-    find: &Find,
-    now: NaiveDateTime,
-) -> Result<(Vec<Hit>, usize), teikyo_search::IndexError> {
-    index.search(&find.query(now))
 }
 
 /// `GET /search`
@@ -470,7 +468,7 @@ pub(crate) async fn api(
             find.problems.join(" "),
         ));
     }
-    let (hits, total) = run(index, &find, now).map_err(|e| {
+    let (hits, total) = index.search(&find.query(now)).map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             e.code(),
