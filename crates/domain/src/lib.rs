@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod bulk_mail;
+pub mod closure;
 pub mod codes;
 pub mod completeness;
 pub mod facility;

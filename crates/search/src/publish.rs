@@ -272,14 +272,31 @@ impl Handler for ProjectHandler {
                     })
                 })
                 .collect::<Result<_, _>>()?;
-            let summary = self
-                .publisher
-                .publish(ctx.store, &ids, Utc::now())
-                .await
-                .map_err(|e| match e {
-                    PublishError::Store(e) => JobError::Retry(e.to_string()),
-                    other => JobError::Permanent(other.to_string()),
-                })?;
+            // In chunks with progress: a 臨時休診一括処理 over a whole prefecture publishes tens
+            // of thousands of facilities, and its page shows how far it got.
+            let total = ids.len() as u64;
+            let mut summary = PublishSummary::default();
+            let mut done = 0u64;
+            for chunk in ids.chunks(CHUNK) {
+                let s = self
+                    .publisher
+                    .publish(ctx.store, chunk, Utc::now())
+                    .await
+                    .map_err(|e| match e {
+                        PublishError::Store(e) => JobError::Retry(e.to_string()),
+                        other => JobError::Permanent(other.to_string()),
+                    })?;
+                summary.published += s.published;
+                summary.withdrawn += s.withdrawn;
+                summary.unchanged += s.unchanged;
+                summary.skipped += s.skipped;
+                done += chunk.len() as u64;
+                if total > CHUNK as u64 {
+                    ctx.progress(done, total)
+                        .await
+                        .map_err(|e| JobError::Retry(e.to_string()))?;
+                }
+            }
             Ok(Some(json!({
                 "published": summary.published,
                 "withdrawn": summary.withdrawn,

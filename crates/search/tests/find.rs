@@ -150,6 +150,7 @@ async fn publish(store: &Store, facilities: &[Facility]) -> Vec<FacilityId> {
             .publications()
             .declare_closures(
                 &closures,
+                &[],
                 &AuditEvent::new("closure.declared", None),
                 Utc::now(),
             )

@@ -208,6 +208,7 @@ async fn a_temporary_closure_is_published_and_drops_out_after_its_last_day() -> 
                     batch_id: None,
                     by: None,
                 }],
+                &[],
                 &AuditEvent::new("closure.declared", None),
                 Utc::now(),
             )
@@ -225,6 +226,125 @@ async fn a_temporary_closure_is_published_and_drops_out_after_its_last_day() -> 
         assert_eq!(s.published, 1);
         let shown = db.store.publications().published(id).await?.expect("shown");
         assert!(shown.closures.is_empty());
+        db.cleanup().await?;
+    }
+    Ok(())
+}
+
+/// 臨時休診一括処理 for a whole municipality: the prefecture's batch reaches every facility of
+/// 金沢市 and none of 七尾市, shuts them for residents (open-now through the index), and
+/// drops out by itself the morning after its last day.
+#[tokio::test]
+async fn a_prefecture_closes_a_whole_municipality_and_the_closure_expires() -> anyhow::Result<()> {
+    use teikyo_domain::closure::ClosureTarget;
+    use teikyo_search::{SearchIndex, SearchQuery};
+    use teikyo_store::NewClosureBatch;
+    let kanazawa = MunicipalityCode::parse("172014")?;
+    let nanao = MunicipalityCode::parse("172022")?;
+    for backend in backends() {
+        let db = TestDb::new(backend).await?;
+        let p = publisher();
+        let mut docs = Vec::new();
+        for n in 11..=13 {
+            let mut r = record(n);
+            if n == 13 {
+                r.municipality = nanao;
+                r.address = "石川県七尾市府中町1番地".into();
+            }
+            let id = stored(&db.store, &r).await;
+            docs.push((id, document(&p, &r, "1")));
+        }
+        let ids: Vec<FacilityId> = docs.iter().map(|(id, _)| *id).collect();
+        p.publish_documents(&db.store, docs, japan(day(2026, 11, 18), 9, 0))
+            .await?;
+        let index = SearchIndex::open(None)?;
+        index.catch_up(&db.store).await?;
+        // 木曜 10:00, and 火曜 10:00 the week after.
+        let thursday = day(2026, 11, 19).and_hms_opt(10, 0, 0).expect("time");
+        let tuesday = day(2026, 11, 24).and_hms_opt(10, 0, 0).expect("time");
+        let open_at = |index: &SearchIndex, at| -> Vec<FacilityId> {
+            let (hits, _) = index
+                .search(&SearchQuery {
+                    open_at: Some(at),
+                    limit: 10,
+                    ..SearchQuery::default()
+                })
+                .expect("search");
+            let mut ids: Vec<FacilityId> = hits.iter().map(|h| h.facility_id).collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(open_at(&index, thursday), ids, "all open before");
+
+        let batches = db.store.closure_batches();
+        let target = ClosureTarget::Area {
+            kinds: vec![FacilityKind::Hospital],
+            municipalities: vec![kanazawa],
+        };
+        let ishikawa = PrefectureCode::parse("17")?;
+        let reached: Vec<FacilityId> = batches
+            .targets(ishikawa, &target, None, day(2026, 11, 18))
+            .await?
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(reached, ids[..2]);
+        let flood = Closure {
+            from: day(2026, 11, 19),
+            to: day(2026, 11, 20),
+            reason: "大雨による浸水のため".into(),
+        };
+        batches
+            .declare(
+                &NewClosureBatch {
+                    prefecture: ishikawa,
+                    closure: flood.clone(),
+                    target,
+                    by: None,
+                },
+                &reached,
+                &teikyo_search::project_job(&reached),
+                &AuditEvent::new("closure.batch_declared", None),
+                Utc::now(),
+            )
+            .await?;
+        // What the batch's job does, as of the evening before.
+        let s = p
+            .publish(&db.store, &reached, japan(day(2026, 11, 18), 18, 0))
+            .await?;
+        assert_eq!(s.published, 2);
+        index.catch_up(&db.store).await?;
+        assert_eq!(
+            open_at(&index, thursday),
+            [ids[2]],
+            "only 七尾市 stays open"
+        );
+        let (hits, _) = index.search(&SearchQuery {
+            open_at: None,
+            limit: 10,
+            ..SearchQuery::default()
+        })?;
+        let closed = hits
+            .iter()
+            .find(|h| h.facility_id == ids[0])
+            .expect("still listed");
+        let now = closed.listing.open_now(None, thursday);
+        assert_eq!(now.closure, Some(flood.clone()), "says why");
+
+        // Over after its last day: the daily re-evaluation publishes them without it.
+        let s = reevaluate_due(&db.store, &p, japan(day(2026, 11, 21), 0, 5)).await?;
+        assert_eq!(s.published, 2);
+        index.catch_up(&db.store).await?;
+        assert_eq!(open_at(&index, tuesday), ids);
+        for id in &ids[..2] {
+            let shown = db
+                .store
+                .publications()
+                .published(*id)
+                .await?
+                .expect("shown");
+            assert!(shown.closures.is_empty());
+        }
         db.cleanup().await?;
     }
     Ok(())

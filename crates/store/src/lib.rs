@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod bulk_mail;
+pub mod closure;
 mod entity;
 mod error;
 pub mod facility;
@@ -36,6 +37,9 @@ pub use account::{
 };
 pub use bulk_mail::{
     BatchTake, BulkMail, BulkMailId, BulkMailRepo, NewBulkMail, Recipient, RecipientQuery, SentTo,
+};
+pub use closure::{
+    ClosedFacility, ClosureBatch, ClosureBatchId, ClosureBatchRepo, NewClosureBatch,
 };
 pub use error::StoreError;
 pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSummary};
@@ -341,6 +345,10 @@ impl Store {
     /// 一括メール配信: drafts, sends and their recipients.
     pub fn bulk_mails(&self) -> BulkMailRepo<'_> {
         BulkMailRepo::new(self)
+    }
+
+    pub fn closure_batches(&self) -> ClosureBatchRepo<'_> {
+        ClosureBatchRepo::new(self)
     }
 
     pub fn publications(&self) -> PublicationRepo<'_> {

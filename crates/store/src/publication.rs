@@ -18,6 +18,7 @@ use teikyo_domain::publication::{HiddenReason, PublishedDocument};
 
 use crate::account::insert_audit;
 use crate::entity::{facility_publication, publication, temporary_closure};
+use crate::jobs::{Jobs, NewJob};
 use crate::{AuditEvent, Backend, FacilityId, Store, StoreError, UserId};
 
 /// Rows per statement when many facilities are applied at once.
@@ -314,14 +315,19 @@ impl<'a> PublicationRepo<'a> {
         Ok(out)
     }
 
-    /// Declares a 臨時休診, audited. The caller publishes the facility again.
+    /// Declares a 臨時休診, audited, with `jobs` (the publication that shows it) in the same
+    /// transaction. The caller may also publish the facility right away.
     pub async fn declare_closures(
         &self,
         closures: &[NewClosure],
+        jobs: &[NewJob],
         audit: &AuditEvent,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
         let txn = self.store.begin_write().await?;
+        Jobs::new(&txn, self.store.backend())
+            .enqueue_many(jobs)
+            .await?;
         let mut ids = Vec::with_capacity(closures.len());
         for c in closures {
             let id = temporary_closure::Entity::insert(temporary_closure::ActiveModel {
@@ -344,15 +350,20 @@ impl<'a> PublicationRepo<'a> {
         Ok(ids)
     }
 
-    /// Withdraws 臨時休診 (those not withdrawn yet), audited; returns the facilities affected.
+    /// Withdraws 臨時休診 (those not withdrawn yet), audited, with `jobs` in the same
+    /// transaction; returns the facilities affected.
     pub async fn withdraw_closures(
         &self,
         ids: &[i64],
+        jobs: &[NewJob],
         by: Option<UserId>,
         audit: &AuditEvent,
         now: DateTime<Utc>,
     ) -> Result<Vec<FacilityId>, StoreError> {
         let txn = self.store.begin_write().await?;
+        Jobs::new(&txn, self.store.backend())
+            .enqueue_many(jobs)
+            .await?;
         let mut facilities = Vec::new();
         for chunk in ids.chunks(BATCH) {
             let affected = temporary_closure::Entity::find()

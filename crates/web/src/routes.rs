@@ -9,8 +9,8 @@ use axum::routing::{MethodRouter, get, post};
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
 use crate::html::{
-    account, apply, audit, bulk_mail, find, mail, notice, period, public, report, review, status,
-    support, team,
+    account, apply, audit, bulk_mail, closure, find, mail, notice, period, public, report, review,
+    status, support, team,
 };
 use crate::state::AppState;
 use crate::{api, assets, probes};
@@ -344,6 +344,25 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             R::Staff,
             post(team::staff_remove),
         ),
+        // A facility's own 臨時休診 (issue 7 §4): its users, delegates and reviewers.
+        entry(
+            M::GET,
+            "/facility/{id}/closures",
+            R::SignedIn,
+            get(closure::page),
+        ),
+        entry(
+            M::POST,
+            "/facility/{id}/closures",
+            R::SignedIn,
+            post(closure::declare),
+        ),
+        entry(
+            M::POST,
+            "/facility/{id}/closures/{closure}/withdraw",
+            R::SignedIn,
+            post(closure::withdraw),
+        ),
         entry(
             M::GET,
             "/facility/{id}/users",
@@ -523,6 +542,38 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
         ),
         // 一括メール配信: staff of the prefecture look; its reviewers and admins and the operator
         // compose, send and stop (a 保健所 area limits them); checked in the handlers.
+        // 臨時休診一括処理 (issue 7 §4); the handlers narrow to who may declare in the
+        // prefecture and area.
+        entry(
+            M::GET,
+            "/prefecture/closures",
+            R::Staff,
+            get(closure::batch::list),
+        ),
+        entry(
+            M::GET,
+            "/prefecture/closures/new",
+            R::Staff,
+            get(closure::batch::new_form),
+        ),
+        entry(
+            M::POST,
+            "/prefecture/closures/new",
+            R::Staff,
+            post(closure::batch::new_submit),
+        ),
+        entry(
+            M::GET,
+            "/prefecture/closures/{id}",
+            R::Staff,
+            get(closure::batch::show),
+        ),
+        entry(
+            M::POST,
+            "/prefecture/closures/{id}/withdraw",
+            R::Staff,
+            post(closure::batch::withdraw),
+        ),
         entry(
             M::GET,
             "/prefecture/bulk-mail",

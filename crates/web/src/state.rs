@@ -57,6 +57,12 @@ impl AppState {
         self.forms.as_deref()
     }
 
+    /// Publishes facilities right away (a 臨時休診 shows within seconds); `None` without item
+    /// sets (the queued publication job then does it).
+    pub(crate) fn publisher(&self) -> Option<teikyo_search::Publisher> {
+        self.forms.clone().map(teikyo_search::Publisher::new)
+    }
+
     /// Enables 新規ユーザ登録申請 (it sends mail, so it needs the templates). Without it the
     /// application pages say that applications are not accepted here.
     pub fn with_registrations(mut self, registrations: Registrations) -> Self {

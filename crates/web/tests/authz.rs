@@ -353,6 +353,50 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::PrefectureY => O::NotFound,
             _ => O::Forbidden,
         },
+        // A facility's own 臨時休診: its users and delegate, the reviewer of its prefecture
+        // (X) and the operator; B and Y do not see it. An empty form: the page with the
+        // messages. Withdrawing twice is harmless (back to the page).
+        ("GET" | "POST", "/facility/{id}/closures") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => {
+                if method == Method::GET {
+                    O::Ok
+                } else {
+                    O::Unprocessable
+                }
+            }
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        ("POST", "/facility/{id}/closures/{closure}/withdraw") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::SeeOther,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        // 臨時休診一括処理: like 一括メール配信 — staff see their prefecture's batches, its
+        // reviewers and the operator declare and withdraw; the batch is X's.
+        ("GET", "/prefecture/closures" | "/prefecture/closures/new") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Ok,
+            _ => O::Forbidden,
+        },
+        ("POST", "/prefecture/closures/new") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Unprocessable,
+            _ => O::Forbidden,
+        },
+        ("GET", "/prefecture/closures/{id}") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Ok,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
+        // Without the confirmation box: the page with the message.
+        ("POST", "/prefecture/closures/{id}/withdraw") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::PrefectureX | Role::Operator => O::Unprocessable,
+            Role::PrefectureY => O::NotFound,
+            _ => O::Forbidden,
+        },
         // 一括メール配信: staff look at their prefecture's sends; reviewers (X, Y) and the
         // operator compose; the draft is X's, so Y does not see it. Empty forms: the page with
         // the messages (no prefecture named; nothing typed; the confirmation box not ticked).
@@ -433,6 +477,10 @@ struct World {
     notice: i64,
     /// Prefecture X's 一括メール, a draft.
     bulk_mail: i64,
+    /// Facility A's own 臨時休診, which the first allowed request withdraws.
+    closure: i64,
+    /// Prefecture X's 臨時休診一括処理 (closing facility A).
+    closure_batch: i64,
     stylesheet: String,
 }
 
@@ -641,6 +689,46 @@ async fn world(store: Store) -> World {
         .await
         .unwrap()
         .0;
+    let storm = teikyo_domain::opening::Closure {
+        from: teikyo_domain::opening::japan_date(chrono::Utc::now()),
+        to: teikyo_domain::opening::japan_date(chrono::Utc::now()) + chrono::Days::new(2),
+        reason: "大雨のため".into(),
+    };
+    let closure = store
+        .publications()
+        .declare_closures(
+            &[teikyo_store::NewClosure {
+                facility_id: teikyo_store::FacilityId(a),
+                closure: storm.clone(),
+                batch_id: None,
+                by: None,
+            }],
+            &[],
+            &teikyo_store::AuditEvent::new("closure.declared", None),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()[0];
+    let closure_batch = store
+        .closure_batches()
+        .declare(
+            &teikyo_store::NewClosureBatch {
+                prefecture: PrefectureCode::parse("17").unwrap(),
+                closure: storm.clone(),
+                target: teikyo_domain::closure::ClosureTarget::Area {
+                    kinds: vec![FacilityKind::Hospital],
+                    municipalities: vec![],
+                },
+                by: None,
+            },
+            &[teikyo_store::FacilityId(a)],
+            &teikyo_search::project_job(&[teikyo_store::FacilityId(a)]),
+            &teikyo_store::AuditEvent::new("closure.batch_declared", None),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .0;
     let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
         .await
         .router;
@@ -663,6 +751,8 @@ async fn world(store: Store) -> World {
         period,
         notice,
         bulk_mail,
+        closure,
+        closure_batch,
     }
 }
 
@@ -721,7 +811,11 @@ fn concrete(path: &str, w: &World) -> String {
     if path.starts_with("/facility/") {
         return path
             .replace("{id}", &w.facility_a.to_string())
-            .replace("{user}", &w.colleague.to_string());
+            .replace("{user}", &w.colleague.to_string())
+            .replace("{closure}", &w.closure.to_string());
+    }
+    if path.starts_with("/prefecture/closures/") {
+        return path.replace("{id}", &w.closure_batch.to_string());
     }
     if path.starts_with("/prefecture/bulk-mail/") {
         return path.replace("{id}", &w.bulk_mail.to_string());

@@ -247,6 +247,26 @@ impl Access {
         })
     }
 
+    /// May declare and withdraw the facility's own 臨時休診: any of its users (the clerk who
+    /// learns the doctor is ill), its delegates, and the staff who review it.
+    pub fn declares_closures_for(&self, f: &FacilityScope) -> bool {
+        self.reviews_facility(f)
+            || self.memberships.iter().any(|m| match m {
+                Membership::Facility { facility_id, .. } => *facility_id == f.id,
+                Membership::Delegate {
+                    prefecture,
+                    facility_ids,
+                } => *prefecture == f.prefecture && facility_ids.contains(&f.id),
+                Membership::Operator | Membership::Prefecture { .. } => false,
+            })
+    }
+
+    /// May run 臨時休診一括処理 in the prefecture: the same people who send its bulk mail
+    /// (reviewers and admins, within their area; the operator).
+    pub fn declares_bulk_closures_in(&self, prefecture: PrefectureCode) -> bool {
+        self.sends_bulk_mail_in(prefecture)
+    }
+
     /// The prefectures whose staff the user manages, in code order.
     pub fn staff_managed(&self) -> Vec<PrefectureCode> {
         PrefectureCode::all()
@@ -405,6 +425,43 @@ mod tests {
         ] {
             assert!(!access(staff).enters_reports(&kanazawa, medical));
         }
+    }
+
+    #[test]
+    fn closures_are_declared_by_the_facility_its_delegates_and_its_reviewers() {
+        let kanazawa = facility(1, "17", "172014");
+        let nanao = facility(2, "17", "172022");
+        let ishikawa = PrefectureCode::parse("17").unwrap();
+        let clerk = access(Membership::Facility {
+            facility_id: 1,
+            admin: false,
+            programs: vec![],
+        });
+        assert!(clerk.declares_closures_for(&kanazawa));
+        assert!(!clerk.declares_closures_for(&nanao));
+        assert!(!clerk.declares_bulk_closures_in(ishikawa));
+        let delegate = access(Membership::Delegate {
+            prefecture: ishikawa,
+            facility_ids: vec![2],
+        });
+        assert!(delegate.declares_closures_for(&nanao));
+        assert!(!delegate.declares_closures_for(&kanazawa));
+        let read_only = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::ReadOnly,
+            area: Area::Whole,
+        });
+        assert!(!read_only.declares_closures_for(&nanao));
+        assert!(!read_only.declares_bulk_closures_in(ishikawa));
+        let hokenjo = access(Membership::Prefecture {
+            prefecture: ishikawa,
+            level: StaffLevel::Reviewer,
+            area: Area::Municipalities(vec![MunicipalityCode::parse("172022").unwrap()]),
+        });
+        assert!(hokenjo.declares_closures_for(&nanao));
+        assert!(!hokenjo.declares_closures_for(&kanazawa));
+        assert!(hokenjo.declares_bulk_closures_in(ishikawa));
+        assert!(access(Membership::Operator).declares_bulk_closures_in(ishikawa));
     }
 
     #[test]

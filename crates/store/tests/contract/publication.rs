@@ -197,6 +197,7 @@ pub async fn closures_are_current_until_withdrawn_or_over(store: Store) -> anyho
                     by: None,
                 },
             ],
+            &[],
             &AuditEvent::new("closure.declared", None),
             Utc::now(),
         )
@@ -213,6 +214,7 @@ pub async fn closures_are_current_until_withdrawn_or_over(store: Store) -> anyho
     let withdrawn = repo
         .withdraw_closures(
             &ids[..1],
+            &[],
             None,
             &AuditEvent::new("closure.withdrawn", None),
             Utc::now(),
@@ -222,6 +224,7 @@ pub async fn closures_are_current_until_withdrawn_or_over(store: Store) -> anyho
     ensure!(
         repo.withdraw_closures(
             &ids[..1],
+            &[],
             None,
             &AuditEvent::new("closure.withdrawn", None),
             Utc::now()
@@ -233,5 +236,172 @@ pub async fn closures_are_current_until_withdrawn_or_over(store: Store) -> anyho
     ensure!(!current.contains_key(&a) && current.contains_key(&b));
     let all = repo.closures_of(a).await?;
     ensure!(all.len() == 1 && all[0].withdrawn_at.is_some());
+    Ok(())
+}
+
+/// 臨時休診一括処理: a target resolves to the facilities of its area or codes; declaring closes
+/// them all with the publication job in one transaction; withdrawing closes none any more,
+/// queues the publication again, and happens once.
+pub async fn closure_batches_close_many_at_once_and_withdraw_once(
+    store: Store,
+) -> anyhow::Result<()> {
+    use teikyo_domain::closure::ClosureTarget;
+    use teikyo_domain::{FacilityCode, MunicipalityCode, PrefectureCode};
+    use teikyo_store::{JobStatus, NewJob};
+    let kanazawa = MunicipalityCode::parse("172014")?;
+    let nanao = MunicipalityCode::parse("172022")?;
+    let ishikawa = PrefectureCode::parse("17")?;
+    let a = store
+        .facilities()
+        .insert(&facility(FacilityKind::Clinic, 1))
+        .await?;
+    let b = store
+        .facilities()
+        .insert(&facility(FacilityKind::Pharmacy, 2))
+        .await?;
+    let mut elsewhere = facility(FacilityKind::Clinic, 3);
+    elsewhere.municipality = nanao;
+    let c = store.facilities().insert(&elsewhere).await?;
+    let mut closed = facility(FacilityKind::Clinic, 4);
+    closed.abolished_on = Some(day(2026, 1, 1));
+    store.facilities().insert(&closed).await?;
+    let batches = store.closure_batches();
+    let today = day(2026, 11, 22);
+    let clinics_in_kanazawa = ClosureTarget::Area {
+        kinds: vec![FacilityKind::Clinic, FacilityKind::Pharmacy],
+        municipalities: vec![kanazawa],
+    };
+    let found = batches
+        .targets(ishikawa, &clinics_in_kanazawa, None, today)
+        .await?;
+    ensure!(
+        found.iter().map(|f| f.id).collect::<Vec<_>>() == [a, b],
+        "{found:?}"
+    );
+    let whole = ClosureTarget::Area {
+        kinds: vec![FacilityKind::Clinic],
+        municipalities: vec![],
+    };
+    let found = batches.targets(ishikawa, &whole, None, today).await?;
+    ensure!(found.iter().map(|f| f.id).collect::<Vec<_>>() == [a, c]);
+    let found = batches
+        .targets(ishikawa, &whole, Some(&[nanao]), today)
+        .await?;
+    ensure!(
+        found.iter().map(|f| f.id).collect::<Vec<_>>() == [c],
+        "area"
+    );
+    let by_code = ClosureTarget::Codes {
+        kinds: vec![FacilityKind::Clinic],
+        codes: vec![
+            FacilityCode::parse("2170000003")?,
+            FacilityCode::parse("9999999999")?,
+        ],
+    };
+    let found = batches.targets(ishikawa, &by_code, None, today).await?;
+    ensure!(
+        found.iter().map(|f| f.id).collect::<Vec<_>>() == [c] && found[0].name == "広坂診療所3",
+        "{found:?}"
+    );
+
+    let storm = Closure {
+        from: day(2026, 11, 22),
+        to: day(2026, 11, 24),
+        reason: "大雨による浸水のため".into(),
+    };
+    let id = batches
+        .declare(
+            &teikyo_store::NewClosureBatch {
+                prefecture: ishikawa,
+                closure: storm.clone(),
+                target: clinics_in_kanazawa.clone(),
+                by: None,
+            },
+            &[a, b],
+            &NewJob::new(
+                "publication.project",
+                serde_json::json!({"facilities": [a.0, b.0]}),
+            ),
+            &AuditEvent::new("closure.batch_declared", None),
+            Utc::now(),
+        )
+        .await?;
+    let batch = batches.get(id).await?.expect("stored");
+    ensure!(batch.closure == storm && batch.target == clinics_in_kanazawa);
+    ensure!(batch.facilities == 2 && batch.withdrawn_at.is_none());
+    let job = store
+        .jobs()
+        .get(batch.job_id.expect("a job"))
+        .await?
+        .expect("queued");
+    ensure!(job.status == JobStatus::Queued && job.kind == "publication.project");
+    let current = store
+        .publications()
+        .current_closures(&[a, b, c], today)
+        .await?;
+    ensure!(current.len() == 2 && current[&a][0].batch_id == Some(id.0));
+    ensure!(batches.list(&[ishikawa], 10).await?.len() == 1);
+    ensure!(
+        batches
+            .list(&[PrefectureCode::parse("13")?], 10)
+            .await?
+            .is_empty()
+    );
+    let of = batches.facilities_of(id, None).await?;
+    ensure!(of.iter().map(|f| (f.id, f.withdrawn)).collect::<Vec<_>>() == [(a, false), (b, false)]);
+    ensure!(batches.facilities_of(id, Some(&[nanao])).await?.is_empty());
+
+    // The facility reopens early on its own; then staff withdraw the batch.
+    let own = current[&a][0].id;
+    store
+        .publications()
+        .withdraw_closures(
+            &[own],
+            &[],
+            None,
+            &AuditEvent::new("closure.withdrawn", None),
+            Utc::now(),
+        )
+        .await?;
+    let mut queued_for = Vec::new();
+    let n = batches
+        .withdraw(
+            id,
+            |f| {
+                queued_for = f.to_vec();
+                NewJob::new("publication.project", serde_json::json!({}))
+            },
+            None,
+            &AuditEvent::new("closure.batch_withdrawn", None),
+            Utc::now(),
+        )
+        .await?;
+    ensure!(n == Some(1) && queued_for == [b], "{n:?} {queued_for:?}");
+    let again = batches
+        .withdraw(
+            id,
+            |_| NewJob::new("publication.project", serde_json::json!({})),
+            None,
+            &AuditEvent::new("closure.batch_withdrawn", None),
+            Utc::now(),
+        )
+        .await?;
+    ensure!(again.is_none(), "a second withdrawal changes nothing");
+    let batch2 = batches.get(id).await?.expect("stored");
+    ensure!(batch2.withdrawn_at.is_some() && batch2.job_id != batch.job_id);
+    ensure!(
+        store
+            .publications()
+            .current_closures(&[a, b], today)
+            .await?
+            .is_empty()
+    );
+    ensure!(
+        batches
+            .facilities_of(id, None)
+            .await?
+            .iter()
+            .all(|f| f.withdrawn)
+    );
     Ok(())
 }

@@ -5,6 +5,7 @@ pub(crate) mod account;
 pub(crate) mod apply;
 pub(crate) mod audit;
 pub(crate) mod bulk_mail;
+pub(crate) mod closure;
 pub(crate) mod credits;
 pub(crate) mod errors;
 pub(crate) mod find;

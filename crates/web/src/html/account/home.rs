@@ -100,6 +100,11 @@ const STAFF_TOOLS: &[StaffTool] = &[
         href: Some("/prefecture/bulk-mail"),
     },
     StaffTool {
+        name: "臨時休診一括処理",
+        description: "災害・停電などのとき、市区町村や機関コードの一覧で選んだ医療機関・薬局をまとめて臨時休診として住民向けに表示します。対象を確認してから登録でき、反映の進み具合を確認・取消できます。終了日を過ぎると自動的に元に戻ります。",
+        href: Some("/prefecture/closures"),
+    },
+    StaffTool {
         name: "お知らせの掲載",
         description: "医療機関・薬局と職員のホーム画面に表示するお知らせを掲載・削除します（都道府県の管理者・運用者）。",
         href: Some("/notices"),
