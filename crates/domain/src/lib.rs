@@ -6,6 +6,7 @@ pub mod bulk_mail;
 pub mod closure;
 pub mod codes;
 pub mod completeness;
+pub mod error_report;
 pub mod facility;
 pub mod feature;
 pub mod forms;

@@ -9,6 +9,7 @@ pub mod bulk_mail;
 pub mod closure;
 mod entity;
 mod error;
+pub mod error_report;
 pub mod facility;
 pub mod insurance;
 pub mod jobs;
@@ -42,6 +43,7 @@ pub use closure::{
     ClosedFacility, ClosureBatch, ClosureBatchId, ClosureBatchRepo, NewClosureBatch,
 };
 pub use error::StoreError;
+pub use error_report::{ErrorReport, ErrorReportRepo, NewErrorReport};
 pub use facility::{Facility, FacilityFilter, FacilityId, FacilityRepo, ImportSummary};
 pub use insurance::{InsuranceRepo, MasterImport, MasterLookup, MasterRecord, PreprintImport};
 pub use jobs::{Job, JobId, JobStatus, Jobs, NewJob, backoff};
@@ -349,6 +351,10 @@ impl Store {
 
     pub fn closure_batches(&self) -> ClosureBatchRepo<'_> {
         ClosureBatchRepo::new(self)
+    }
+
+    pub fn error_reports(&self) -> ErrorReportRepo<'_> {
+        ErrorReportRepo::new(self)
     }
 
     pub fn publications(&self) -> PublicationRepo<'_> {

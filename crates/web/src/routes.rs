@@ -9,8 +9,8 @@ use axum::routing::{MethodRouter, get, post};
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
 use crate::html::{
-    account, apply, audit, bulk_mail, closure, find, mail, notice, period, public, report, review,
-    status, support, team,
+    account, apply, audit, bulk_mail, closure, error_report, find, mail, notice, period, public,
+    report, review, status, support, team,
 };
 use crate::state::AppState;
 use crate::{api, assets, probes};
@@ -76,6 +76,33 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             R::Public,
             get(find::detail::page_en),
         ),
+        // 「情報の誤りを報告」: a public form under the per-IP limit of forms that send.
+        entry(
+            M::GET,
+            "/facilities/{id}/report-error",
+            R::Public,
+            get(find::report_error::page_ja),
+        ),
+        entry(
+            M::POST,
+            "/facilities/{id}/report-error",
+            R::Public,
+            post(find::report_error::submit_ja),
+        )
+        .limited(),
+        entry(
+            M::GET,
+            "/en/facilities/{id}/report-error",
+            R::Public,
+            get(find::report_error::page_en),
+        ),
+        entry(
+            M::POST,
+            "/en/facilities/{id}/report-error",
+            R::Public,
+            post(find::report_error::submit_en),
+        )
+        .limited(),
         entry(M::GET, "/api/search", R::Machine, get(find::api)),
         entry(M::GET, "/healthz", R::Machine, get(probes::healthz)),
         entry(M::GET, "/readyz", R::Machine, get(probes::readyz)),
@@ -343,6 +370,26 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
             "/staff/{id}/remove",
             R::Staff,
             post(team::staff_remove),
+        ),
+        // 「情報の誤りを報告」 as it reaches the facility (who sees it; its keepers mark 対応済)
+        // and the prefecture.
+        entry(
+            M::GET,
+            "/facility/{id}/error-reports",
+            R::SignedIn,
+            get(error_report::facility_page),
+        ),
+        entry(
+            M::POST,
+            "/facility/{id}/error-reports/{report}/handled",
+            R::SignedIn,
+            post(error_report::handle),
+        ),
+        entry(
+            M::GET,
+            "/prefecture/error-reports",
+            R::Staff,
+            get(error_report::prefecture_page),
         ),
         // A facility's own 臨時休診 (issue 7 §4): its users, delegates and reviewers.
         entry(

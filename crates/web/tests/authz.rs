@@ -353,6 +353,28 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
             Role::PrefectureY => O::NotFound,
             _ => O::Forbidden,
         },
+        // 「情報の誤りを報告」: the matrix's facilities are not published, so there is nothing
+        // to report about, whoever asks.
+        ("GET" | "POST", "/facilities/{id}/report-error" | "/en/facilities/{id}/report-error") => {
+            O::NotFound
+        }
+        // Reports reach whoever sees facility A; its keepers mark them 対応済 (a second time
+        // changes nothing: back to the list).
+        ("GET", "/facility/{id}/error-reports") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::Ok,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        ("POST", "/facility/{id}/error-reports/{report}/handled") => match role {
+            Role::Anonymous => O::SignIn,
+            Role::FacilityA | Role::DelegateA | Role::PrefectureX | Role::Operator => O::SeeOther,
+            Role::FacilityB | Role::PrefectureY => O::NotFound,
+        },
+        ("GET", "/prefecture/error-reports") => match role {
+            Role::Anonymous => O::SignIn,
+            r if staff(r) => O::Ok,
+            _ => O::Forbidden,
+        },
         // A facility's own 臨時休診: its users and delegate, the reviewer of its prefecture
         // (X) and the operator; B and Y do not see it. An empty form: the page with the
         // messages. Withdrawing twice is harmless (back to the page).
@@ -481,6 +503,8 @@ struct World {
     closure: i64,
     /// Prefecture X's 臨時休診一括処理 (closing facility A).
     closure_batch: i64,
+    /// A resident's 「情報の誤りを報告」 about facility A.
+    error_report: i64,
     stylesheet: String,
 }
 
@@ -729,6 +753,21 @@ async fn world(store: Store) -> World {
         .await
         .unwrap()
         .0;
+    let error_report = store
+        .error_reports()
+        .create(
+            &teikyo_store::NewErrorReport {
+                facility_id: teikyo_store::FacilityId(a),
+                section: None,
+                body: "電話番号が違います。".into(),
+                contact: None,
+                lang: "ja".into(),
+            },
+            &teikyo_store::AuditEvent::new("error_report.received", None),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
     let router = teikyo_testkit::web::Site::new(store.clone(), config.clone())
         .await
         .router;
@@ -753,6 +792,7 @@ async fn world(store: Store) -> World {
         bulk_mail,
         closure,
         closure_batch,
+        error_report,
     }
 }
 
@@ -812,7 +852,8 @@ fn concrete(path: &str, w: &World) -> String {
         return path
             .replace("{id}", &w.facility_a.to_string())
             .replace("{user}", &w.colleague.to_string())
-            .replace("{closure}", &w.closure.to_string());
+            .replace("{closure}", &w.closure.to_string())
+            .replace("{report}", &w.error_report.to_string());
     }
     if path.starts_with("/prefecture/closures/") {
         return path.replace("{id}", &w.closure_batch.to_string());

@@ -8,6 +8,7 @@ pub mod bulk_mail;
 pub mod bulk_mail_recipient;
 pub mod captcha_spent;
 pub mod closure_batch;
+pub mod error_report;
 pub mod facility;
 pub mod facility_insurance_code;
 pub mod facility_publication;

@@ -82,6 +82,7 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         publication::racing_applies_publish_once,
         publication::closures_are_current_until_withdrawn_or_over,
         publication::closure_batches_close_many_at_once_and_withdraw_once,
+        publication::error_reports_wait_until_handled,
         insurance::the_master_answers_as_of_a_day,
         insurance::a_failed_master_import_stores_nothing,
         insurance::preprint_counts_by_year_and_code,

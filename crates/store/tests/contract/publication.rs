@@ -405,3 +405,66 @@ pub async fn closure_batches_close_many_at_once_and_withdraw_once(
     );
     Ok(())
 }
+
+/// 「情報の誤りを報告」: stored with its audit event, counted per facility while open, listed
+/// for the prefecture (and a 保健所 area), marked 対応済 once.
+pub async fn error_reports_wait_until_handled(store: Store) -> anyhow::Result<()> {
+    use teikyo_domain::{MunicipalityCode, PrefectureCode};
+    use teikyo_store::NewErrorReport;
+    let a = store
+        .facilities()
+        .insert(&facility(FacilityKind::Clinic, 1))
+        .await?;
+    let mut far = facility(FacilityKind::Clinic, 2);
+    far.municipality = MunicipalityCode::parse("172022")?;
+    let b = store.facilities().insert(&far).await?;
+    let repo = store.error_reports();
+    let report = |f: FacilityId, body: &str| NewErrorReport {
+        facility_id: f,
+        section: Some("access".into()),
+        body: body.into(),
+        contact: None,
+        lang: "ja".into(),
+    };
+    let audit = AuditEvent::new("error_report.received", None);
+    let first = repo
+        .create(&report(a, "駐車場はありません。"), &audit, Utc::now())
+        .await?;
+    repo.create(&report(a, "電話番号が違います。"), &audit, Utc::now())
+        .await?;
+    repo.create(&report(b, "土曜は休診です。"), &audit, Utc::now())
+        .await?;
+    let counts = repo.open_counts(&[a, b]).await?;
+    ensure!(counts[&a] == 2 && counts[&b] == 1, "{counts:?}");
+    let listed = repo.of_facility(a, 10).await?;
+    ensure!(listed.len() == 2 && listed[0].body == "電話番号が違います。");
+    ensure!(listed[0].facility_name == "広坂診療所1");
+    let ishikawa = PrefectureCode::parse("17")?;
+    let (all, open) = repo.in_prefecture(ishikawa, None, true, 10).await?;
+    ensure!(all.len() == 3 && open == 3);
+    let nanao = [MunicipalityCode::parse("172022")?];
+    let (area, open) = repo.in_prefecture(ishikawa, Some(&nanao), true, 10).await?;
+    ensure!(area.len() == 1 && area[0].facility_id == b && open == 1);
+    let (none, _) = repo
+        .in_prefecture(PrefectureCode::parse("13")?, None, false, 10)
+        .await?;
+    ensure!(none.is_empty());
+    let handled = AuditEvent::new("error_report.handled", None);
+    ensure!(repo.mark_handled(first, None, &handled, Utc::now()).await?);
+    ensure!(
+        !repo.mark_handled(first, None, &handled, Utc::now()).await?,
+        "once"
+    );
+    ensure!(repo.open_counts(&[a]).await?[&a] == 1);
+    let (open_list, open) = repo.in_prefecture(ishikawa, None, true, 10).await?;
+    ensure!(open_list.len() == 2 && open == 2);
+    let (all, _) = repo.in_prefecture(ishikawa, None, false, 10).await?;
+    ensure!(
+        all.len() == 3
+            && repo
+                .get(first)
+                .await?
+                .is_some_and(|r| r.handled_at.is_some())
+    );
+    Ok(())
+}

@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod bulk_mail;
 pub(crate) mod closure;
 pub(crate) mod credits;
+pub(crate) mod error_report;
 pub(crate) mod errors;
 pub(crate) mod find;
 pub(crate) mod mail;

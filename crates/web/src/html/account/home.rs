@@ -33,6 +33,8 @@ struct FacilityCard {
     prefecture: &'static str,
     admin: bool,
     programs: Vec<ProgramButton>,
+    /// 「情報の誤りの報告」 not marked 対応済.
+    open_error_reports: u64,
 }
 
 #[derive(Debug)]
@@ -105,6 +107,11 @@ const STAFF_TOOLS: &[StaffTool] = &[
         href: Some("/prefecture/closures"),
     },
     StaffTool {
+        name: "住民からの情報の誤りの報告",
+        description: "住民向けの施設の情報を見た方から届いた「情報の誤りの報告」を確認します。施設にも同じ報告が届き、施設が随時報告で修正します。",
+        href: Some("/prefecture/error-reports"),
+    },
+    StaffTool {
         name: "お知らせの掲載",
         description: "医療機関・薬局と職員のホーム画面に表示するお知らせを掲載・削除します（都道府県の管理者・運用者）。",
         href: Some("/notices"),
@@ -157,6 +164,7 @@ pub(crate) async fn page(
         .into_iter()
         .map(|f| (f.id, f))
         .collect();
+    let open_reports = state.store().error_reports().open_counts(&ids).await?;
     let mut facilities = Vec::new();
     for (facility_id, admin, programs, delegated) in cards {
         let Some(f) = found.get(&FacilityId(facility_id)) else {
@@ -178,6 +186,10 @@ pub(crate) async fn page(
             kind: f.record.kind.name(),
             prefecture: f.record.prefecture.name(),
             admin,
+            open_error_reports: open_reports
+                .get(&FacilityId(facility_id))
+                .copied()
+                .unwrap_or(0),
             programs: shown
                 .into_iter()
                 .map(|p| ProgramButton {

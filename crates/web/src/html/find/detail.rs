@@ -79,6 +79,7 @@ struct FacilityPage {
     hours: Vec<HoursView>,
     tabs: Vec<Tab>,
     map_href: Option<String>,
+    report_error_href: String,
 }
 
 #[derive(Template)]
@@ -166,6 +167,7 @@ async fn facility_page(state: AppState, id: i64, lang: Lang) -> Result<Response,
             .coordinates
             .as_ref()
             .map(|c| format!("https://maps.gsi.go.jp/#17/{:.6}/{:.6}/", c.lat, c.lon)),
+        report_error_href: format!("{}/facilities/{id}/report-error", lang.prefix()),
     };
     Ok(render(&page)?.into_response())
 }

@@ -5,6 +5,7 @@
 
 pub(crate) mod detail;
 pub(crate) mod params;
+pub(crate) mod report_error;
 pub(crate) mod texts;
 
 use std::sync::Arc;

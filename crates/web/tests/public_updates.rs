@@ -1,7 +1,10 @@
-//! 臨時休診 (issue 7 §4) through the pages: a clinic's clerk declares and withdraws the
-//! clinic's own; prefecture staff close a municipality's facilities at once (臨時休診一括処理)
-//! after checking which ones it reaches, watch it reach residents, and withdraw it. Residents'
-//! pages show each within one catch-up of the search index.
+//! What travels between facilities and residents through the pages (issue 7 §4–§5):
+//! - 臨時休診: a clinic's clerk declares and withdraws the clinic's own; prefecture staff close a
+//!   municipality's facilities at once (臨時休診一括処理) after checking which ones it reaches,
+//!   watch it reach residents, and withdraw it. Residents' pages show each within one catch-up
+//!   of the search index.
+//! - 「情報の誤りを報告」: a resident's report, in Japanese or English, reaches the facility and
+//!   its prefecture, and is marked 対応済 once.
 
 use axum::http::StatusCode;
 use teikyo_domain::account::{Area, Membership, StaffLevel};
@@ -342,6 +345,138 @@ async fn prefecture_staff_close_a_municipality_at_once() {
             .await;
         assert_eq!(again.status, StatusCode::SEE_OTHER);
         assert_eq!(again.location.as_deref(), Some(path.as_str()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_residents_error_report_reaches_the_facility_and_its_prefecture() {
+    on_each_backend(|site| async move {
+        let ids = clinics(&site).await;
+        let id = ids[0].0;
+        let mut resident = site.client();
+        let page = resident.get(&format!("/facilities/{id}")).await;
+        let form_path = format!("/facilities/{id}/report-error");
+        assert!(
+            page.body.contains(&format!("href=\"{form_path}\"")),
+            "{}",
+            page.body
+        );
+        let form = resident.get(&form_path).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.body.contains("1.(1) 基本情報"), "the parts offered");
+        let page = resident
+            .post(
+                &form_path,
+                &[("part", "basic"), ("body", ""), ("contact", "hana@")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("誤りの内容を入力してください。"));
+        assert!(page.body.contains("メールアドレスの形式が正しくありません"));
+        let page = resident
+            .post(
+                &form_path,
+                &[
+                    ("part", "basic"),
+                    ("body", "電話番号が古いです。\n正しくは076-000-0000です。"),
+                    ("contact", "ｈａｎａ@example.jp"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let thanks = resident.get(page.location.as_deref().unwrap()).await;
+        assert!(thanks.body.contains("ご報告ありがとうございました"));
+        // In English, with the English messages.
+        let en_path = format!("/en/facilities/{id}/report-error");
+        resident.get(&en_path).await;
+        let page = resident
+            .post(
+                &en_path,
+                &[
+                    ("part", "other"),
+                    ("body", "Closed on Saturdays now."),
+                    ("contact", "x"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("does not look right"), "{}", page.body);
+        let page = resident
+            .post(
+                &en_path,
+                &[
+                    ("part", "other"),
+                    ("body", "Closed on Saturdays now."),
+                    ("contact", ""),
+                ],
+            )
+            .await;
+        assert_eq!(
+            page.location.as_deref(),
+            Some(&*format!("{en_path}?sent=1"))
+        );
+        // Nothing to report about a facility that is not published.
+        let missing = resident
+            .post(
+                "/facilities/999999/report-error",
+                &[("body", "違います。違います。")],
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+        // The clinic sees both on its home screen and its list, and deals with one.
+        let mut clerk = signed_in(
+            &site,
+            "korinbo",
+            &[Membership::Facility {
+                facility_id: id,
+                admin: false,
+                programs: vec![teikyo_domain::Program::MedicalFunction],
+            }],
+        )
+        .await;
+        let home = clerk.get("/home").await;
+        assert!(home.body.contains("未対応 2 件"), "{}", home.body);
+        let list_path = format!("/facility/{id}/error-reports");
+        let list = clerk.get(&list_path).await;
+        assert!(list.body.contains("正しくは076-000-0000です。"));
+        assert!(list.body.contains("1.(1) 基本情報") && list.body.contains("その他"));
+        assert!(list.body.contains("hana@example.jp") && list.body.contains("英語のページから"));
+        let report = id_after(&list.body, &format!("{list_path}/"));
+        let done = clerk
+            .post(&format!("{list_path}/{report}/handled"), &[])
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        let home = clerk.get("/home").await;
+        assert!(home.body.contains("未対応 1 件"));
+        // Another facility's report id is not found from this facility's page.
+        let other = clerk
+            .post(
+                &format!("/facility/{}/error-reports/{report}/handled", ids[1].0),
+                &[],
+            )
+            .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+
+        // The prefecture sees the open one, and all of them when asked.
+        let mut staff = signed_in(&site, "ken17", &[reviewer(Area::Whole)]).await;
+        let open = staff.get("/prefecture/error-reports").await;
+        assert!(open.body.contains("未対応は 1 件"), "{}", open.body);
+        assert!(open.body.contains("香林坊クリニック"));
+        let all = staff.get("/prefecture/error-reports?all=1").await;
+        assert!(all.body.contains("正しくは076-000-0000です。") && all.body.contains("対応済（"));
+        // A 保健所 of 七尾 sees none of 金沢市's.
+        let mut nanao = signed_in(
+            &site,
+            "nanao",
+            &[reviewer(Area::Municipalities(vec![
+                MunicipalityCode::parse("172022").unwrap(),
+            ]))],
+        )
+        .await;
+        let area = nanao.get("/prefecture/error-reports?all=1").await;
+        assert!(area.body.contains("該当する報告はありません"));
     })
     .await;
 }
