@@ -20,6 +20,12 @@ use teikyo_web::WebConfig;
 /// the page scrolls sideways at that width.
 async fn check_page(browser: &Browser, app: &TestApp, path: &str, name: &str) {
     browser.goto(&app.url(path)).await.unwrap();
+    check_here(browser, path, name).await;
+}
+
+/// [`check_page`] on the page the browser shows now (e.g. the answer to a POST), `path` naming
+/// it in the messages.
+async fn check_here(browser: &Browser, path: &str, name: &str) {
     browser.set_width(360).await.unwrap();
 
     let violations = browser.axe_check().await.unwrap();
@@ -94,6 +100,14 @@ async fn public_pages_pass_axe_and_fit_360px() {
     let facility = format!("/facilities/{}", ids[0].0);
     check_page(&browser, &app, &facility, "facility").await;
     check_page(&browser, &app, &format!("/en{facility}"), "facility-en").await;
+    // 「情報の誤りを報告」, and its mistakes shown beside the fields.
+    let report = format!("{facility}/report-error");
+    check_page(&browser, &app, &report, "report-error").await;
+    let c = browser.client();
+    type_into(c, "#r-contact", "hana@").await;
+    click(c, "form[action$='/report-error'] button[type=submit]").await;
+    check_here(&browser, &report, "report-error-mistakes").await;
+    check_page(&browser, &app, &format!("/en{report}"), "report-error-en").await;
 
     browser.close().await.unwrap();
 }
@@ -620,6 +634,74 @@ async fn bulk_mail_pages_pass_axe_and_fit_360px() {
     )
     .await;
     check_page(&browser, &app, "/prefecture/bulk-mail", "bulk-mail-list").await;
+
+    // 臨時休診一括処理: the form, its 対象の確認 with the facilities, the batch's page and list;
+    // a facility's own 臨時休診 page; the 誤りの報告 list.
+    check_page(
+        &browser,
+        &app,
+        "/prefecture/closures/new",
+        "closure-batch-new",
+    )
+    .await;
+    let c = browser.client();
+    type_into(c, "#c-reason", "大雨による浸水のため").await;
+    let to = (teikyo_domain::opening::japan_date(chrono::Utc::now()) + chrono::Days::new(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    c.execute(
+        "document.getElementById('c-to').value = arguments[0];",
+        vec![serde_json::Value::String(to)],
+    )
+    .await
+    .unwrap();
+    click(c, "button[value=preview]").await;
+    for _ in 0..100 {
+        if c.find(Locator::Css("#preview-heading")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    check_here(
+        &browser,
+        "/prefecture/closures/new (対象の確認)",
+        "closure-batch-preview",
+    )
+    .await;
+    click(c, "#c-confirm-box").await;
+    click(c, "button[value=declare]").await;
+    let mut url = c.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.query() == Some("done=declared") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        url = c.current_url().await.unwrap();
+    }
+    assert_eq!(url.query(), Some("done=declared"), "declared: {url}");
+    check_page(
+        &browser,
+        &app,
+        &format!("{}?done=declared", url.path()),
+        "closure-batch",
+    )
+    .await;
+    check_page(&browser, &app, "/prefecture/closures", "closure-batch-list").await;
+    let clinic = store
+        .facilities()
+        .list(&Default::default(), 1, 0)
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    check_page(
+        &browser,
+        &app,
+        &format!("/facility/{}/closures", clinic.0),
+        "facility-closures",
+    )
+    .await;
+    check_page(&browser, &app, "/prefecture/error-reports", "error-reports").await;
     browser.close().await.unwrap();
 }
 
