@@ -398,6 +398,11 @@ async fn serve(
             staff: config.web.mfa_staff && !demo,
             facility: config.web.mfa_facility,
         },
+        map: teikyo_web::MapConfig {
+            tiles: config.web.map_tiles.clone(),
+            attribution: config.web.map_attribution.clone(),
+            attribution_url: config.web.map_attribution_url.clone(),
+        },
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = if config.worker.in_process {

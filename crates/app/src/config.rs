@@ -159,6 +159,11 @@ pub struct WebSection {
     pub mfa_staff: bool,
     /// Facility users and delegates must set up a second factor too.
     pub mfa_facility: bool,
+    /// The residents' map tiles (a Leaflet URL template; empty: markers only) and their credit.
+    /// Default 地理院タイル. `TEIKYO_WEB__MAP_TILES=…`.
+    pub map_tiles: String,
+    pub map_attribution: String,
+    pub map_attribution_url: String,
 }
 
 // By hand: the captcha key is a secret.
@@ -177,6 +182,9 @@ impl std::fmt::Debug for WebSection {
             .field("issue_immediately", &self.issue_immediately)
             .field("mfa_staff", &self.mfa_staff)
             .field("mfa_facility", &self.mfa_facility)
+            .field("map_tiles", &self.map_tiles)
+            .field("map_attribution", &self.map_attribution)
+            .field("map_attribution_url", &self.map_attribution_url)
             .finish()
     }
 }
@@ -194,6 +202,9 @@ impl Default for WebSection {
             issue_immediately: false,
             mfa_staff: true,
             mfa_facility: false,
+            map_tiles: teikyo_web::MapConfig::default().tiles,
+            map_attribution: teikyo_web::MapConfig::default().attribution,
+            map_attribution_url: teikyo_web::MapConfig::default().attribution_url,
         }
     }
 }

@@ -50,6 +50,23 @@ static ASSETS: &[Asset] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../static/find.js"),
     ),
+    asset(
+        "map.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/map.js"),
+    ),
+    // Leaflet from npm (build.rs copies it from node_modules; empty and never linked when it
+    // was not installed, see `map_assets`).
+    asset(
+        "leaflet.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!(concat!(env!("OUT_DIR"), "/leaflet.js")),
+    ),
+    asset(
+        "leaflet.css",
+        "text/css; charset=utf-8",
+        include_bytes!(concat!(env!("OUT_DIR"), "/leaflet.css")),
+    ),
 ];
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -108,6 +125,35 @@ static FIND_HREF: LazyLock<String> =
 /// The search form's 「現在地を使う」, versioned.
 pub(crate) fn find_script_href() -> &'static str {
     FIND_HREF.as_str()
+}
+
+/// What a page with a map links: Leaflet's stylesheet and script and Teikyo's `map.js`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MapAssets {
+    pub(crate) css: &'static str,
+    pub(crate) leaflet: &'static str,
+    pub(crate) script: &'static str,
+}
+
+static MAP_ASSETS: LazyLock<Option<(String, String, String)>> = LazyLock::new(|| {
+    if !cfg!(teikyo_leaflet) {
+        return None;
+    }
+    Some((
+        versioned_href(find("leaflet.css")?),
+        versioned_href(find("leaflet.js")?),
+        versioned_href(find("map.js")?),
+    ))
+});
+
+/// The map's assets, or `None` when this binary was built without Leaflet (`npm ci` had not
+/// been run): the pages then say the map is not available.
+pub(crate) fn map_assets() -> Option<MapAssets> {
+    MAP_ASSETS.as_ref().map(|(css, leaflet, script)| MapAssets {
+        css: css.as_str(),
+        leaflet: leaflet.as_str(),
+        script: script.as_str(),
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,6 +22,48 @@ pub struct WebConfig {
     pub session: teikyo_account::SessionPolicy,
     /// Who must set up a second factor before using anything else.
     pub mfa: MfaPolicy,
+    /// The residents' map.
+    pub map: MapConfig,
+}
+
+/// The map's background tiles: fetched by the resident's browser, never by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapConfig {
+    /// A Leaflet URL template with `{z}/{x}/{y}`; empty: no background (markers only).
+    pub tiles: String,
+    /// The credit the tiles' licence asks for, and where it links.
+    pub attribution: String,
+    pub attribution_url: String,
+}
+
+impl Default for MapConfig {
+    /// 地理院タイル (標準地図), credited as the 国土地理院 asks.
+    fn default() -> Self {
+        Self {
+            tiles: "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png".into(),
+            attribution: "地理院タイル".into(),
+            attribution_url: "https://maps.gsi.go.jp/development/ichiran.html".into(),
+        }
+    }
+}
+
+impl MapConfig {
+    /// The tiles' origin (`https://cyberjapandata.gsi.go.jp`), for the pages' CSP `img-src`;
+    /// `None` for no tiles or tiles served by this site.
+    pub fn tiles_origin(&self) -> Option<&str> {
+        let rest = self
+            .tiles
+            .strip_prefix("https://")
+            .or_else(|| self.tiles.strip_prefix("http://"))?;
+        let host_end = rest.find('/').unwrap_or(rest.len());
+        let scheme = self.tiles.len() - rest.len();
+        let origin = &self.tiles[..scheme + host_end];
+        // A CSP source must not smuggle in another directive.
+        origin
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:/[]".contains(c))
+            .then_some(origin)
+    }
 }
 
 /// Who must have a second factor (TOTP). Whoever is not required may still set one up.
@@ -75,6 +117,7 @@ impl Default for WebConfig {
             secure_cookies: true,
             session: teikyo_account::SessionPolicy::default(),
             mfa: MfaPolicy::default(),
+            map: MapConfig::default(),
         }
     }
 }
@@ -122,5 +165,28 @@ mod tests {
         assert_eq!(with("  ").usable_bounce_token(), None);
         assert_eq!(with("abc").usable_bounce_token(), Some("abc"));
         assert_eq!(WebConfig::default().usable_bounce_token(), None);
+    }
+
+    #[test]
+    fn the_tiles_origin_goes_into_the_csp_only_when_it_is_one() {
+        let origin = |tiles: &str| {
+            super::MapConfig {
+                tiles: tiles.into(),
+                ..super::MapConfig::default()
+            }
+            .tiles_origin()
+            .map(str::to_owned)
+        };
+        assert_eq!(
+            super::MapConfig::default().tiles_origin(),
+            Some("https://cyberjapandata.gsi.go.jp")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8081/tiles/{z}/{x}/{y}.png").as_deref(),
+            Some("http://127.0.0.1:8081")
+        );
+        assert_eq!(origin(""), None);
+        assert_eq!(origin("/tiles/{z}/{x}/{y}.png"), None, "this site's own");
+        assert_eq!(origin("https://evil.example; script-src *"), None);
     }
 }

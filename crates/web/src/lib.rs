@@ -31,7 +31,7 @@ mod viewer;
 use axum::Router;
 
 pub use auth::Rule;
-pub use config::{MfaPolicy, WebConfig};
+pub use config::{MapConfig, MfaPolicy, WebConfig};
 pub use error::WebError;
 pub use middleware::metrics::metrics_handle;
 pub use routes::{RouteInfo, route_table};

@@ -70,7 +70,15 @@ async fn public_pages_pass_axe_and_fit_360px() {
     let Some(browser) = Browser::launch_or_skip().await else {
         return;
     };
-    let app = TestApp::spawn().await;
+    // The map without background tiles: tests reach nothing beyond loopback.
+    let app = TestApp::spawn_with(WebConfig {
+        map: teikyo_web::MapConfig {
+            tiles: String::new(),
+            ..teikyo_web::MapConfig::default()
+        },
+        ..WebConfig::default()
+    })
+    .await;
 
     check_page(&browser, &app, "/", "landing").await;
     check_page(&browser, &app, "/about/data", "about-data").await;
@@ -96,9 +104,16 @@ async fn public_pages_pass_axe_and_fit_360px() {
         "search-results",
     )
     .await;
+    if std::env::var_os("TEIKYO_REQUIRE_BROWSER").is_some() {
+        assert_eq!(map_markers(&browser).await, 1, "one marker per result");
+    }
     check_page(&browser, &app, "/en/search?q=korinbo", "search-results-en").await;
     let facility = format!("/facilities/{}", ids[0].0);
     check_page(&browser, &app, &facility, "facility").await;
+    // The map (Leaflet from npm; CI installs it, see .ci/browser-setup): the facility's marker.
+    if std::env::var_os("TEIKYO_REQUIRE_BROWSER").is_some() {
+        assert_eq!(map_markers(&browser).await, 1, "the facility page's map");
+    }
     check_page(&browser, &app, &format!("/en{facility}"), "facility-en").await;
     // 「情報の誤りを報告」, and its mistakes shown beside the fields.
     let report = format!("{facility}/report-error");
@@ -841,6 +856,26 @@ async fn a_new_user_walks_the_whole_application_in_the_browser() {
     assert!(done.contains("API-"), "the 申請番号 is shown");
     assert!(done.contains("申請内容をダウンロードする"));
     browser.close().await.unwrap();
+}
+
+/// The markers on the page's map once `map.js` has drawn it (0 when there is no map).
+async fn map_markers(browser: &Browser) -> usize {
+    for _ in 0..50 {
+        let n = browser
+            .client()
+            .execute(
+                "return document.querySelector('[data-map-ready]') \
+                   ? document.querySelectorAll('.leaflet-interactive').length : -1;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if let Some(n) = n.as_u64() {
+            return usize::try_from(n).unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    0
 }
 
 async fn click(c: &fantoccini::Client, css: &str) {

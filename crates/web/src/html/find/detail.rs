@@ -80,6 +80,7 @@ struct FacilityPage {
     tabs: Vec<Tab>,
     map_href: Option<String>,
     report_error_href: String,
+    map: Option<super::MapView>,
 }
 
 #[derive(Template)]
@@ -168,8 +169,15 @@ async fn facility_page(state: AppState, id: i64, lang: Lang) -> Result<Response,
             .as_ref()
             .map(|c| format!("https://maps.gsi.go.jp/#17/{:.6}/{:.6}/", c.lat, c.lon)),
         report_error_href: format!("{}/facilities/{id}/report-error", lang.prefix()),
+        map: r
+            .coordinates
+            .as_ref()
+            .and_then(|c| super::MapView::of(&state, Some((c.lat, c.lon)))),
     };
-    Ok(render(&page)?.into_response())
+    Ok(super::allow_map_tiles(
+        render(&page)?.into_response(),
+        &state,
+    ))
 }
 
 /// Each hours table, titled by its 診療科目 when it belongs to one.

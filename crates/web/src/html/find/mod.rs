@@ -115,6 +115,53 @@ pub(crate) struct Row {
     pub(crate) status: Status,
     pub(crate) today: String,
     pub(crate) distance: Option<String>,
+    /// (lat, lon) for the map's marker.
+    pub(crate) point: Option<(String, String)>,
+}
+
+/// What a page with a map needs: the assets, the tiles and their credit, and a point to centre
+/// on (the facility page's; the results page fits its markers).
+pub(crate) struct MapView {
+    pub(crate) assets: crate::assets::MapAssets,
+    pub(crate) tiles: String,
+    pub(crate) attribution: String,
+    pub(crate) attribution_url: String,
+    pub(crate) center: Option<(String, String)>,
+}
+
+impl MapView {
+    /// `None` when this binary has no Leaflet.
+    pub(crate) fn of(state: &AppState, center: Option<(f64, f64)>) -> Option<Self> {
+        let map = &state.config().map;
+        Some(Self {
+            assets: crate::assets::map_assets()?,
+            tiles: map.tiles.clone(),
+            attribution: map.attribution.clone(),
+            attribution_url: map.attribution_url.clone(),
+            center: center.map(coordinates),
+        })
+    }
+}
+
+fn coordinates((lat, lon): (f64, f64)) -> (String, String) {
+    (format!("{lat:.6}"), format!("{lon:.6}"))
+}
+
+/// A page with the map may show the tiles' images: its CSP names their origin.
+pub(crate) fn allow_map_tiles(mut res: Response, state: &AppState) -> Response {
+    let img = match state.config().map.tiles_origin() {
+        Some(origin) => format!("img-src 'self' data: {origin}"),
+        None => "img-src 'self' data:".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'self'; {img}; object-src 'none'; base-uri 'self'; form-action 'self'; \
+         frame-ancestors 'none'"
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&csp) {
+        res.headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
 }
 
 fn row(hit: &Hit, department: Option<&str>, now: NaiveDateTime, lang: Lang) -> Row {
@@ -134,6 +181,7 @@ fn row(hit: &Hit, department: Option<&str>, now: NaiveDateTime, lang: Lang) -> R
         status: status(&l.open_now(department, now), now, lang),
         today: today_text(&l.day(now.date()), lang),
         distance: hit.distance_m.map(distance_text),
+        point: l.point.map(|p| coordinates((p.lat, p.lon))),
     }
 }
 
@@ -180,6 +228,7 @@ pub(crate) struct GroupLink {
 struct FindPage {
     chrome: Chrome,
     script_href: &'static str,
+    map: Option<MapView>,
     t: &'static Texts,
     lang: &'static str,
     title: String,
@@ -295,6 +344,7 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
     let page = FindPage {
         chrome: Chrome::new(),
         script_href: crate::assets::find_script_href(),
+        map: MapView::of(&state, None),
         t,
         lang: lang.code(),
         title: t.search_title.to_owned(),
@@ -358,7 +408,10 @@ async fn find_page(state: AppState, raw: Option<String>, lang: Lang) -> Result<R
     } else {
         StatusCode::OK
     };
-    Ok((status, render(&page)?).into_response())
+    Ok(allow_map_tiles(
+        (status, render(&page)?).into_response(),
+        &state,
+    ))
 }
 
 /// `GET /search`
