@@ -163,3 +163,94 @@ mod tests {
         assert!(Point::in_japan(35.6, 139.7).is_some());
     }
 }
+
+/// Grid cells for finding the facilities in an area by terms instead of scanning every
+/// coordinate (a range over 245,000 values costs more than the rest of a search). Each point is
+/// indexed in one cell of each level; an area is the cells of the finest level that covers it
+/// in at most [`MAX_CELLS`], and the listings then keep only the points really inside.
+const CELL_LEVELS: [(&str, f64); 3] = [("c2", 0.02), ("c10", 0.1), ("c50", 0.5)];
+
+/// Cells one area may ask for; a larger area (all of Japan in view) scans the coordinates.
+pub const MAX_CELLS: usize = 36;
+
+fn cell(prefix: &str, size: f64, lat: f64, lon: f64) -> String {
+    format!(
+        "{prefix}:{}:{}",
+        (lat / size).floor() as i64,
+        (lon / size).floor() as i64
+    )
+}
+
+/// The cells a point is indexed in, one per level.
+pub fn cells_of(p: Point) -> Vec<String> {
+    CELL_LEVELS
+        .iter()
+        .map(|(prefix, size)| cell(prefix, *size, p.lat, p.lon))
+        .collect()
+}
+
+/// The cells of the finest level covering `b` in at most [`MAX_CELLS`]; `None` when even the
+/// coarsest needs more.
+pub fn cells_covering(b: &Bounds) -> Option<Vec<String>> {
+    CELL_LEVELS.iter().find_map(|(prefix, size)| {
+        let (s, n) = (
+            (b.south / size).floor() as i64,
+            (b.north / size).floor() as i64,
+        );
+        let (w, e) = (
+            (b.west / size).floor() as i64,
+            (b.east / size).floor() as i64,
+        );
+        let count = usize::try_from((n - s + 1) * (e - w + 1)).ok()?;
+        (count <= MAX_CELLS).then(|| {
+            (s..=n)
+                .flat_map(|y| (w..=e).map(move |x| format!("{prefix}:{y}:{x}")))
+                .collect()
+        })
+    })
+}
+
+#[cfg(test)]
+mod cell_tests {
+    use super::*;
+
+    #[test]
+    fn an_area_is_covered_by_the_cells_of_every_point_inside_it() {
+        let kanazawa = Point {
+            lat: 36.5613,
+            lon: 136.6562,
+        };
+        let area = Area::Radius {
+            center: kanazawa,
+            meters: 2_000.0,
+        };
+        let cells = cells_covering(&area.bounds()).expect("a 2 km radius is few cells");
+        assert!(cells.len() <= 9 && cells[0].starts_with("c2:"), "{cells:?}");
+        // Points all over the box (its corners too) have their finest cell among them.
+        let b = area.bounds();
+        for i in 0..=10 {
+            for j in 0..=10 {
+                let p = Point {
+                    lat: b.south + (b.north - b.south) * f64::from(i) / 10.0,
+                    lon: b.west + (b.east - b.west) * f64::from(j) / 10.0,
+                };
+                assert!(cells.contains(&cells_of(p)[0]), "{p:?}");
+            }
+        }
+        // A prefecture in view: a coarser level; all of Japan: none (the coordinates are scanned).
+        let ishikawa = Bounds {
+            south: 36.0,
+            west: 136.2,
+            north: 37.9,
+            east: 137.4,
+        };
+        assert!(cells_covering(&ishikawa).expect("cells")[0].starts_with("c50:"));
+        let japan = Bounds {
+            south: 24.0,
+            west: 122.0,
+            north: 46.0,
+            east: 146.0,
+        };
+        assert_eq!(cells_covering(&japan), None);
+    }
+}

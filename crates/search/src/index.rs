@@ -16,8 +16,8 @@ use chrono::NaiveDateTime;
 use tantivy::collector::{Count, FilterCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
+    RegexQuery, TermQuery,
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -69,6 +69,8 @@ pub enum IndexError {
     Payload(String),
     #[error("検索条件が正しくありません: {0}")]
     Query(String),
+    #[error("古い形式の検索用の索引（{0}）を消せません: {1}")]
+    Reset(String, #[source] std::io::Error),
 }
 
 impl IndexError {
@@ -79,6 +81,7 @@ impl IndexError {
             Self::Store(_) => "search.store",
             Self::Payload(_) => "search.payload",
             Self::Query(_) => "search.query",
+            Self::Reset(..) => "search.reset",
         }
     }
 }
@@ -159,6 +162,8 @@ struct Fields {
     feature: Field,
     lat: Field,
     lon: Field,
+    /// The grid cells of the point ([`crate::geo::cells_of`]), for areas.
+    cell: Field,
     /// [`ListingData`] as JSON: what the node keeps in memory, rebuilt from here on start.
     listing: Field,
 }
@@ -186,6 +191,7 @@ fn schema() -> (Schema, Fields) {
         feature: b.add_text_field("feature", STRING),
         lat: b.add_f64_field("lat", FAST),
         lon: b.add_f64_field("lon", FAST),
+        cell: b.add_text_field("cell", STRING),
         listing: b.add_bytes_field("listing", STORED),
     };
     (b.build(), fields)
@@ -259,7 +265,19 @@ impl SearchIndex {
     pub fn open(dir: Option<&Path>) -> Result<Self, IndexError> {
         let (schema, fields) = schema();
         let index = match dir {
-            Some(dir) => Index::open_or_create(MmapDirectory::open(dir)?, schema)?,
+            Some(dir) => match Index::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
+                Ok(index) => index,
+                // An index written by an older version (another schema): this node's index is
+                // its own and rebuilt from the publication sequence, so start it over.
+                Err(tantivy::TantivyError::SchemaError(e)) => {
+                    tracing::warn!(error = %e, dir = %dir.display(), "検索用の索引の形式が変わったため、作り直します");
+                    let reset = |e| IndexError::Reset(dir.display().to_string(), e);
+                    std::fs::remove_dir_all(dir).map_err(reset)?;
+                    std::fs::create_dir_all(dir).map_err(reset)?;
+                    Index::create_in_dir(dir, schema)?
+                }
+                Err(e) => return Err(e.into()),
+            },
             None => Index::create_in_ram(schema),
         };
         index.tokenizers().register(
@@ -494,6 +512,9 @@ impl SearchIndex {
         if let Some(p) = listing.point {
             doc.add_f64(f.lat, p.lat);
             doc.add_f64(f.lon, p.lon);
+            for cell in crate::geo::cells_of(p) {
+                doc.add_text(f.cell, cell);
+            }
         }
         let stored = listing
             .to_json()
@@ -563,14 +584,39 @@ impl SearchIndex {
                     "地図の範囲（南西と北東の緯度・経度）が逆になっています。地図を動かしてからもう一度検索してください".into(),
                 ));
             }
-            for (field, low, high) in [(f.lat, b.south, b.north), (f.lon, b.west, b.east)] {
-                must.push((
+            match crate::geo::cells_covering(&b) {
+                // The cells around the area; the listings keep what is really inside.
+                Some(cells) => must.push((
                     Occur::Must,
-                    Box::new(RangeQuery::new(
-                        Bound::Included(Term::from_field_f64(field, low)),
-                        Bound::Included(Term::from_field_f64(field, high)),
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(BooleanQuery::new(
+                            cells
+                                .iter()
+                                .map(|c| -> (Occur, Box<dyn Query>) {
+                                    (
+                                        Occur::Should,
+                                        Box::new(TermQuery::new(
+                                            Term::from_field_text(f.cell, c),
+                                            IndexRecordOption::Basic,
+                                        )),
+                                    )
+                                })
+                                .collect(),
+                        )),
+                        0.0,
                     )),
-                ));
+                )),
+                None => {
+                    for (field, low, high) in [(f.lat, b.south, b.north), (f.lon, b.west, b.east)] {
+                        must.push((
+                            Occur::Must,
+                            Box::new(RangeQuery::new(
+                                Bound::Included(Term::from_field_f64(field, low)),
+                                Bound::Included(Term::from_field_f64(field, high)),
+                            )),
+                        ));
+                    }
+                }
             }
         }
         if !must.iter().any(|(o, _)| *o == Occur::Must) {
@@ -623,11 +669,23 @@ impl SearchIndex {
             )?,
         };
         let mut hits = Vec::with_capacity(top.len());
+        // Opening a fast-field column reads its block index: once per segment, not per hit.
+        let mut columns: Vec<Option<tantivy::columnar::Column<u64>>> =
+            vec![None; searcher.segment_readers().len()];
         for (score, addr) in top {
-            let column = searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .u64("facility_id")?;
+            let slot = usize::try_from(addr.segment_ord).unwrap_or(usize::MAX);
+            let Some(cached) = columns.get_mut(slot) else {
+                continue;
+            };
+            let column = match cached {
+                Some(c) => c,
+                None => cached.insert(
+                    searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .u64("facility_id")?,
+                ),
+            };
             let Some(listing) = column.first(addr.doc_id).and_then(|id| listings.get(&id)) else {
                 continue;
             };
@@ -776,6 +834,26 @@ fn prefecture_named(word: &str) -> Option<PrefectureCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_of_an_older_schema_is_started_over() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut old = Schema::builder();
+        let id = old.add_u64_field("facility_id", INDEXED | STORED | FAST);
+        let index = Index::create_in_dir(dir.path(), old.build()).expect("an old index");
+        let mut writer: IndexWriter = index.writer(WRITER_BYTES).expect("a writer");
+        writer.add_document(doc!(id => 7u64)).expect("a document");
+        let mut commit = writer.prepare_commit().expect("prepare");
+        commit.set_payload("41");
+        commit.commit().expect("commit");
+        drop(writer);
+        let opened = SearchIndex::open(Some(dir.path())).expect("opened after starting over");
+        assert_eq!(opened.seq().expect("seq"), 0, "caught up from the start");
+        assert!(opened.is_empty());
+        // And it is this schema's now: opening it again keeps it.
+        drop(opened);
+        assert!(SearchIndex::open(Some(dir.path())).is_ok());
+    }
 
     #[test]
     fn words_name_prefectures_with_or_without_their_suffix() {

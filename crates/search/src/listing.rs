@@ -64,7 +64,17 @@ pub struct Listing {
     uniform: bool,
     /// [`Openness`] with the window it holds for; see [`Cached`].
     open: AtomicU64,
+    /// The whole answer for the facility as a whole (a result line's 「18時まで」 / 「次は 明日
+    /// 9:00 から」), with the same window: (first minute, last-excluded minute, answer).
+    now: Mutex<Option<(u64, u64, OpenNow)>>,
+    /// The result line's hours of a day, for that day.
+    today: Mutex<Option<(NaiveDate, DayHours)>>,
+    /// [`Openness`] per 診療科目 asked (a few at most), packed like `open`.
+    by_department: Mutex<Vec<(Box<str>, u64)>>,
 }
+
+/// 診療科目 whose answers one listing keeps (searches ask for a handful).
+const DEPARTMENTS_CACHED: usize = 8;
 
 fn is_holiday(date: NaiveDate) -> bool {
     teikyo_refdata::holidays::is_holiday(date)
@@ -109,6 +119,20 @@ impl Cached {
     }
 }
 
+/// How long an answer at `at` holds: until the next opening or closing, and never past
+/// midnight (日により異なる and a day's table are read per day).
+fn valid_until(now: &OpenNow, at: NaiveDateTime) -> NaiveDateTime {
+    let midnight = at
+        .date()
+        .succ_opt()
+        .unwrap_or(at.date())
+        .and_time(NaiveTime::MIN);
+    now.until
+        .or(now.next_open)
+        .unwrap_or(midnight)
+        .min(midnight)
+}
+
 impl Listing {
     pub fn schedule_tables(&self, department: Option<&str>) -> Vec<&WeeklyHours> {
         self.hours
@@ -128,40 +152,64 @@ impl Listing {
         .at(at)
     }
 
-    /// 現在診療中 at `at` (Japan time), with until / next opening / closure.
+    /// 現在診療中 at `at` (Japan time), with until / next opening / closure. For the facility as
+    /// a whole it is cached until the answer can change (see [`Self::openness`]).
     pub fn open_now(&self, department: Option<&str>, at: NaiveDateTime) -> OpenNow {
-        self.evaluate(self.department_key(department), at)
+        let department = self.department_key(department);
+        if department.is_some() {
+            return self.evaluate(department, at);
+        }
+        let minute = minute_of(at);
+        if let Ok(cached) = self.now.lock()
+            && let Some((from, until, now)) = cached.as_ref()
+            && *from <= minute
+            && minute < *until
+        {
+            return now.clone();
+        }
+        let now = self.evaluate(None, at);
+        let until = minute_of(valid_until(&now, at)).max(minute + 1);
+        if let Ok(mut cached) = self.now.lock() {
+            *cached = Some((minute, until, now.clone()));
+        }
+        now
     }
 
     /// Only whether it is open at `at`: cached for the facility as a whole.
     pub fn openness(&self, department: Option<&str>, at: NaiveDateTime) -> Openness {
         let department = self.department_key(department);
-        if department.is_some() {
+        let minute = minute_of(at);
+        if let Some(d) = department {
             // Closed as a whole (no table open, none in doubt) is closed for every department;
             // otherwise the department's own tables decide.
             if self.openness(None, at) == Openness::Closed {
                 return Openness::Closed;
             }
-            return self.evaluate(department, at).openness;
+            if let Ok(cached) = self.by_department.lock()
+                && let Some(o) = cached
+                    .iter()
+                    .find(|(k, _)| &**k == d)
+                    .and_then(|(_, word)| Cached::unpack(*word, minute))
+            {
+                return o;
+            }
+            let now = self.evaluate(department, at);
+            let until = minute_of(valid_until(&now, at)).max(minute + 1);
+            let word = Cached::pack(now.openness, minute, until);
+            if let Ok(mut cached) = self.by_department.lock() {
+                match cached.iter().position(|(k, _)| &**k == d) {
+                    Some(i) => cached[i].1 = word,
+                    None if cached.len() < DEPARTMENTS_CACHED => cached.push((d.into(), word)),
+                    None => cached[0] = (d.into(), word),
+                }
+            }
+            return now.openness;
         }
-        let minute = minute_of(at);
         if let Some(o) = Cached::unpack(self.open.load(Ordering::Relaxed), minute) {
             return o;
         }
         let now = self.evaluate(None, at);
-        let midnight = at
-            .date()
-            .succ_opt()
-            .unwrap_or(at.date())
-            .and_time(NaiveTime::MIN);
-        // The answer holds until the next change, and never past midnight: 日により異なる and
-        // a day's table are read per day.
-        let change = now
-            .until
-            .or(now.next_open)
-            .unwrap_or(midnight)
-            .min(midnight);
-        let until = minute_of(change).max(minute + 1);
+        let until = minute_of(valid_until(&now, at)).max(minute + 1);
         self.open
             .store(Cached::pack(now.openness, minute, until), Ordering::Relaxed);
         now.openness
@@ -180,13 +228,23 @@ impl Listing {
 
     /// The hours of `date` for a result line.
     pub fn day(&self, date: NaiveDate) -> DayHours {
+        if let Ok(cached) = self.today.lock()
+            && let Some((day, hours)) = cached.as_ref()
+            && *day == date
+        {
+            return hours.clone();
+        }
         let tables = self.schedule_tables(None);
-        Schedule {
+        let hours = Schedule {
             tables: &tables,
             closures: &self.closures,
             is_holiday: &is_holiday,
         }
-        .day(date)
+        .day(date);
+        if let Ok(mut cached) = self.today.lock() {
+            *cached = Some((date, hours.clone()));
+        }
+        hours
     }
 
     pub fn closures(&self) -> &[Closure] {
@@ -265,6 +323,9 @@ impl Interner {
             closures: d.closures.clone(),
             uniform,
             open: AtomicU64::new(0),
+            now: Mutex::new(None),
+            today: Mutex::new(None),
+            by_department: Mutex::new(Vec::new()),
         }
     }
 
@@ -298,6 +359,9 @@ impl Interner {
             closures: data.closures,
             uniform,
             open: AtomicU64::new(0),
+            now: Mutex::new(None),
+            today: Mutex::new(None),
+            by_department: Mutex::new(Vec::new()),
         }
     }
 }
@@ -395,5 +459,121 @@ impl Listings {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teikyo_domain::hours::{Day, DayType, Slot, Slots, TimeOfDay};
+
+    fn at(day: u32, h: u32, m: u32) -> NaiveDateTime {
+        // 2026-11-23 is a Monday but 勤労感謝の日; 24 Tue, 25 Wed.
+        NaiveDate::from_ymd_opt(2026, 11, day)
+            .and_then(|d| d.and_hms_opt(h, m, 0))
+            .expect("a time")
+    }
+
+    /// 火–金 9:00–12:00; 月 and 祝日 closed.
+    fn listing() -> Listing {
+        let mut table = WeeklyHours::default();
+        let morning = Slots::new(vec![Slot {
+            start: TimeOfDay::new(9, 0).expect("time"),
+            end: TimeOfDay::new(12, 0).expect("time"),
+            overnight: false,
+            reception: None,
+        }])
+        .expect("slots");
+        for d in [DayType::Tue, DayType::Wed, DayType::Thu, DayType::Fri] {
+            table.days.insert(
+                d,
+                Day::Open {
+                    slots: morning.clone(),
+                },
+            );
+        }
+        for d in [DayType::Mon, DayType::Sat, DayType::Sun, DayType::Holiday] {
+            table.days.insert(d, Day::Closed);
+        }
+        Interner::default().listing(
+            FacilityId(1),
+            ListingData {
+                kind: FacilityKind::Clinic,
+                name: "広坂医院".into(),
+                name_en: None,
+                address: "石川県金沢市広坂1丁目1番1号".into(),
+                point: None,
+                hours: vec![DepartmentHours {
+                    department: None,
+                    table,
+                }],
+                closures: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn cached_answers_hold_only_until_they_change() {
+        let l = listing();
+        let fresh = |t| l.evaluate(None, t);
+        // In time order, and back again: every answer equals a fresh evaluation.
+        for t in [
+            at(24, 8, 59),
+            at(24, 8, 59),
+            at(24, 9, 0),
+            at(24, 11, 59),
+            at(24, 12, 0),
+            at(24, 23, 59),
+            at(25, 0, 0),
+            at(24, 10, 0),
+            at(23, 10, 0),
+        ] {
+            assert_eq!(l.open_now(None, t), fresh(t), "{t}");
+            assert_eq!(l.openness(None, t), fresh(t).openness, "{t}");
+        }
+        let open = l.open_now(None, at(24, 9, 30));
+        // A 診療科目 asked of a listing whose departments differ is cached per department.
+        let mut two = listing();
+        let mut afternoon = two.hours[0].clone();
+        afternoon.department = Some("03001".into());
+        for day in afternoon.table.days.values_mut() {
+            if let Day::Open { slots } = day {
+                *slots = Slots::new(vec![Slot {
+                    start: TimeOfDay::new(14, 0).expect("time"),
+                    end: TimeOfDay::new(18, 0).expect("time"),
+                    overnight: false,
+                    reception: None,
+                }])
+                .expect("slots");
+            }
+        }
+        let mut morning = two.hours[0].clone();
+        morning.department = Some("01001".into());
+        two.hours = vec![morning, afternoon].into();
+        two.uniform = false;
+        for t in [at(24, 10, 0), at(24, 14, 0), at(24, 10, 0), at(24, 18, 0)] {
+            for d in ["01001", "03001"] {
+                assert_eq!(
+                    two.openness(Some(d), t),
+                    two.evaluate(Some(d), t).openness,
+                    "{d} {t}"
+                );
+            }
+        }
+        assert_eq!(two.openness(Some("03001"), at(24, 10, 0)), Openness::Closed);
+        assert_eq!(two.openness(Some("01001"), at(24, 10, 0)), Openness::Open);
+        assert_eq!(open.openness, Openness::Open);
+        assert_eq!(open.until, Some(at(24, 12, 0)));
+        // Each day's line is that day's.
+        assert_ne!(l.day(at(23, 0, 0).date()), l.day(at(24, 0, 0).date()));
+        assert_eq!(
+            l.day(at(23, 0, 0).date()),
+            Schedule {
+                tables: &l.schedule_tables(None),
+                closures: &[],
+                is_holiday: &is_holiday,
+            }
+            .day(at(23, 0, 0).date())
+        );
     }
 }
