@@ -38,6 +38,9 @@ use crate::auth::{Csrf, Principal, SignedIn};
 use crate::error::WebError;
 use crate::html::FieldMessage;
 use crate::html::report::today;
+use crate::html::scope::{
+    all_of, chosen, municipality_choices, one_of, prefecture_choices, viewable,
+};
 use crate::html::{Chrome, render};
 use crate::state::AppState;
 
@@ -50,43 +53,10 @@ const LIST_LIMIT: u64 = 100;
 /// changes under a screen reader's cursor must be the reader's choice, WCAG 2.2.1).
 const REFRESH_SECS: u32 = 10;
 
-/// The prefectures whose sends the user may look at.
-fn viewable(who: &Principal) -> Vec<PrefectureCode> {
-    who.access
-        .staff_prefectures()
-        .unwrap_or_else(|| PrefectureCode::all().collect())
-}
-
 /// The prefectures where the user may compose and send.
 fn sendable(who: &Principal) -> Vec<PrefectureCode> {
     PrefectureCode::all()
         .filter(|p| who.access.sends_bulk_mail_in(*p))
-        .collect()
-}
-
-/// The asked prefecture if it is among `allowed`, else the first of them.
-fn chosen(allowed: &[PrefectureCode], asked: Option<&str>) -> Result<PrefectureCode, WebError> {
-    if let Some(p) = asked.and_then(|a| PrefectureCode::parse(a).ok()) {
-        return if allowed.contains(&p) {
-            Ok(p)
-        } else {
-            Err(WebError::Forbidden)
-        };
-    }
-    allowed.first().copied().ok_or(WebError::Forbidden)
-}
-
-/// (code, name, selected) when there is a choice to make.
-fn prefecture_choices(
-    allowed: &[PrefectureCode],
-    current: PrefectureCode,
-) -> Vec<(String, &'static str, bool)> {
-    if allowed.len() <= 1 {
-        return Vec::new();
-    }
-    allowed
-        .iter()
-        .map(|p| (p.to_string(), p.name(), *p == current))
         .collect()
 }
 
@@ -151,22 +121,6 @@ struct ComposeForm {
     progress: Vec<String>,
     subject: String,
     body: String,
-}
-
-fn all_of(pairs: &[(String, String)], name: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-fn one_of(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
 }
 
 impl ComposeForm {
@@ -387,18 +341,6 @@ impl ComposePage {
     fn status_checked(&self, id: &str) -> bool {
         self.form.progress.iter().any(|p| p == id)
     }
-}
-
-/// The municipalities of the prefecture a user may send to: all of them (a designated city's
-/// facilities are in its wards, so the city itself is not offered), or the user's area.
-fn municipality_choices(who: &Principal, prefecture: PrefectureCode) -> Vec<(String, String)> {
-    let area = who.access.area_in(prefecture);
-    teikyo_refdata::municipalities::in_prefecture(prefecture)
-        .iter()
-        .filter(|m| m.kind != teikyo_refdata::municipalities::MunicipalityKind::DesignatedCity)
-        .filter(|m| area.as_ref().is_none_or(|a| a.contains(&m.code)))
-        .map(|m| (m.code.to_string(), m.name.to_owned()))
-        .collect()
 }
 
 struct ComposeShown {

@@ -9,13 +9,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use teikyo_domain::PrefectureCode;
-use teikyo_store::{AuditEvent, ErrorReport, Facility, FacilityId};
+use teikyo_store::{AuditEvent, ErrorReport};
 
 use super::account::see_other;
 use super::mail::tokyo_time;
-use crate::auth::{Csrf, Principal, SignedIn};
+use crate::auth::{Csrf, SignedIn};
 use crate::error::WebError;
+use crate::html::scope::{chosen, prefecture_choices, seen_facility, viewable};
 use crate::html::{Chrome, render};
 use crate::state::AppState;
 
@@ -67,27 +67,13 @@ struct FacilityReportsPage {
     rows: Vec<Row>,
 }
 
-async fn facility(state: &AppState, who: &Principal, id: &str) -> Result<Facility, WebError> {
-    let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
-    let f = state
-        .store()
-        .facilities()
-        .get(FacilityId(id))
-        .await?
-        .ok_or(WebError::NotFound)?;
-    if !who.access.sees_facility(&f.scope()) {
-        return Err(WebError::NotFound);
-    }
-    Ok(f)
-}
-
 pub(crate) async fn facility_page(
     State(state): State<AppState>,
     SignedIn(who): SignedIn,
     Csrf(csrf): Csrf,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let f = facility(&state, &who, &id).await?;
+    let f = seen_facility(&state, &who, &id).await?;
     let sections: Vec<(String, String)> = state
         .store()
         .publications()
@@ -127,7 +113,7 @@ pub(crate) async fn handle(
     SignedIn(who): SignedIn,
     Path((id, report)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let f = facility(&state, &who, &id).await?;
+    let f = seen_facility(&state, &who, &id).await?;
     if !who.access.declares_closures_for(&f.scope()) {
         return Err(WebError::Forbidden);
     }
@@ -179,15 +165,8 @@ pub(crate) async fn prefecture_page(
     SignedIn(who): SignedIn,
     Query(q): Query<PrefectureQuery>,
 ) -> Result<Response, WebError> {
-    let allowed: Vec<PrefectureCode> = who
-        .access
-        .staff_prefectures()
-        .unwrap_or_else(|| PrefectureCode::all().collect());
-    let prefecture = match q.prefecture.as_deref().map(PrefectureCode::parse) {
-        Some(Ok(p)) if allowed.contains(&p) => p,
-        Some(_) => return Err(WebError::Forbidden),
-        None => *allowed.first().ok_or(WebError::Forbidden)?,
-    };
+    let allowed = viewable(&who);
+    let prefecture = chosen(&allowed, q.prefecture.as_deref())?;
     let area = who.access.area_in(prefecture);
     let all = q.all.is_some();
     let (reports, open) = state
@@ -200,14 +179,7 @@ pub(crate) async fn prefecture_page(
         title: format!("住民からの情報の誤りの報告（{}）", prefecture.name()),
         prefecture: prefecture.to_string(),
         prefecture_name: prefecture.name(),
-        choices: if allowed.len() > 1 {
-            allowed
-                .iter()
-                .map(|p| (p.to_string(), p.name(), *p == prefecture))
-                .collect()
-        } else {
-            Vec::new()
-        },
+        choices: prefecture_choices(&allowed, prefecture),
         all,
         open,
         rows: reports

@@ -16,6 +16,7 @@ pub(crate) mod period;
 pub(crate) mod public;
 pub(crate) mod report;
 pub(crate) mod review;
+pub(crate) mod scope;
 pub(crate) mod status;
 pub(crate) mod support;
 pub(crate) mod team;

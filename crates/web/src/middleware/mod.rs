@@ -6,7 +6,7 @@ pub(crate) mod error_pages;
 pub(crate) mod metrics;
 mod panic;
 mod request_id;
-mod security_headers;
+pub(crate) mod security_headers;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

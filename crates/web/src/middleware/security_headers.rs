@@ -10,6 +10,15 @@ use axum::response::Response;
 const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
                    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+/// [`CSP`] with images also allowed from `origin` (the map's tiles); the rest unchanged.
+pub(crate) fn csp_with_images_from(origin: &str) -> String {
+    CSP.replacen(
+        "img-src 'self' data:",
+        &format!("img-src 'self' data: {origin}"),
+        1,
+    )
+}
+
 pub(crate) async fn add<B>(mut res: Response<B>) -> Response<B> {
     let headers = res.headers_mut();
     for (name, value) in [

@@ -31,6 +31,9 @@ use crate::error::WebError;
 use crate::html::account::see_other;
 use crate::html::mail::tokyo_time;
 use crate::html::report::today;
+use crate::html::scope::{
+    all_of, chosen, municipality_choices, one_of, prefecture_choices, viewable,
+};
 use crate::html::{Chrome, FieldMessage, message_for, render};
 use crate::state::AppState;
 
@@ -42,40 +45,9 @@ const LIST_LIMIT: u64 = 100;
 /// progress the page shows.
 const PUBLISH_NOW_MAX: usize = 500;
 
-fn viewable(who: &Principal) -> Vec<PrefectureCode> {
-    who.access
-        .staff_prefectures()
-        .unwrap_or_else(|| PrefectureCode::all().collect())
-}
-
 fn declarable(who: &Principal) -> Vec<PrefectureCode> {
     PrefectureCode::all()
         .filter(|p| who.access.declares_bulk_closures_in(*p))
-        .collect()
-}
-
-/// The asked prefecture if it is among `allowed`, else the first of them.
-fn chosen(allowed: &[PrefectureCode], asked: Option<&str>) -> Result<PrefectureCode, WebError> {
-    if let Some(p) = asked.and_then(|a| PrefectureCode::parse(a).ok()) {
-        return if allowed.contains(&p) {
-            Ok(p)
-        } else {
-            Err(WebError::Forbidden)
-        };
-    }
-    allowed.first().copied().ok_or(WebError::Forbidden)
-}
-
-fn choices(
-    allowed: &[PrefectureCode],
-    current: PrefectureCode,
-) -> Vec<(String, &'static str, bool)> {
-    if allowed.len() <= 1 {
-        return Vec::new();
-    }
-    allowed
-        .iter()
-        .map(|p| (p.to_string(), p.name(), *p == current))
         .collect()
 }
 
@@ -122,22 +94,6 @@ struct BatchForm {
     from: String,
     to: String,
     reason: String,
-}
-
-fn all_of(pairs: &[(String, String)], name: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-fn one_of(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
 }
 
 impl BatchForm {
@@ -276,16 +232,6 @@ impl NewPage {
     }
 }
 
-fn municipality_choices(who: &Principal, prefecture: PrefectureCode) -> Vec<(String, String)> {
-    let area = who.access.area_in(prefecture);
-    teikyo_refdata::municipalities::in_prefecture(prefecture)
-        .iter()
-        .filter(|m| m.kind != teikyo_refdata::municipalities::MunicipalityKind::DesignatedCity)
-        .filter(|m| area.as_ref().is_none_or(|a| a.contains(&m.code)))
-        .map(|m| (m.code.to_string(), m.name.to_owned()))
-        .collect()
-}
-
 fn new_page(
     who: &Principal,
     csrf: String,
@@ -305,7 +251,7 @@ fn new_page(
         csrf,
         prefecture: prefecture.to_string(),
         prefecture_name: prefecture.name(),
-        choices: choices(&declarable(who), prefecture),
+        choices: prefecture_choices(&declarable(who), prefecture),
         area_limited: who.access.area_in(prefecture).is_some(),
         kinds: FacilityKind::ALL
             .into_iter()
@@ -516,7 +462,7 @@ pub(crate) async fn list(
         title: format!("臨時休診一括処理（{}）", prefecture.name()),
         prefecture: prefecture.to_string(),
         prefecture_name: prefecture.name(),
-        choices: choices(&allowed, prefecture),
+        choices: prefecture_choices(&allowed, prefecture),
         may_declare: who.access.declares_bulk_closures_in(prefecture),
         rows,
     };

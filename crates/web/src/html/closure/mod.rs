@@ -26,6 +26,7 @@ use super::account::see_other;
 use crate::auth::{Csrf, Principal, SignedIn};
 use crate::error::WebError;
 use crate::html::report::today;
+use crate::html::scope::seen_facility;
 use crate::html::{Chrome, FieldMessage, message_for, render};
 use crate::state::AppState;
 
@@ -71,18 +72,8 @@ pub(crate) async fn publish_now(state: &AppState, facilities: &[FacilityId]) {
 
 /// The facility in the path, if the user may declare its closures.
 async fn declarable(state: &AppState, who: &Principal, id: &str) -> Result<Facility, WebError> {
-    let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
-    let f = state
-        .store()
-        .facilities()
-        .get(FacilityId(id))
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let scope = f.scope();
-    if !who.access.sees_facility(&scope) {
-        return Err(WebError::NotFound);
-    }
-    if !who.access.declares_closures_for(&scope) {
+    let f = seen_facility(state, who, id).await?;
+    if !who.access.declares_closures_for(&f.scope()) {
         return Err(WebError::Forbidden);
     }
     Ok(f)

@@ -147,16 +147,13 @@ fn coordinates((lat, lon): (f64, f64)) -> (String, String) {
     (format!("{lat:.6}"), format!("{lon:.6}"))
 }
 
-/// A page with the map may show the tiles' images: its CSP names their origin.
+/// A page with the map may show the tiles' images: its CSP names their origin (the default
+/// policy, which `security_headers` adds, otherwise).
 pub(crate) fn allow_map_tiles(mut res: Response, state: &AppState) -> Response {
-    let img = match state.config().map.tiles_origin() {
-        Some(origin) => format!("img-src 'self' data: {origin}"),
-        None => "img-src 'self' data:".to_owned(),
+    let Some(origin) = state.config().map.tiles_origin() else {
+        return res;
     };
-    let csp = format!(
-        "default-src 'self'; {img}; object-src 'none'; base-uri 'self'; form-action 'self'; \
-         frame-ancestors 'none'"
-    );
+    let csp = crate::middleware::security_headers::csp_with_images_from(origin);
     if let Ok(v) = axum::http::HeaderValue::from_str(&csp) {
         res.headers_mut()
             .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);

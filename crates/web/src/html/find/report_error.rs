@@ -21,8 +21,6 @@ use crate::html::account::see_other;
 use crate::html::{Chrome, FieldMessage, message_for, render};
 use crate::state::AppState;
 
-const OTHER: &str = "other";
-
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ReportForm {
     #[serde(default)]
@@ -151,11 +149,11 @@ async fn submit(
             return page(&d, id, lang, csrf, f, errors, false);
         }
     };
-    // Only a part the page offered; anything else is その他.
+    // Only a part the page offered; anything else (「その他」 is `other`) is その他.
     let section = d
         .sections
         .iter()
-        .find(|s| s.id == f.part && f.part != OTHER)
+        .find(|s| s.id == f.part)
         .map(|s| s.id.clone());
     let audit = AuditEvent::new("error_report.received", None)
         .in_prefecture(Some(d.facility.prefecture))
