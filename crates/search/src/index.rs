@@ -69,7 +69,9 @@ pub enum IndexError {
     Payload(String),
     #[error("検索条件が正しくありません: {0}")]
     Query(String),
-    #[error("古い形式の検索用の索引（{0}）を消せません: {1}")]
+    #[error(
+        "古い形式の検索用の索引（{0}）を消せません。このディレクトリを削除するか書き込めるようにしてから、起動し直してください: {1}"
+    )]
     Reset(String, #[source] std::io::Error),
 }
 
