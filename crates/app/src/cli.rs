@@ -257,6 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let index = open_index(&config)?;
             index.clear()?;
             let rows = index.catch_up(&store).await?;
+            index.compact()?;
             let facilities = index.len();
             println!(
                 "検索用の索引を作り直しました（{}）: 公表データ {rows} 件を反映し、{facilities} 施設を検索できます。所要時間 {:.1} 秒。",

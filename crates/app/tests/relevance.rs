@@ -235,6 +235,9 @@ async fn the_fixed_query_set_on_the_synthetic_dataset() -> anyhow::Result<()> {
         },
     );
     assert_eq!(found, expected);
+
+    let compared = filters_agree_with_the_documents(&index, &docs);
+    eprintln!("filters compared with the documents one by one: {compared} queries");
     eprintln!(
         "{} published; カナ checked {checked}; 「京都」 {} results (京都府 to #{}, 東京都 from #{}); \
          小児科 open within 2 km: {}",
@@ -245,4 +248,182 @@ async fn the_fixed_query_set_on_the_synthetic_dataset() -> anyhow::Result<()> {
         found.len()
     );
     Ok(())
+}
+
+/// Sunday 2026-11-22 23:30 (Japan time): most facilities closed, a few open.
+fn sunday_night() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 22)
+        .and_then(|d| d.and_hms_opt(23, 30, 0))
+        .expect("a time")
+}
+
+/// Whether `d` is open at `at` (for `department`, its own hours), evaluated from the document.
+fn open_in(d: &PublishedDocument, department: Option<&str>, at: NaiveDateTime) -> bool {
+    let tables = d.department_hours(department);
+    Schedule {
+        tables: &tables,
+        closures: &d.closures,
+        is_holiday: &teikyo_refdata::holidays::is_holiday,
+    }
+    .at(at)
+    .openness
+        == Openness::Open
+}
+
+/// The exact filters (codes, features, 現在診療中; with and without words) give exactly the
+/// facilities that evaluating every document one by one gives: the same count, the same ids in
+/// id order, and pages of 20 that read the whole list once. Returns the queries compared.
+fn filters_agree_with_the_documents(
+    index: &SearchIndex,
+    docs: &[(FacilityId, PublishedDocument)],
+) -> usize {
+    use teikyo_domain::feature::Feature;
+    let treatments = |d: &PublishedDocument| -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &d.sections {
+            for (id, v) in &s.answers.0 {
+                if let teikyo_domain::forms::Value::Coded(codes) = v
+                    && id.as_str().ends_with(".treatments")
+                {
+                    out.extend(
+                        codes
+                            .iter()
+                            .filter(|(_, a)| a.available)
+                            .map(|(c, _)| c.clone()),
+                    );
+                }
+            }
+        }
+        out
+    };
+    let mut compared = 0;
+    // Queries with something to find, and those of them asking for 現在診療中.
+    let (mut found_some, mut found_open) = (0, 0);
+    for (n, (_, seed)) in docs.iter().step_by(211).enumerate() {
+        let f = &seed.facility;
+        let department = seed.departments().first().map(|d| (*d).to_owned());
+        let feature: Option<Feature> = seed.features().first().copied();
+        let language = seed.languages().first().map(|l| (*l).to_owned());
+        let treatment = treatments(seed).first().cloned();
+        let at = if n % 2 == 0 {
+            monday_morning()
+        } else {
+            sunday_night()
+        };
+        let queries = [
+            SearchQuery {
+                prefecture: Some(f.prefecture),
+                ..SearchQuery::default()
+            },
+            SearchQuery {
+                prefecture: Some(f.prefecture),
+                kind: Some(f.kind),
+                open_at: Some(at),
+                ..SearchQuery::default()
+            },
+            SearchQuery {
+                municipality: Some(f.municipality.to_string()),
+                department: department.clone(),
+                ..SearchQuery::default()
+            },
+            SearchQuery {
+                prefecture: Some(f.prefecture),
+                features: feature.into_iter().collect(),
+                open_at: Some(at),
+                ..SearchQuery::default()
+            },
+            SearchQuery {
+                department: department.clone(),
+                open_at: Some(at),
+                ..SearchQuery::default()
+            },
+            SearchQuery {
+                language: language.clone(),
+                treatment: treatment.clone(),
+                ..SearchQuery::default()
+            },
+            SearchQuery {
+                keyword: "内科".into(),
+                prefecture: Some(f.prefecture),
+                open_at: Some(at),
+                ..SearchQuery::default()
+            },
+        ];
+        for q in queries {
+            let admits = |d: &PublishedDocument| -> bool {
+                let r = &d.facility;
+                q.prefecture.is_none_or(|p| r.prefecture == p)
+                    && q.municipality
+                        .as_ref()
+                        .is_none_or(|m| r.municipality.to_string() == *m)
+                    && q.kind.is_none_or(|k| r.kind == k)
+                    && q.department
+                        .as_deref()
+                        .is_none_or(|c| d.departments().contains(&c))
+                    && q.language
+                        .as_deref()
+                        .is_none_or(|c| d.languages().contains(&c))
+                    && q.treatment
+                        .as_ref()
+                        .is_none_or(|c| treatments(d).contains(c))
+                    && q.features.iter().all(|x| d.features().contains(x))
+                    && q.open_at
+                        .is_none_or(|at| open_in(d, q.department.as_deref(), at))
+            };
+            let words = (!q.keyword.is_empty()).then(|| {
+                all(
+                    index,
+                    SearchQuery {
+                        keyword: q.keyword.clone(),
+                        ..SearchQuery::default()
+                    },
+                )
+            });
+            let mut expected: Vec<FacilityId> = docs
+                .iter()
+                .filter(|(id, d)| admits(d) && words.as_ref().is_none_or(|w| w.contains(id)))
+                .map(|(id, _)| *id)
+                .collect();
+            expected.sort();
+            let (first, total) = index
+                .search(&SearchQuery {
+                    limit: 20,
+                    ..q.clone()
+                })
+                .expect("search");
+            assert_eq!(total, expected.len(), "count of {q:?}");
+            let mut found = all(index, q.clone());
+            if words.is_some() {
+                // Words order by score: compare as sets.
+                found.sort();
+            } else {
+                // Pages of 20 read the whole list, once, in id order.
+                let mut paged: Vec<FacilityId> = first.iter().map(|h| h.facility_id).collect();
+                while paged.len() < total {
+                    let (page, _) = index
+                        .search(&SearchQuery {
+                            limit: 20,
+                            offset: paged.len(),
+                            ..q.clone()
+                        })
+                        .expect("search");
+                    assert!(!page.is_empty(), "a page at {} of {total}", paged.len());
+                    paged.extend(page.iter().map(|h| h.facility_id));
+                }
+                assert_eq!(paged, found, "pages of {q:?}");
+            }
+            assert_eq!(found, expected, "{q:?}");
+            compared += 1;
+            if !expected.is_empty() {
+                found_some += 1;
+                found_open += usize::from(q.open_at.is_some());
+            }
+        }
+    }
+    assert!(compared >= 70, "{compared}");
+    assert!(
+        found_some * 4 >= compared * 3 && found_open >= 20,
+        "most queries should find something: {found_some} of {compared}, {found_open} open"
+    );
+    compared
 }

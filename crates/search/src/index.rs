@@ -7,18 +7,16 @@
 //! the tokenizer `ja`); codes (都道府県, 市区町村, 機関区分, 診療科目, 疾患・治療, 外国語) are
 //! exact terms.
 
-use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::NaiveDateTime;
 
-use tantivy::collector::{Count, FilterCollector, TopDocs};
+use roaring::{MultiOps, RoaringBitmap};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
-    RegexQuery, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RegexQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value as _,
@@ -34,6 +32,7 @@ use teikyo_domain::publication::PublishedDocument;
 use teikyo_domain::{FacilityKind, PrefectureCode};
 use teikyo_store::{FacilityId, Store, StoreError};
 
+use crate::facets::{Facet, Facets, NO_FACILITY, OpenSet};
 use crate::geo::{Area, Point};
 use crate::listing::{Interner, Listing, ListingData, Listings};
 
@@ -252,14 +251,27 @@ pub struct Hit {
     pub listing: Arc<Listing>,
 }
 
+/// What one search reads, consistent with itself: the index as of a catch-up, the listings
+/// and the filter bitmaps made from it. Replaced whole after each catch-up; a search clones the
+/// `Arc` once and holds no lock.
+struct Snapshot {
+    searcher: Searcher,
+    listings: Listings,
+    facets: Facets,
+    /// Counts snapshots, so an [`OpenSet`] knows which listings it was computed from.
+    generation: u64,
+}
+
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
     interner: Interner,
-    /// Replaced whole after each catch-up; a search clones the `Arc` once.
-    listings: RwLock<Arc<Listings>>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    generations: AtomicU64,
+    /// Which facilities are open now, shared by every search until one opens or closes.
+    open: Mutex<Option<Arc<OpenSet>>>,
 }
 
 impl SearchIndex {
@@ -291,13 +303,21 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let writer = index.writer(WRITER_BYTES)?;
+        let searcher = reader.searcher();
         let this = Self {
             index,
             reader,
             writer: Mutex::new(writer),
             fields,
             interner: Interner::default(),
-            listings: RwLock::new(Arc::new(Listings::new())),
+            snapshot: RwLock::new(Arc::new(Snapshot {
+                searcher,
+                listings: Listings::new(),
+                facets: Facets::default(),
+                generation: 0,
+            })),
+            generations: AtomicU64::new(0),
+            open: Mutex::new(None),
         };
         this.load_listings()?;
         Ok(this)
@@ -331,33 +351,82 @@ impl SearchIndex {
                 listings.insert(id, Arc::new(self.interner.listing(facility_id(id), data)));
             }
         }
-        self.replace_listings(listings);
-        Ok(())
+        self.replace_snapshot(listings)
     }
 
-    fn current_listings(&self) -> Arc<Listings> {
-        match self.listings.read() {
-            Ok(l) => Arc::clone(&l),
+    fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(s) => Arc::clone(&s),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
-    fn replace_listings(&self, listings: Listings) {
-        match self.listings.write() {
-            Ok(mut l) => *l = Arc::new(listings),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(listings),
+    fn facet_fields(&self) -> [(Facet, Field); 8] {
+        let f = &self.fields;
+        Facet::ALL.map(|facet| {
+            let field = match facet {
+                Facet::Prefecture => f.prefecture,
+                Facet::Municipality => f.municipality,
+                Facet::Kind => f.kind,
+                Facet::Department => f.department,
+                Facet::Treatment => f.treatment,
+                Facet::Language => f.language,
+                Facet::Feature => f.feature,
+                Facet::Cell => f.cell,
+            };
+            (facet, field)
+        })
+    }
+
+    /// Swaps in `listings` with the reader's current searcher and the bitmaps read from it.
+    fn replace_snapshot(&self, listings: Listings) -> Result<(), IndexError> {
+        let searcher = self.reader.searcher();
+        let facets = Facets::read(&searcher, &self.facet_fields())?;
+        let snapshot = Arc::new(Snapshot {
+            searcher,
+            listings,
+            facets,
+            generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
+        });
+        match self.snapshot.write() {
+            Ok(mut s) => *s = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+        Ok(())
+    }
+
+    /// The open set for `at`, computed when the shared one does not hold for it.
+    fn open_set(&self, snapshot: &Snapshot, at: NaiveDateTime) -> Arc<OpenSet> {
+        let Ok(mut shared) = self.open.lock() else {
+            return Arc::new(OpenSet::compute(
+                &snapshot.listings,
+                snapshot.generation,
+                at,
+            ));
+        };
+        match shared.as_ref() {
+            Some(set) if set.holds(snapshot.generation, at) => Arc::clone(set),
+            _ => {
+                let set = Arc::new(OpenSet::compute(
+                    &snapshot.listings,
+                    snapshot.generation,
+                    at,
+                ));
+                *shared = Some(Arc::clone(&set));
+                set
+            }
         }
     }
 
     /// The listing of a published facility, if this node has it.
     pub fn listing(&self, id: FacilityId) -> Option<Arc<Listing>> {
         let id = u64::try_from(id.0).ok()?;
-        self.current_listings().get(&id).cloned()
+        self.snapshot().listings.get(&id).cloned()
     }
 
     /// How many facilities this node can find.
     pub fn len(&self) -> usize {
-        self.current_listings().len()
+        self.snapshot().listings.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -403,7 +472,7 @@ impl SearchIndex {
             };
             {
                 let mut writer = self.writer()?;
-                let listings = listings.get_or_insert_with(|| (*self.current_listings()).clone());
+                let listings = listings.get_or_insert_with(|| self.snapshot().listings.clone());
                 for row in &rows {
                     let id = u64::try_from(row.facility_id.0).unwrap_or_default();
                     writer.delete_term(Term::from_field_u64(self.fields.facility_id, id));
@@ -437,10 +506,22 @@ impl SearchIndex {
             self.reader.reload()?;
         }
         if let Some(listings) = listings {
-            self.replace_listings(listings);
+            self.replace_snapshot(listings)?;
             self.interner.prune();
         }
         Ok(applied)
+    }
+
+    /// Merges the index into one segment (after a rebuild): every search visits each segment
+    /// — its term dictionaries, its postings — so one segment answers fastest.
+    pub fn compact(&self) -> Result<(), IndexError> {
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() < 2 {
+            return Ok(());
+        }
+        self.writer()?.merge(&segments).wait()?;
+        self.reader.reload()?;
+        self.replace_snapshot(self.snapshot().listings.clone())
     }
 
     /// Empties the index (its seq back to 0), for a rebuild.
@@ -452,7 +533,7 @@ impl SearchIndex {
         commit.commit()?;
         drop(writer);
         self.reader.reload()?;
-        self.replace_listings(Listings::new());
+        self.replace_snapshot(Listings::new())?;
         self.interner.prune();
         Ok(())
     }
@@ -525,19 +606,19 @@ impl SearchIndex {
         Ok(doc)
     }
 
-    /// The tantivy query of everything but 現在診療中 and the exact area, which the listings
-    /// decide (the area's box is a range over the coordinates here).
-    fn query(&self, q: &SearchQuery) -> Result<BooleanQuery, IndexError> {
+    /// The tantivy query of the words (with the prefectures they name ranked first); `None`
+    /// when the words have no tokens (punctuation only, or none), and the filters alone decide.
+    fn text_query(&self, q: &SearchQuery) -> Result<Option<BooleanQuery>, IndexError> {
         let f = &self.fields;
-        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for word in q.keyword.split_whitespace() {
             if let Some(m) = self.word_query(word)? {
-                must.push((Occur::Must, m));
+                clauses.push((Occur::Must, m));
             }
             // 「京都」 is also a prefecture: its facilities first (東京都's addresses contain the
             // bigram 京都 too).
             if let Some(p) = prefecture_named(word) {
-                must.push((
+                clauses.push((
                     Occur::Should,
                     Box::new(BoostQuery::new(
                         Box::new(TermQuery::new(
@@ -549,155 +630,177 @@ impl SearchIndex {
                 ));
             }
         }
-        let exact = |field: Field, value: &str| -> (Occur, Box<dyn Query>) {
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(field, value),
-                    IndexRecordOption::Basic,
-                )),
-            )
-        };
+        if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
+            return Ok(None);
+        }
+        Ok(Some(BooleanQuery::new(clauses)))
+    }
+
+    /// The facilities the exact filters of `q` allow — codes, the cells around its area, and
+    /// 現在診療中 as far as the open set decides it — or `None` when it has no such filter.
+    fn allowed(
+        &self,
+        snapshot: &Snapshot,
+        q: &SearchQuery,
+    ) -> Result<Option<RoaringBitmap>, IndexError> {
+        let facets = &snapshot.facets;
+        let mut terms: Vec<(Facet, String)> = Vec::new();
         if let Some(p) = q.prefecture {
-            must.push(exact(f.prefecture, &p.to_string()));
+            terms.push((Facet::Prefecture, p.to_string()));
         }
         if let Some(m) = &q.municipality {
-            must.push(exact(f.municipality, m));
+            terms.push((Facet::Municipality, m.clone()));
         }
         if let Some(k) = q.kind {
-            must.push(exact(f.kind, &k.code().to_string()));
+            terms.push((Facet::Kind, k.code().to_string()));
         }
-        if let Some(d) = &q.department {
-            must.push(exact(f.department, d));
-        }
-        if let Some(t) = &q.treatment {
-            must.push(exact(f.treatment, t));
-        }
-        if let Some(l) = &q.language {
-            must.push(exact(f.language, l));
+        for (facet, code) in [
+            (Facet::Department, &q.department),
+            (Facet::Treatment, &q.treatment),
+            (Facet::Language, &q.language),
+        ] {
+            if let Some(code) = code {
+                terms.push((facet, code.clone()));
+            }
         }
         for feature in &q.features {
-            must.push(exact(f.feature, feature.id()));
+            terms.push((Facet::Feature, feature.id().to_owned()));
         }
-        if let Some(area) = q.area {
-            let b = area.bounds();
-            if !(b.south <= b.north && b.west <= b.east) {
-                return Err(IndexError::Query(
-                    "地図の範囲（南西と北東の緯度・経度）が逆になっています。地図を動かしてからもう一度検索してください".into(),
-                ));
+        let mut sets: Vec<&RoaringBitmap> = Vec::with_capacity(terms.len() + 2);
+        for (facet, term) in &terms {
+            match facets.get(*facet, term) {
+                Some(set) => sets.push(set),
+                // A code no facility has: nothing matches.
+                None => return Ok(Some(RoaringBitmap::new())),
             }
-            match crate::geo::cells_covering(&b) {
-                // The cells around the area; the listings keep what is really inside.
-                Some(cells) => must.push((
-                    Occur::Must,
-                    Box::new(ConstScoreQuery::new(
-                        Box::new(BooleanQuery::new(
-                            cells
-                                .iter()
-                                .map(|c| -> (Occur, Box<dyn Query>) {
-                                    (
-                                        Occur::Should,
-                                        Box::new(TermQuery::new(
-                                            Term::from_field_text(f.cell, c),
-                                            IndexRecordOption::Basic,
-                                        )),
-                                    )
-                                })
-                                .collect(),
-                        )),
-                        0.0,
-                    )),
-                )),
-                None => {
-                    for (field, low, high) in [(f.lat, b.south, b.north), (f.lon, b.west, b.east)] {
-                        must.push((
-                            Occur::Must,
-                            Box::new(RangeQuery::new(
-                                Bound::Included(Term::from_field_f64(field, low)),
-                                Bound::Included(Term::from_field_f64(field, high)),
-                            )),
-                        ));
-                    }
+        }
+        let cells: Option<RoaringBitmap> = match q.area {
+            Some(area) => {
+                let b = area.bounds();
+                if !(b.south <= b.north && b.west <= b.east) {
+                    return Err(IndexError::Query(
+                        "地図の範囲（南西と北東の緯度・経度）が逆になっています。地図を動かしてからもう一度検索してください".into(),
+                    ));
                 }
+                // The cells around the area (the listings keep what is really inside); an
+                // area too large for cells is checked facility by facility.
+                crate::geo::cells_covering(&b).map(|cells| {
+                    cells
+                        .iter()
+                        .filter_map(|c| facets.get(Facet::Cell, c))
+                        .union()
+                })
             }
+            None => None,
+        };
+        sets.extend(cells.as_ref());
+        let open = q.open_at.map(|at| self.open_set(snapshot, at));
+        if let Some(open) = &open {
+            // With a 診療科目, its own hours decide among those not closed as a whole.
+            sets.push(if q.department.is_some() {
+                &open.maybe
+            } else {
+                &open.open
+            });
         }
-        if !must.iter().any(|(o, _)| *o == Occur::Must) {
-            must.push((Occur::Must, Box::new(AllQuery)));
+        sets.sort_by_key(|s| s.len());
+        let Some((first, rest)) = sets.split_first() else {
+            return Ok(None);
+        };
+        let mut allowed = (*first).clone();
+        for set in rest {
+            if allowed.is_empty() {
+                break;
+            }
+            allowed &= *set;
         }
-        Ok(BooleanQuery::new(must))
+        Ok(Some(allowed))
     }
 
     /// The facilities matching `q`, in the order asked for, and how many match in all.
     pub fn search(&self, q: &SearchQuery) -> Result<(Vec<Hit>, usize), IndexError> {
-        let query = self.query(q)?;
-        let searcher = self.reader.searcher();
-        let listings = self.current_listings();
+        let snapshot = self.snapshot();
+        let allowed = self.allowed(&snapshot, q)?;
+        // What the bitmaps cannot decide: the exact area, and a 診療科目's own hours.
+        let keep =
+            (q.area.is_some() || (q.open_at.is_some() && q.department.is_some())).then(|| Keep {
+                snapshot: Arc::clone(&snapshot),
+                area: q.area,
+                open_at: q.open_at,
+                department: q.department.clone(),
+            });
+        match self.text_query(q)? {
+            Some(query) => self.search_words(&snapshot, q, &query, allowed, keep),
+            None => Ok(search_filters(&snapshot, q, allowed, keep)),
+        }
+    }
+
+    /// A search with words: tantivy scores them, the bitmaps and `keep` filter.
+    fn search_words(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        q: &SearchQuery,
+        query: &BooleanQuery,
+        allowed: Option<RoaringBitmap>,
+        keep: Option<Keep>,
+    ) -> Result<(Vec<Hit>, usize), IndexError> {
+        let searcher = &snapshot.searcher;
+        let listings = &snapshot.listings;
         let limit = q.limit.max(1);
         let origin = q.origin();
-        let keep: Option<Keep> = (q.open_at.is_some() || q.area.is_some()).then(|| Keep {
-            listings: Arc::clone(&listings),
-            area: q.area,
-            open_at: q.open_at,
-            department: q.department.clone(),
-        });
+        let filter = Filter {
+            snapshot: Arc::clone(snapshot),
+            allowed: allowed.map(Arc::new),
+            keep,
+        };
         let (top, total): (Vec<(f32, DocAddress)>, usize) = match (q.sort, origin) {
             (Sort::Distance, Some(origin)) => {
+                let near = Arc::clone(snapshot);
                 let nearest = TopDocs::with_limit(limit).and_offset(q.offset).tweak_score(
                     move |segment: &tantivy::SegmentReader| {
-                        let lat = segment.fast_fields().f64("lat").ok();
-                        let lon = segment.fast_fields().f64("lon").ok();
+                        let members = near.facets.members_of(segment.segment_id());
+                        let near = Arc::clone(&near);
                         move |doc: tantivy::DocId, _score: tantivy::Score| -> f64 {
-                            let at = lat
-                                .as_ref()
-                                .and_then(|c| c.first(doc))
-                                .zip(lon.as_ref().and_then(|c| c.first(doc)));
-                            match at {
-                                Some((lat, lon)) => -origin.distance_m(Point { lat, lon }),
+                            let point = usize::try_from(doc)
+                                .ok()
+                                .and_then(|d| members.get(d))
+                                .and_then(|m| near.listings.get(&u64::from(*m)))
+                                .and_then(|l| l.point);
+                            match point {
+                                Some(p) => -origin.distance_m(p),
                                 None => f64::NEG_INFINITY,
                             }
                         }
                     },
                 );
-                let (top, total) = collect(&searcher, &query, nearest, keep)?;
+                let (top, total) = searcher.search(query, &filter.around((nearest, Count)))?;
                 (top.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
             }
-            _ => collect(
-                &searcher,
-                &query,
-                TopDocs::with_limit(limit)
-                    .and_offset(q.offset)
-                    .order_by_score(),
-                keep,
+            _ => searcher.search(
+                query,
+                &filter.around((
+                    TopDocs::with_limit(limit)
+                        .and_offset(q.offset)
+                        .order_by_score(),
+                    Count,
+                )),
             )?,
         };
-        let mut hits = Vec::with_capacity(top.len());
-        // Opening a fast-field column reads its block index: once per segment, not per hit.
-        let mut columns: Vec<Option<tantivy::columnar::Column<u64>>> =
-            vec![None; searcher.segment_readers().len()];
-        for (score, addr) in top {
-            let slot = usize::try_from(addr.segment_ord).unwrap_or(usize::MAX);
-            let Some(cached) = columns.get_mut(slot) else {
-                continue;
-            };
-            let column = match cached {
-                Some(c) => c,
-                None => cached.insert(
-                    searcher
-                        .segment_reader(addr.segment_ord)
-                        .fast_fields()
-                        .u64("facility_id")?,
-                ),
-            };
-            let Some(listing) = column.first(addr.doc_id).and_then(|id| listings.get(&id)) else {
-                continue;
-            };
-            hits.push(Hit {
-                facility_id: listing.facility_id,
-                score,
-                distance_m: origin.zip(listing.point).map(|(o, p)| o.distance_m(p)),
-                listing: Arc::clone(listing),
-            });
-        }
+        let hits = top
+            .into_iter()
+            .filter_map(|(score, addr)| {
+                let m = usize::try_from(addr.doc_id)
+                    .ok()
+                    .and_then(|d| snapshot.facets.members(addr.segment_ord).get(d))?;
+                let listing = listings.get(&u64::from(*m))?;
+                Some(Hit {
+                    facility_id: listing.facility_id,
+                    score,
+                    distance_m: origin.zip(listing.point).map(|(o, p)| o.distance_m(p)),
+                    listing: Arc::clone(listing),
+                })
+            })
+            .collect();
         Ok((hits, total))
     }
 
@@ -755,10 +858,94 @@ impl SearchIndex {
     }
 }
 
-/// What the listings decide per matching facility: the exact area and 現在診療中.
+/// A search without words: the bitmaps select, `keep` decides what they cannot, and the order
+/// is the distance from the origin or, for relevance (every facility matches the filters
+/// equally), the facility id — the same on every node, so a cursor reads on where it left off
+/// whichever node answers.
+fn search_filters(
+    snapshot: &Snapshot,
+    q: &SearchQuery,
+    allowed: Option<RoaringBitmap>,
+    keep: Option<Keep>,
+) -> (Vec<Hit>, usize) {
+    let listings = &snapshot.listings;
+    let selected = allowed.as_ref().unwrap_or(snapshot.facets.all());
+    let limit = q.limit.max(1);
+    let origin = q.origin();
+    let kept = selected.iter().filter_map(|m| {
+        let id = u64::from(m);
+        let listing = listings.get(&id)?;
+        keep.as_ref()
+            .is_none_or(|k| k.keeps_listing(listing))
+            .then_some(listing)
+    });
+    let hit = |listing: &Arc<Listing>, distance_m: Option<f64>| Hit {
+        facility_id: listing.facility_id,
+        score: 0.0,
+        distance_m,
+        listing: Arc::clone(listing),
+    };
+    match (q.sort, origin) {
+        (Sort::Distance, Some(origin)) => {
+            // Without coordinates: last, by id.
+            let mut near: Vec<(f64, &Arc<Listing>)> = kept
+                .map(|l| (l.point.map_or(f64::INFINITY, |p| origin.distance_m(p)), l))
+                .collect();
+            let total = near.len();
+            let order = |a: &(f64, &Arc<Listing>), b: &(f64, &Arc<Listing>)| {
+                a.0.total_cmp(&b.0)
+                    .then(a.1.facility_id.0.cmp(&b.1.facility_id.0))
+            };
+            let end = q.offset.saturating_add(limit).min(total);
+            if end < total {
+                near.select_nth_unstable_by(end, order);
+                near.truncate(end);
+            }
+            near.sort_unstable_by(order);
+            let hits = near
+                .iter()
+                .skip(q.offset)
+                .map(|(d, l)| hit(l, d.is_finite().then_some(*d)))
+                .collect();
+            (hits, total)
+        }
+        _ => {
+            let distance = |l: &Arc<Listing>| origin.zip(l.point).map(|(o, p)| o.distance_m(p));
+            if keep.is_none() {
+                // Every selected facility matches: count the bitmap, read only the page.
+                let total = usize::try_from(selected.len()).unwrap_or(usize::MAX);
+                let from = u32::try_from(q.offset)
+                    .ok()
+                    .and_then(|n| selected.select(n));
+                let hits = match from {
+                    Some(from) => selected
+                        .range(from..)
+                        .filter_map(|m| listings.get(&u64::from(m)))
+                        .take(limit)
+                        .map(|l| hit(l, distance(l)))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                return (hits, total);
+            }
+            let mut total = 0;
+            let mut hits = Vec::with_capacity(limit);
+            for l in kept {
+                if total >= q.offset && hits.len() < limit {
+                    hits.push(hit(l, distance(l)));
+                }
+                total += 1;
+            }
+            (hits, total)
+        }
+    }
+}
+
+/// What the listings decide per facility the bitmaps selected: the exact area, and a
+/// 診療科目's own hours.
 #[derive(Clone)]
 struct Keep {
-    listings: Arc<Listings>,
+    snapshot: Arc<Snapshot>,
     area: Option<Area>,
     open_at: Option<NaiveDateTime>,
     department: Option<String>,
@@ -766,15 +953,20 @@ struct Keep {
 
 impl Keep {
     fn keeps(&self, id: u64) -> bool {
-        let Some(l) = self.listings.get(&id) else {
-            return false;
-        };
+        self.snapshot
+            .listings
+            .get(&id)
+            .is_some_and(|l| self.keeps_listing(l))
+    }
+
+    fn keeps_listing(&self, l: &Listing) -> bool {
         if let Some(area) = self.area
             && !l.point.is_some_and(|p| area.contains(p))
         {
             return false;
         }
         if let Some(at) = self.open_at
+            && self.department.is_some()
             && l.openness(self.department.as_deref(), at) != Openness::Open
         {
             return false;
@@ -783,27 +975,87 @@ impl Keep {
     }
 }
 
-/// Runs `collector` with a count, through `keep` when there is one.
-fn collect<C>(
-    searcher: &Searcher,
-    query: &dyn Query,
-    collector: C,
+/// A words search's filter: documents of a listed facility, among the bitmaps' facilities,
+/// that `keep` keeps. (Instead of tantivy's `FilterCollector`, which opens the id column per
+/// segment per search.)
+#[derive(Clone)]
+struct Filter {
+    snapshot: Arc<Snapshot>,
+    allowed: Option<Arc<RoaringBitmap>>,
     keep: Option<Keep>,
-) -> Result<(C::Fruit, usize), IndexError>
-where
-    C: tantivy::collector::Collector + Send + Sync,
-{
-    Ok(match keep {
-        None => searcher.search(query, &(collector, Count))?,
-        Some(keep) => searcher.search(
-            query,
-            &FilterCollector::new(
-                "facility_id".to_owned(),
-                move |id: u64| keep.keeps(id),
-                (collector, Count),
-            ),
-        )?,
-    })
+}
+
+impl Filter {
+    fn admits(&self, m: u32) -> bool {
+        m != NO_FACILITY
+            && self.allowed.as_ref().is_none_or(|a| a.contains(m))
+            && self.keep.as_ref().is_none_or(|k| k.keeps(u64::from(m)))
+    }
+
+    fn around<C: Collector>(&self, inner: C) -> Filtered<C> {
+        Filtered {
+            inner,
+            filter: self.clone(),
+        }
+    }
+}
+
+struct Filtered<C> {
+    inner: C,
+    filter: Filter,
+}
+
+struct FilteredSegment<S> {
+    inner: S,
+    members: Arc<[u32]>,
+    filter: Filter,
+}
+
+impl<C: Collector> Collector for Filtered<C> {
+    type Fruit = C::Fruit;
+    type Child = FilteredSegment<C::Child>;
+
+    fn for_segment(
+        &self,
+        ord: tantivy::SegmentOrdinal,
+        segment: &tantivy::SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(FilteredSegment {
+            inner: self.inner.for_segment(ord, segment)?,
+            members: self.filter.snapshot.facets.members_of(segment.segment_id()),
+            filter: self.filter.clone(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.inner.requires_scoring()
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<<Self::Child as SegmentCollector>::Fruit>,
+    ) -> tantivy::Result<Self::Fruit> {
+        self.inner.merge_fruits(fruits)
+    }
+}
+
+impl<S: SegmentCollector> SegmentCollector for FilteredSegment<S> {
+    type Fruit = S::Fruit;
+
+    fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
+        let m = usize::try_from(doc)
+            .ok()
+            .and_then(|d| self.members.get(d))
+            .copied()
+            .unwrap_or(NO_FACILITY);
+        if self.filter.admits(m) {
+            self.inner.collect(doc, score);
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.inner.harvest()
+    }
 }
 
 fn facility_id(id: u64) -> FacilityId {

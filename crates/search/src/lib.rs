@@ -2,6 +2,7 @@
 //! publication sequence, the text folding and tokens (`text`), and the local search index fed by
 //! the sequence (`index`).
 
+mod facets;
 pub mod geo;
 pub mod index;
 pub mod listing;
