@@ -94,10 +94,10 @@ pub fn tokens_of_folded(folded: &str) -> Vec<Token> {
                 j += 1;
             }
             if i == j {
-                push(&mut out, folded, start, end_of(i));
+                push(&mut out, folded, start, end_of(i), false);
             } else {
                 for (k, (from, _)) in chars.iter().enumerate().take(j).skip(i) {
-                    push(&mut out, folded, *from, end_of(k + 1));
+                    push(&mut out, folded, *from, end_of(k + 1), k > i);
                 }
             }
             i = j + 1;
@@ -106,7 +106,7 @@ pub fn tokens_of_folded(folded: &str) -> Vec<Token> {
             while j + 1 < chars.len() && chars[j + 1].1.is_ascii_alphanumeric() {
                 j += 1;
             }
-            push(&mut out, folded, start, end_of(j));
+            push(&mut out, folded, start, end_of(j), false);
             i = j + 1;
         } else {
             i += 1;
@@ -115,8 +115,19 @@ pub fn tokens_of_folded(folded: &str) -> Vec<Token> {
     out
 }
 
-fn push(out: &mut Vec<Token>, folded: &str, from: usize, to: usize) {
-    let position = out.len();
+/// Empty positions between groups of tokens (a CJK run's bigrams, a lone CJK character, an
+/// ASCII word). A bigram overlaps the one before it, so a phrase need not name every bigram of
+/// a run: every second one and the last pin the same characters ([`phrase`]). The gap keeps
+/// such a phrase from spanning two groups: a kept bigram is at most 2 positions after the one
+/// before it, and the next group starts 3 after a group's last token.
+const GROUP_GAP: usize = 2;
+
+fn push(out: &mut Vec<Token>, folded: &str, from: usize, to: usize, overlaps: bool) {
+    let position = match out.last() {
+        None => 0,
+        Some(previous) if overlaps => previous.position + 1,
+        Some(previous) => previous.position + 1 + GROUP_GAP,
+    };
     out.push(Token {
         text: folded.get(from..to).unwrap_or_default().to_owned(),
         from,
@@ -131,6 +142,29 @@ pub fn tokens(s: &str) -> Vec<String> {
         .into_iter()
         .map(|t| t.text)
         .collect()
+}
+
+/// A word as a phrase: its tokens at their positions, without the bigrams the ones kept
+/// already pin (in a run ア|アイ|イウ|ウエ|エオ, アイ@0 ウエ@2 エオ@3 match exactly where all four
+/// do). Each bigram named costs a posting list and its positions on every search: a phrase of
+/// half of them is about a fifth cheaper (perf, 245k facilities).
+pub fn phrase(word: &str) -> Vec<(usize, String)> {
+    let tokens = tokens_of_folded(&fold(word));
+    let mut out: Vec<(usize, String)> = Vec::with_capacity(tokens.len());
+    let mut kept_previous = false;
+    for (i, t) in tokens.iter().enumerate() {
+        let inside_run = i > 0
+            && tokens[i - 1].position + 1 == t.position
+            && tokens
+                .get(i + 1)
+                .is_some_and(|n| t.position + 1 == n.position);
+        let keep = !(inside_run && kept_previous);
+        if keep {
+            out.push((t.position, t.text.clone()));
+        }
+        kept_previous = keep;
+    }
+    out
 }
 
 /// The vowel a (folded, large) katakana ends in.
@@ -291,6 +325,33 @@ mod tests {
         let t = tokens_of_folded(&folded);
         assert_eq!(&folded[t[0].from..t[0].to], "北区");
         assert_eq!(t.last().map(|t| t.text.as_str()), Some("医院"));
-        assert!(t.windows(2).all(|w| w[0].position + 1 == w[1].position));
+        // A run's bigrams follow each other; the next group starts after a gap.
+        assert_eq!(
+            t.iter().map(|t| t.position).collect::<Vec<_>>(),
+            [0, 3, 4, 5, 6]
+        );
+    }
+
+    #[test]
+    fn a_phrase_names_every_second_bigram_of_a_run_and_the_last() {
+        let texts = |w: &str| -> Vec<(usize, String)> { phrase(w) };
+        let p = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
+            v.iter().map(|(i, t)| (*i, (*t).to_owned())).collect()
+        };
+        assert_eq!(
+            texts("金沢中央病院"),
+            p(&[(0, "金沢"), (2, "中央"), (4, "病院")])
+        );
+        assert_eq!(
+            texts("むらかみこ"),
+            p(&[(0, "ムラ"), (2, "カミ"), (3, "ミコ")])
+        );
+        assert_eq!(texts("京都"), p(&[(0, "京都")]));
+        // Groups are all kept, at their positions.
+        assert_eq!(texts("abc内科"), p(&[(0, "abc"), (3, "内科")]));
+        assert_eq!(
+            texts("2f佐藤内科"),
+            p(&[(0, "2f"), (3, "佐藤"), (5, "内科")])
+        );
     }
 }

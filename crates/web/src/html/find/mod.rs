@@ -8,14 +8,11 @@ pub(crate) mod params;
 pub(crate) mod report_error;
 pub(crate) mod texts;
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Timelike, Utc};
 use serde::Serialize;
 use teikyo_domain::feature::Feature;
 use teikyo_domain::hours::Openness;
@@ -40,8 +37,9 @@ pub(crate) struct Status {
     pub(crate) detail: String,
 }
 
+/// 「9:05」 (written by hand: chrono's format string is parsed on every call).
 fn clock(t: NaiveDateTime) -> String {
-    t.format("%-H:%M").to_string()
+    format!("{}:{:02}", t.hour(), t.minute())
 }
 
 pub(crate) fn status(open: &OpenNow, now: NaiveDateTime, lang: Lang) -> Status {
@@ -427,24 +425,31 @@ pub(crate) async fn page_en(
     find_page(state, raw, Lang::En).await
 }
 
-/// One result of the JSON API.
+/// One result of the JSON API but its distance, borrowed from its listing.
 #[derive(Serialize)]
-struct ApiHit {
+struct ApiHit<'a> {
     id: i64,
-    name: String,
+    name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    name_en: Option<String>,
+    name_en: Option<&'a str>,
     kind: &'static str,
-    address: String,
+    address: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     lat: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lon: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    distance_m: Option<f64>,
     open_now: ApiOpen,
     today: DayHours,
-    url: String,
+    url: FacilityPath,
+}
+
+/// `/facilities/{id}`, written as it is serialised.
+struct FacilityPath(i64);
+
+impl Serialize for FacilityPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("/facilities/{}", self.0))
+    }
 }
 
 #[derive(Serialize)]
@@ -459,44 +464,92 @@ struct ApiOpen {
     label: String,
 }
 
-#[derive(Serialize)]
-struct ApiPage {
-    total: usize,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-    /// Japan time the open-now answers are for.
-    at: NaiveDateTime,
-    problems: Vec<String>,
-    results: Vec<ApiHit>,
-}
-
-fn api_hit(hit: &Hit, department: Option<&str>, now: NaiveDateTime) -> ApiHit {
-    let l: &Arc<Listing> = &hit.listing;
-    let open = l.open_now(department, now);
-    let label = status(&open, now, Lang::Ja);
-    ApiHit {
+/// A result's JSON without its distance and closing brace: `{"id":…,…,"url":"…"`.
+fn api_line(l: &Listing, open: &OpenNow, now: NaiveDateTime) -> String {
+    let Status {
+        code,
+        mut label,
+        detail,
+    } = status(open, now, Lang::Ja);
+    if !detail.is_empty() {
+        label.push(' ');
+        label.push_str(&detail);
+    }
+    let hit = ApiHit {
         id: l.facility_id.0,
-        name: l.name.clone(),
-        name_en: l.name_en.clone(),
+        name: &l.name,
+        name_en: l.name_en.as_deref(),
         kind: l.kind.id(),
-        address: l.address.clone(),
+        address: &l.address,
         lat: l.point.map(|p| p.lat),
         lon: l.point.map(|p| p.lon),
-        distance_m: hit.distance_m.map(|m| m.round()),
         open_now: ApiOpen {
-            status: label.code,
+            status: code,
             until: open.until,
             next_open: open.next_open,
-            closure_reason: open.closure.map(|c| c.reason),
-            label: format!("{} {}", label.label, label.detail)
-                .trim()
-                .to_owned(),
+            closure_reason: open.closure.as_ref().map(|c| c.reason.clone()),
+            label,
         },
         today: l.day(now.date()),
-        url: format!("/facilities/{}", l.facility_id.0),
-    }
+        url: FacilityPath(l.facility_id.0),
+    };
+    // Plain data: serialising it cannot fail; were it to, the result keeps only its id rather
+    // than break the page's JSON.
+    let mut line = serde_json::to_string(&hit).unwrap_or_else(|e| {
+        tracing::error!(error = %e, id = l.facility_id.0, "検索結果の行を JSON にできません");
+        format!("{{\"id\":{}}}", l.facility_id.0)
+    });
+    line.pop();
+    line
 }
+
+/// Writes one page of `/api/search`:
+/// `{"total":…,"next_cursor":…,"at":…,"problems":[…],"results":[…]}`. Each result is its
+/// listing's line ([`Listing::line`], shared until its open-now answer changes) and its
+/// distance; a 診療科目 with hours of its own is written afresh.
+fn api_page(
+    hits: &[Hit],
+    total: usize,
+    next_cursor: Option<usize>,
+    find: &Find,
+    now: NaiveDateTime,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut body = Vec::with_capacity(256 + API_HIT_BYTES * hits.len());
+    body.extend_from_slice(b"{\"total\":");
+    serde_json::to_writer(&mut body, &total)?;
+    if let Some(next) = next_cursor {
+        body.extend_from_slice(b",\"next_cursor\":");
+        serde_json::to_writer(&mut body, &next.to_string())?;
+    }
+    body.extend_from_slice(b",\"at\":");
+    serde_json::to_writer(&mut body, &now)?;
+    body.extend_from_slice(b",\"problems\":");
+    serde_json::to_writer(&mut body, &find.problems)?;
+    body.extend_from_slice(b",\"results\":[");
+    let department = find.department.as_deref();
+    for (i, hit) in hits.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        let l: &Listing = &hit.listing;
+        if l.same_as_whole(department) {
+            let line = l.line(now, |open| api_line(l, open, now));
+            body.extend_from_slice(line.as_bytes());
+        } else {
+            body.extend_from_slice(api_line(l, &l.open_now(department, now), now).as_bytes());
+        }
+        if let Some(m) = hit.distance_m {
+            body.extend_from_slice(b",\"distance_m\":");
+            serde_json::to_writer(&mut body, &m.round())?;
+        }
+        body.push(b'}');
+    }
+    body.extend_from_slice(b"]}");
+    Ok(body)
+}
+
+/// Room for a page's JSON: written once into a buffer of about its size.
+const API_HIT_BYTES: usize = 400;
 
 /// `GET /api/search`: the same parameters as the page, JSON out.
 pub(crate) async fn api(
@@ -527,17 +580,23 @@ pub(crate) async fn api(
         )
     })?;
     let next = find.offset + hits.len();
-    Ok(Json(ApiPage {
-        total,
-        next_cursor: (next < total && !hits.is_empty()).then(|| next.to_string()),
-        at: now,
-        problems: find.problems.clone(),
-        results: hits
-            .iter()
-            .map(|h| api_hit(h, find.department.as_deref(), now))
-            .collect(),
-    })
-    .into_response())
+    let next_cursor = (next < total && !hits.is_empty()).then_some(next);
+    let body = api_page(&hits, total, next_cursor, &find, now).map_err(|e| {
+        tracing::error!(error = %e, "検索結果を JSON にできません");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "search.encode",
+            Texts::of(Lang::Ja).unavailable,
+        )
+    })?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 #[cfg(test)]
