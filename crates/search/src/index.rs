@@ -92,10 +92,30 @@ impl IndexError {
 /// [`SearchIndex::open`]) instead of answering phrases it was not written for.
 const TOKENIZER: &str = "ja_v2";
 
+/// The same in trigrams, for the `*3` fields (see [`crate::text::trigram_phrase`]).
+const TRIGRAMS: &str = "ja3_v1";
+
 /// The tokenizer [`TOKENIZER`]: [`crate::text::fold`] then [`crate::text::tokens_of_folded`].
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct JaTokenizer {
+    /// 2 (bigrams, [`TOKENIZER`]) or 3 (trigrams, [`TRIGRAMS`]).
+    n: usize,
     tokens: Vec<Token>,
+}
+
+impl Default for JaTokenizer {
+    fn default() -> Self {
+        Self::grams(2)
+    }
+}
+
+impl JaTokenizer {
+    fn grams(n: usize) -> Self {
+        Self {
+            n,
+            tokens: Vec::new(),
+        }
+    }
 }
 
 struct JaTokenStream<'a> {
@@ -132,7 +152,7 @@ impl Tokenizer for JaTokenizer {
         let folded = crate::text::fold(text);
         // Offsets are into the folded text, clamped to the original (only highlighting reads
         // them, and nothing highlights yet).
-        self.tokens = crate::text::tokens_of_folded(&folded)
+        self.tokens = crate::text::grams_of_folded(&folded, self.n)
             .into_iter()
             .map(|t| Token {
                 offset_from: t.from.min(text.len()),
@@ -159,6 +179,11 @@ struct Fields {
     /// The カナ reading with vowel length dropped, for romaji queries ([`crate::text::loose_reading`]).
     reading: Field,
     address: Field,
+    /// Name, カナ and address again in trigrams, for words with runs of three characters or
+    /// more: their postings are far shorter than the bigrams'.
+    name3: Field,
+    kana3: Field,
+    address3: Field,
     prefecture: Field,
     municipality: Field,
     kind: Field,
@@ -181,6 +206,11 @@ fn schema() -> (Schema, Fields) {
             .set_tokenizer(TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
+    let ja3 = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TRIGRAMS)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let fields = Fields {
         facility_id: b.add_u64_field("facility_id", INDEXED | STORED | FAST),
         name: b.add_text_field("name", ja.clone()),
@@ -188,6 +218,9 @@ fn schema() -> (Schema, Fields) {
         english: b.add_text_field("english", ja.clone()),
         reading: b.add_text_field("reading", ja.clone()),
         address: b.add_text_field("address", ja),
+        name3: b.add_text_field("name3", ja3.clone()),
+        kana3: b.add_text_field("kana3", ja3.clone()),
+        address3: b.add_text_field("address3", ja3),
         prefecture: b.add_text_field("prefecture", STRING),
         municipality: b.add_text_field("municipality", STRING),
         kind: b.add_text_field("kind", STRING),
@@ -302,6 +335,10 @@ impl SearchIndex {
         index.tokenizers().register(
             TOKENIZER,
             tantivy::tokenizer::TextAnalyzer::from(JaTokenizer::default()),
+        );
+        index.tokenizers().register(
+            TRIGRAMS,
+            tantivy::tokenizer::TextAnalyzer::from(JaTokenizer::grams(3)),
         );
         let reader = index
             .reader_builder()
@@ -556,15 +593,23 @@ impl SearchIndex {
             f.name => r.names.official.clone(),
             f.kana => r.names.official_kana.clone(),
             f.address => r.address.clone(),
+            f.kana3 => r.names.official_kana.clone(),
+            f.address3 => r.address.clone(),
             f.prefecture => r.prefecture.to_string(),
             f.municipality => r.municipality.to_string(),
             f.kind => r.kind.code().to_string(),
         );
+        for name in std::iter::once(&r.names.official)
+            .chain([&r.names.short, &r.names.english].into_iter().flatten())
+        {
+            doc.add_text(f.name3, name);
+        }
         for name in [&r.names.short, &r.names.english].into_iter().flatten() {
             doc.add_text(f.name, name);
         }
         if let Some(kana) = &r.names.short_kana {
             doc.add_text(f.kana, kana);
+            doc.add_text(f.kana3, kana);
         }
         for kana in std::iter::once(&r.names.official_kana).chain(r.names.short_kana.as_ref()) {
             doc.add_text(
@@ -819,12 +864,19 @@ impl SearchIndex {
         }
 
         let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (field, boost) in [
-            (f.name, 2.0),
-            (f.kana, 1.5),
-            (f.english, 1.5),
-            (f.address, 1.0),
+        // Runs of three characters or more are looked for in trigrams (the English name keeps
+        // its bigrams: its words are Latin).
+        let trigrams = crate::text::in_trigrams(word).then(|| crate::text::trigram_phrase(word));
+        for (field, in_trigrams, boost) in [
+            (f.name, Some(f.name3), 2.0),
+            (f.kana, Some(f.kana3), 1.5),
+            (f.english, None, 1.5),
+            (f.address, Some(f.address3), 1.0),
         ] {
+            let (field, tokens) = match (in_trigrams, &trigrams) {
+                (Some(field3), Some(tokens3)) => (field3, tokens3),
+                _ => (field, &tokens),
+            };
             let q: Box<dyn Query> = match tokens.as_slice() {
                 [(_, one)] if one.chars().count() == 1 && !one.is_ascii() => Box::new(
                     RegexQuery::from_pattern(&format!("{}.*", regex_escape(one)), field)?,
