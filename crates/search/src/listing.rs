@@ -66,14 +66,38 @@ pub struct Listing {
     open: AtomicU64,
     /// The whole answer for the facility as a whole (a result line's 「18時まで」 / 「次は 明日
     /// 9:00 から」), with the same window: (first minute, last-excluded minute, answer).
-    now: Mutex<Option<(u64, u64, OpenNow)>>,
+    now: Windowed<OpenNow>,
     /// The result line's hours of a day, for that day.
     today: Mutex<Option<(NaiveDate, DayHours)>>,
     /// [`Openness`] per 診療科目 asked (a few at most), packed like `open`.
     by_department: Mutex<Vec<(Box<str>, u64)>>,
     /// The result line as the caller wrote it for the facility as a whole (the JSON API's),
     /// kept with the open-now window it was written in: see [`Self::line`].
-    line: Mutex<Option<(u64, u64, Arc<str>)>>,
+    line: Windowed<Arc<str>>,
+}
+
+/// A value kept for the minutes it holds for: from its first minute to the last-excluded one.
+#[derive(Debug)]
+struct Windowed<T>(Mutex<Option<(u64, u64, T)>>);
+
+impl<T> Default for Windowed<T> {
+    fn default() -> Self {
+        Self(Mutex::new(None))
+    }
+}
+
+impl<T: Clone> Windowed<T> {
+    fn get(&self, minute: u64) -> Option<T> {
+        let kept = self.0.lock().ok()?;
+        let (from, until, value) = kept.as_ref()?;
+        (*from <= minute && minute < *until).then(|| value.clone())
+    }
+
+    fn put(&self, from: u64, until: u64, value: T) {
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = Some((from, until, value));
+        }
+    }
 }
 
 /// 診療科目 whose answers one listing keeps (searches ask for a handful).
@@ -168,18 +192,12 @@ impl Listing {
             return self.evaluate(department, at);
         }
         let minute = minute_of(at);
-        if let Ok(cached) = self.now.lock()
-            && let Some((from, until, now)) = cached.as_ref()
-            && *from <= minute
-            && minute < *until
-        {
-            return now.clone();
+        if let Some(now) = self.now.get(minute) {
+            return now;
         }
         let now = self.evaluate(None, at);
         let until = minute_of(valid_until(&now, at)).max(minute + 1);
-        if let Ok(mut cached) = self.now.lock() {
-            *cached = Some((minute, until, now.clone()));
-        }
+        self.now.put(minute, until, now.clone());
         now
     }
 
@@ -190,19 +208,13 @@ impl Listing {
     /// search's time went on formatting and escaping the same lines).
     pub fn line(&self, at: NaiveDateTime, write: impl FnOnce(&OpenNow) -> String) -> Arc<str> {
         let minute = minute_of(at);
-        if let Ok(cached) = self.line.lock()
-            && let Some((from, until, line)) = cached.as_ref()
-            && *from <= minute
-            && minute < *until
-        {
-            return Arc::clone(line);
+        if let Some(line) = self.line.get(minute) {
+            return line;
         }
         let now = self.open_now(None, at);
         let until = minute_of(valid_until(&now, at)).max(minute + 1);
         let line: Arc<str> = write(&now).into();
-        if let Ok(mut cached) = self.line.lock() {
-            *cached = Some((minute, until, Arc::clone(&line)));
-        }
+        self.line.put(minute, until, Arc::clone(&line));
         line
     }
 
@@ -367,10 +379,10 @@ impl Interner {
             closures: d.closures.clone(),
             uniform,
             open: AtomicU64::new(0),
-            now: Mutex::new(None),
+            now: Windowed::default(),
             today: Mutex::new(None),
             by_department: Mutex::new(Vec::new()),
-            line: Mutex::new(None),
+            line: Windowed::default(),
         }
     }
 
@@ -404,10 +416,10 @@ impl Interner {
             closures: data.closures,
             uniform,
             open: AtomicU64::new(0),
-            now: Mutex::new(None),
+            now: Windowed::default(),
             today: Mutex::new(None),
             by_department: Mutex::new(Vec::new()),
-            line: Mutex::new(None),
+            line: Windowed::default(),
         }
     }
 }

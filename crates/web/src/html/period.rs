@@ -284,18 +284,7 @@ pub(crate) struct ListQuery {
 /// The prefecture the page is about: the asked one if the user may look at it, else the first
 /// they may; a user who may look at none is refused.
 pub(crate) fn chosen(who: &Principal, asked: Option<&str>) -> Result<PrefectureCode, WebError> {
-    let viewable: Vec<PrefectureCode> = match who.access.staff_prefectures() {
-        None => PrefectureCode::all().collect(),
-        Some(list) => list,
-    };
-    if let Some(p) = asked.and_then(|a| PrefectureCode::parse(a).ok()) {
-        return if viewable.contains(&p) {
-            Ok(p)
-        } else {
-            Err(WebError::Forbidden)
-        };
-    }
-    viewable.first().copied().ok_or(WebError::Forbidden)
+    crate::html::scope::chosen(&crate::html::scope::viewable(who), asked)
 }
 
 fn row(p: &StoredPeriod, steps: Vec<teikyo_store::SentStep>, day: NaiveDate) -> Row {

@@ -114,15 +114,7 @@ impl StaffQuery {
 /// The prefecture the page is about: the asked one if the user manages its staff, else the
 /// first they manage; none → not for this user.
 fn chosen(who: &Principal, asked: Option<&str>) -> Result<PrefectureCode, WebError> {
-    let managed = who.access.staff_managed();
-    if let Some(p) = asked.and_then(|a| PrefectureCode::parse(a).ok()) {
-        return if managed.contains(&p) {
-            Ok(p)
-        } else {
-            Err(WebError::Forbidden)
-        };
-    }
-    managed.first().copied().ok_or(WebError::Forbidden)
+    crate::html::scope::chosen(&who.access.staff_managed(), asked)
 }
 
 fn role_of(m: &Membership, prefecture: PrefectureCode) -> Option<(String, &'static str)> {
