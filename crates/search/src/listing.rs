@@ -74,6 +74,9 @@ pub struct Listing {
     /// The result line as the caller wrote it for the facility as a whole (the JSON API's),
     /// kept with the open-now window it was written in: see [`Self::line`].
     line: Windowed<Arc<str>>,
+    /// The same for the last 診療科目 with hours of its own a line was asked for (one: a
+    /// listing keeps at most two lines, whatever is searched).
+    department_line: Windowed<(Box<str>, Arc<str>)>,
 }
 
 /// A value kept for the minutes it holds for: from its first minute to the last-excluded one.
@@ -86,11 +89,19 @@ impl<T> Default for Windowed<T> {
     }
 }
 
-impl<T: Clone> Windowed<T> {
-    fn get(&self, minute: u64) -> Option<T> {
+impl<T> Windowed<T> {
+    /// `read` of the value when it holds at `minute`.
+    fn with<R>(&self, minute: u64, read: impl FnOnce(&T) -> R) -> Option<R> {
         let kept = self.0.lock().ok()?;
         let (from, until, value) = kept.as_ref()?;
-        (*from <= minute && minute < *until).then(|| value.clone())
+        (*from <= minute && minute < *until).then(|| read(value))
+    }
+
+    fn get(&self, minute: u64) -> Option<T>
+    where
+        T: Clone,
+    {
+        self.with(minute, T::clone)
     }
 
     fn put(&self, from: u64, until: u64, value: T) {
@@ -206,15 +217,40 @@ impl Listing {
     /// also show the day's hours and say 「明日」). A page of results is then written from the
     /// lines its facilities already have instead of composing each again (perf: a fifth of a
     /// search's time went on formatting and escaping the same lines).
-    pub fn line(&self, at: NaiveDateTime, write: impl FnOnce(&OpenNow) -> String) -> Arc<str> {
+    ///
+    /// With a 診療科目 of hours of its own, the line shows that department's answer and is kept
+    /// in a slot of its own (the last department asked; another one replaces it).
+    pub fn line(
+        &self,
+        department: Option<&str>,
+        at: NaiveDateTime,
+        write: impl FnOnce(&OpenNow) -> String,
+    ) -> Arc<str> {
         let minute = minute_of(at);
-        if let Some(line) = self.line.get(minute) {
+        let Some(department) = self.department_key(department) else {
+            if let Some(line) = self.line.get(minute) {
+                return line;
+            }
+            let now = self.open_now(None, at);
+            let until = minute_of(valid_until(&now, at)).max(minute + 1);
+            let line: Arc<str> = write(&now).into();
+            self.line.put(minute, until, Arc::clone(&line));
+            return line;
+        };
+        if let Some(line) = self
+            .department_line
+            .with(minute, |(d, line)| {
+                (&**d == department).then(|| Arc::clone(line))
+            })
+            .flatten()
+        {
             return line;
         }
-        let now = self.open_now(None, at);
+        let now = self.evaluate(Some(department), at);
         let until = minute_of(valid_until(&now, at)).max(minute + 1);
         let line: Arc<str> = write(&now).into();
-        self.line.put(minute, until, Arc::clone(&line));
+        self.department_line
+            .put(minute, until, (department.into(), Arc::clone(&line)));
         line
     }
 
@@ -383,6 +419,7 @@ impl Interner {
             today: Mutex::new(None),
             by_department: Mutex::new(Vec::new()),
             line: Windowed::default(),
+            department_line: Windowed::default(),
         }
     }
 
@@ -420,6 +457,7 @@ impl Interner {
             today: Mutex::new(None),
             by_department: Mutex::new(Vec::new()),
             line: Windowed::default(),
+            department_line: Windowed::default(),
         }
     }
 }
@@ -633,7 +671,7 @@ mod tests {
         // A line is written again exactly when the answer it shows changes.
         let written = std::cell::Cell::new(0);
         let line = |t| {
-            l.line(t, |now| {
+            l.line(None, t, |now| {
                 written.set(written.get() + 1);
                 format!("{:?} {:?}", now.openness, now.until)
             })
@@ -654,6 +692,31 @@ mod tests {
                 "{t}"
             );
             assert_eq!(written.get(), writes, "{t}");
+        }
+        // A 診療科目 of hours of its own has its line in a slot of its own: that department's
+        // answer, written again when another department takes the slot.
+        let written = std::cell::Cell::new(0);
+        let line = |d, t| {
+            two.line(Some(d), t, |now| {
+                written.set(written.get() + 1);
+                format!("{d} {:?} {:?}", now.openness, now.until)
+            })
+        };
+        for (d, t, writes) in [
+            ("01001", at(24, 10, 0), 1),
+            ("01001", at(24, 11, 0), 1),
+            ("03001", at(24, 11, 0), 2),
+            ("03001", at(24, 13, 0), 2),
+            ("03001", at(24, 14, 0), 3),
+            ("01001", at(24, 14, 0), 4),
+        ] {
+            let fresh = two.evaluate(Some(d), t);
+            assert_eq!(
+                &*line(d, t),
+                format!("{d} {:?} {:?}", fresh.openness, fresh.until),
+                "{d} {t}"
+            );
+            assert_eq!(written.get(), writes, "{d} {t}");
         }
         // Each day's line is that day's.
         assert_ne!(l.day(at(23, 0, 0).date()), l.day(at(24, 0, 0).date()));

@@ -505,8 +505,8 @@ fn api_line(l: &Listing, open: &OpenNow, now: NaiveDateTime) -> String {
 
 /// Writes one page of `/api/search`:
 /// `{"total":…,"next_cursor":…,"at":…,"problems":[…],"results":[…]}`. Each result is its
-/// listing's line ([`Listing::line`], shared until its open-now answer changes) and its
-/// distance; a 診療科目 with hours of its own is written afresh.
+/// listing's line ([`Listing::line`], shared until its open-now answer — for the 診療科目
+/// asked, when it keeps hours of its own — changes) and its distance.
 fn api_page(
     hits: &[Hit],
     total: usize,
@@ -532,12 +532,8 @@ fn api_page(
             body.push(b',');
         }
         let l: &Listing = &hit.listing;
-        if l.same_as_whole(department) {
-            let line = l.line(now, |open| api_line(l, open, now));
-            body.extend_from_slice(line.as_bytes());
-        } else {
-            body.extend_from_slice(api_line(l, &l.open_now(department, now), now).as_bytes());
-        }
+        let line = l.line(department, now, |open| api_line(l, open, now));
+        body.extend_from_slice(line.as_bytes());
         if let Some(m) = hit.distance_m {
             body.extend_from_slice(b",\"distance_m\":");
             serde_json::to_writer(&mut body, &m.round())?;
