@@ -254,8 +254,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = connect(&config).await?;
             store.migrate().await?;
             let started = std::time::Instant::now();
-            let index = open_index(&config)?;
-            index.clear()?;
+            index_dir(&config)?;
+            let index = teikyo_search::SearchIndex::open_cleared(&config.search_index_dir)?;
             let rows = index.catch_up(&store).await?;
             index.compact()?;
             let facilities = index.len();
@@ -286,15 +286,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// This node's search index, its directory created when missing.
 fn open_index(config: &Config) -> anyhow::Result<teikyo_search::SearchIndex> {
+    index_dir(config)?;
+    Ok(teikyo_search::SearchIndex::open(Some(
+        &config.search_index_dir,
+    ))?)
+}
+
+/// The search index's directory, created when missing.
+fn index_dir(config: &Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.search_index_dir).with_context(|| {
         format!(
             "検索用の索引のディレクトリ {} を作成できません",
             config.search_index_dir.display()
         )
-    })?;
-    Ok(teikyo_search::SearchIndex::open(Some(
-        &config.search_index_dir,
-    ))?)
+    })
 }
 
 fn mail_config(config: &Config) -> teikyo_mail::MailConfig {

@@ -236,6 +236,8 @@ async fn the_fixed_query_set_on_the_synthetic_dataset() -> anyhow::Result<()> {
     );
     assert_eq!(found, expected);
 
+    let words_compared = words_agree_with_the_documents(&index, &docs);
+    eprintln!("words compared with the documents one by one: {words_compared}");
     let compared = filters_agree_with_the_documents(&index, &docs);
     eprintln!("filters compared with the documents one by one: {compared} queries");
     eprintln!(
@@ -248,6 +250,64 @@ async fn the_fixed_query_set_on_the_synthetic_dataset() -> anyhow::Result<()> {
         found.len()
     );
     Ok(())
+}
+
+/// Words of one CJK run — two characters (one bigram), three to six (one term of the
+/// substring fields), seven or more (a trigram phrase) — taken from names, readings (in
+/// hiragana) and addresses: each finds exactly the facilities whose texts contain it once
+/// folded, as reading every document says. Returns how many words were compared.
+fn words_agree_with_the_documents(
+    index: &SearchIndex,
+    docs: &[(FacilityId, PublishedDocument)],
+) -> usize {
+    use teikyo_search::text::fold;
+    let texts: Vec<(FacilityId, Vec<String>)> = docs
+        .iter()
+        .map(|(id, d)| {
+            let n = &d.facility.names;
+            let texts = [Some(&n.official), n.short.as_ref(), n.english.as_ref()]
+                .into_iter()
+                .chain([Some(&n.official_kana), n.short_kana.as_ref()])
+                .chain([Some(&d.facility.address)])
+                .flatten()
+                .map(|t| fold(t))
+                .collect();
+            (*id, texts)
+        })
+        .collect();
+    let one_run = |w: &str| {
+        let f = fold(w);
+        !f.is_empty() && f.chars().all(|c| !c.is_ascii() && c.is_alphabetic())
+    };
+    let mut asked: Vec<String> = Vec::new();
+    for (_, d) in docs.iter().step_by(97) {
+        let take =
+            |s: &str, from: usize, n: usize| -> String { s.chars().skip(from).take(n).collect() };
+        for n in 2..=8 {
+            asked.push(take(&d.facility.names.official, 0, n));
+            asked.push(take(&d.facility.names.official, 1, n));
+            asked.push(hiragana(&take(&d.facility.names.official_kana, 0, n)));
+            asked.push(hiragana(&take(&d.facility.names.official_kana, 2, n)));
+        }
+        asked.push(take(&d.facility.address, 3, 4));
+    }
+    asked.sort();
+    asked.dedup();
+    asked.retain(|w| w.chars().count() >= 2 && one_run(w));
+    for w in &asked {
+        let folded = fold(w);
+        let mut expected: Vec<FacilityId> = texts
+            .iter()
+            .filter(|(_, texts)| texts.iter().any(|t| t.contains(&folded)))
+            .map(|(id, _)| *id)
+            .collect();
+        expected.sort_by_key(|id| id.0);
+        let mut found = all(index, words(w));
+        found.sort_by_key(|id| id.0);
+        assert_eq!(found, expected, "「{w}」");
+    }
+    assert!(asked.len() > 200, "{} words", asked.len());
+    asked.len()
 }
 
 /// Sunday 2026-11-22 23:30 (Japan time): most facilities closed, a few open.

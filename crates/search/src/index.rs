@@ -51,6 +51,9 @@ fn commit(writer: &mut IndexWriter, seq: i64) -> Result<(), IndexError> {
     Ok(())
 }
 
+/// How often [`SearchIndex::compact`] asks again when a background merge overtook it.
+const COMPACT_ATTEMPTS: u32 = 50;
+
 /// The writer's memory budget (tantivy needs at least 15 MB per thread).
 const WRITER_BYTES: usize = 64 * 1024 * 1024;
 
@@ -95,10 +98,15 @@ const TOKENIZER: &str = "ja_v2";
 /// The same in trigrams, for the `*3` fields (see [`crate::text::trigram_phrase`]).
 const TRIGRAMS: &str = "ja3_v1";
 
+/// Every substring of 3 to 6 characters, for the `*_n` fields (see
+/// [`crate::text::substrings_of_folded`]).
+const SUBSTRINGS: &str = "ja36_v1";
+
 /// The tokenizer [`TOKENIZER`]: [`crate::text::fold`] then [`crate::text::tokens_of_folded`].
 #[derive(Clone)]
 struct JaTokenizer {
-    /// 2 (bigrams, [`TOKENIZER`]) or 3 (trigrams, [`TRIGRAMS`]).
+    /// 2 (bigrams, [`TOKENIZER`]) or 3 (trigrams, [`TRIGRAMS`]); 0 for the substrings of
+    /// [`SUBSTRINGS`].
     n: usize,
     tokens: Vec<Token>,
 }
@@ -119,17 +127,16 @@ impl JaTokenizer {
 }
 
 struct JaTokenStream<'a> {
-    tokens: &'a [Token],
-    index: usize,
+    /// Each token moved out once, not cloned (a copy of each token's text less).
+    tokens: std::slice::IterMut<'a, Token>,
     current: Token,
 }
 
 impl TokenStream for JaTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        match self.tokens.get(self.index) {
+        match self.tokens.next() {
             Some(t) => {
-                self.current = t.clone();
-                self.index += 1;
+                self.current = std::mem::take(t);
                 true
             }
             None => false,
@@ -152,7 +159,11 @@ impl Tokenizer for JaTokenizer {
         let folded = crate::text::fold(text);
         // Offsets are into the folded text, clamped to the original (only highlighting reads
         // them, and nothing highlights yet).
-        self.tokens = crate::text::grams_of_folded(&folded, self.n)
+        let tokens = match self.n {
+            0 => crate::text::substrings_of_folded(&folded),
+            n => crate::text::grams_of_folded(&folded, n),
+        };
+        self.tokens = tokens
             .into_iter()
             .map(|t| Token {
                 offset_from: t.from.min(text.len()),
@@ -163,8 +174,7 @@ impl Tokenizer for JaTokenizer {
             })
             .collect();
         JaTokenStream {
-            tokens: &self.tokens,
-            index: 0,
+            tokens: self.tokens.iter_mut(),
             current: Token::default(),
         }
     }
@@ -184,6 +194,10 @@ struct Fields {
     name3: Field,
     kana3: Field,
     address3: Field,
+    /// Name and カナ as every substring of 3 to 6 characters, without positions: a word of
+    /// that length is one term there ([`crate::text::whole_term`]).
+    name_n: Field,
+    kana_n: Field,
     prefecture: Field,
     municipality: Field,
     kind: Field,
@@ -211,6 +225,12 @@ fn schema() -> (Schema, Fields) {
             .set_tokenizer(TRIGRAMS)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
+    // Frequencies for ranking, no positions: these fields are only looked up term by term.
+    let substrings = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(SUBSTRINGS)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
     let fields = Fields {
         facility_id: b.add_u64_field("facility_id", INDEXED | STORED | FAST),
         name: b.add_text_field("name", ja.clone()),
@@ -221,6 +241,8 @@ fn schema() -> (Schema, Fields) {
         name3: b.add_text_field("name3", ja3.clone()),
         kana3: b.add_text_field("kana3", ja3.clone()),
         address3: b.add_text_field("address3", ja3),
+        name_n: b.add_text_field("name_n", substrings.clone()),
+        kana_n: b.add_text_field("kana_n", substrings),
         prefecture: b.add_text_field("prefecture", STRING),
         municipality: b.add_text_field("municipality", STRING),
         kind: b.add_text_field("kind", STRING),
@@ -315,6 +337,21 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// The index in `dir` (created when empty), or in memory with `None` (tests).
     pub fn open(dir: Option<&Path>) -> Result<Self, IndexError> {
+        let this = Self::open_unloaded(dir)?;
+        this.load_listings()?;
+        Ok(this)
+    }
+
+    /// The index in `dir` emptied, for a rebuild: its documents' listings are not read first
+    /// (3.5 s of a 245k rebuild went on reading what was about to be deleted).
+    pub fn open_cleared(dir: &Path) -> Result<Self, IndexError> {
+        let this = Self::open_unloaded(Some(dir))?;
+        this.clear()?;
+        Ok(this)
+    }
+
+    /// The index, its writer (which holds the directory's lock) and empty listings.
+    fn open_unloaded(dir: Option<&Path>) -> Result<Self, IndexError> {
         let (schema, fields) = schema();
         let index = match dir {
             Some(dir) => match Index::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
@@ -340,6 +377,10 @@ impl SearchIndex {
             TRIGRAMS,
             tantivy::tokenizer::TextAnalyzer::from(JaTokenizer::grams(3)),
         );
+        index.tokenizers().register(
+            SUBSTRINGS,
+            tantivy::tokenizer::TextAnalyzer::from(JaTokenizer::grams(0)),
+        );
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -361,7 +402,6 @@ impl SearchIndex {
             generations: AtomicU64::new(0),
             open: Mutex::new(None),
         };
-        this.load_listings()?;
         Ok(this)
     }
 
@@ -503,6 +543,16 @@ impl SearchIndex {
             self.clear()?;
             seq = 0;
         }
+        // From an empty index (a rebuild) only the rows of this catch-up have documents to
+        // replace: the listings say which. (A delete per row costs a term lookup per segment at
+        // every commit.)
+        let from_empty = seq == 0;
+        if from_empty {
+            // No merges while the whole sequence is written: `compact` (or the next commits'
+            // merges) joins the segments once, instead of merging them again and again.
+            self.writer()?
+                .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        }
         let mut applied = 0;
         let mut uncommitted = 0;
         // Copied once per catch-up that has rows, changed, then swapped in whole.
@@ -517,7 +567,9 @@ impl SearchIndex {
                 let listings = listings.get_or_insert_with(|| self.snapshot().listings.clone());
                 for row in &rows {
                     let id = u64::try_from(row.facility_id.0).unwrap_or_default();
-                    writer.delete_term(Term::from_field_u64(self.fields.facility_id, id));
+                    if !from_empty || listings.get(&id).is_some() {
+                        writer.delete_term(Term::from_field_u64(self.fields.facility_id, id));
+                    }
                     match &row.document {
                         Some(doc) => {
                             let listing = self.interner.listing_of(row.facility_id, doc);
@@ -544,6 +596,10 @@ impl SearchIndex {
             let mut writer = self.writer()?;
             commit(&mut writer, seq)?;
         }
+        if from_empty {
+            self.writer()?
+                .set_merge_policy(Box::new(tantivy::indexer::LogMergePolicy::default()));
+        }
         if applied > 0 {
             self.reader.reload()?;
         }
@@ -557,11 +613,27 @@ impl SearchIndex {
     /// Merges the index into one segment (after a rebuild): every search visits each segment
     /// — its term dictionaries, its postings — so one segment answers fastest.
     pub fn compact(&self) -> Result<(), IndexError> {
-        let segments = self.index.searchable_segment_ids()?;
-        if segments.len() < 2 {
-            return Ok(());
+        // A merge the writer started after a commit may take some of the same segments: that
+        // one then wins, and this one is asked again of the segments there are now.
+        let mut attempts = 0;
+        loop {
+            let segments = self.index.searchable_segment_ids()?;
+            if segments.len() < 2 && attempts == 0 {
+                return Ok(());
+            }
+            if segments.len() < 2 {
+                break;
+            }
+            match self.writer()?.merge(&segments).wait() {
+                Ok(_) => break,
+                Err(tantivy::TantivyError::InvalidArgument(e)) if attempts < COMPACT_ATTEMPTS => {
+                    tracing::debug!(error = %e, "merge overtaken by another; trying again");
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        self.writer()?.merge(&segments).wait()?;
         self.reader.reload()?;
         self.replace_snapshot(self.snapshot().listings.clone())
     }
@@ -594,6 +666,7 @@ impl SearchIndex {
             f.kana => r.names.official_kana.clone(),
             f.address => r.address.clone(),
             f.kana3 => r.names.official_kana.clone(),
+            f.kana_n => r.names.official_kana.clone(),
             f.address3 => r.address.clone(),
             f.prefecture => r.prefecture.to_string(),
             f.municipality => r.municipality.to_string(),
@@ -603,6 +676,7 @@ impl SearchIndex {
             .chain([&r.names.short, &r.names.english].into_iter().flatten())
         {
             doc.add_text(f.name3, name);
+            doc.add_text(f.name_n, name);
         }
         for name in [&r.names.short, &r.names.english].into_iter().flatten() {
             doc.add_text(f.name, name);
@@ -610,6 +684,7 @@ impl SearchIndex {
         if let Some(kana) = &r.names.short_kana {
             doc.add_text(f.kana, kana);
             doc.add_text(f.kana3, kana);
+            doc.add_text(f.kana_n, kana);
         }
         for kana in std::iter::once(&r.names.official_kana).chain(r.names.short_kana.as_ref()) {
             doc.add_text(
@@ -867,12 +942,22 @@ impl SearchIndex {
         // Runs of three characters or more are looked for in trigrams (the English name keeps
         // its bigrams: its words are Latin).
         let trigrams = crate::text::in_trigrams(word).then(|| crate::text::trigram_phrase(word));
-        for (field, in_trigrams, boost) in [
-            (f.name, Some(f.name3), 2.0),
-            (f.kana, Some(f.kana3), 1.5),
-            (f.english, None, 1.5),
-            (f.address, Some(f.address3), 1.0),
+        // A word of one run of 3 to 6 characters is one term of the substring fields.
+        let whole = crate::text::whole_term(word);
+        for (field, in_trigrams, substrings, boost) in [
+            (f.name, Some(f.name3), Some(f.name_n), 2.0),
+            (f.kana, Some(f.kana3), Some(f.kana_n), 1.5),
+            (f.english, None, None, 1.5),
+            (f.address, Some(f.address3), None, 1.0),
         ] {
+            if let (Some(field), Some(term)) = (substrings, &whole) {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, term),
+                    IndexRecordOption::WithFreqs,
+                );
+                any.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+                continue;
+            }
             let (field, tokens) = match (in_trigrams, &trigrams) {
                 (Some(field3), Some(tokens3)) => (field3, tokens3),
                 _ => (field, &tokens),

@@ -190,6 +190,9 @@ async fn the_index_follows_the_publication_sequence() -> anyhow::Result<()> {
         assert_eq!(again.seq()?, 0);
         assert_eq!(again.catch_up(&db.store).await?, 5);
         assert_eq!(again.search(&q(""))?.1, 2);
+        // Rows of one facility within the rebuild replace each other there too.
+        assert_eq!(found(&again, &q("総合病院")), [ids[0]]);
+        assert!(found(&again, &q("京橋")).is_empty());
         db.cleanup().await?;
     }
     Ok(())
