@@ -51,9 +51,6 @@ fn commit(writer: &mut IndexWriter, seq: i64) -> Result<(), IndexError> {
     Ok(())
 }
 
-/// How often [`SearchIndex::compact`] asks again when a background merge overtook it.
-const COMPACT_ATTEMPTS: u32 = 50;
-
 /// The writer's memory budget (tantivy needs at least 15 MB per thread).
 const WRITER_BYTES: usize = 64 * 1024 * 1024;
 
@@ -547,12 +544,13 @@ impl SearchIndex {
         // replace: the listings say which. (A delete per row costs a term lookup per segment at
         // every commit.)
         let from_empty = seq == 0;
-        if from_empty {
-            // No merges while the whole sequence is written: `compact` (or the next commits'
-            // merges) joins the segments once, instead of merging them again and again.
-            self.writer()?
-                .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
-        }
+        // No merges while the whole sequence is written: `compact` (or the next catch-up's
+        // commits) joins the segments once, instead of merging them again and again.
+        self.writer()?.set_merge_policy(if from_empty {
+            Box::new(tantivy::indexer::NoMergePolicy)
+        } else {
+            Box::new(tantivy::indexer::LogMergePolicy::default())
+        });
         let mut applied = 0;
         let mut uncommitted = 0;
         // Copied once per catch-up that has rows, changed, then swapped in whole.
@@ -596,10 +594,6 @@ impl SearchIndex {
             let mut writer = self.writer()?;
             commit(&mut writer, seq)?;
         }
-        if from_empty {
-            self.writer()?
-                .set_merge_policy(Box::new(tantivy::indexer::LogMergePolicy::default()));
-        }
         if applied > 0 {
             self.reader.reload()?;
         }
@@ -613,27 +607,13 @@ impl SearchIndex {
     /// Merges the index into one segment (after a rebuild): every search visits each segment
     /// — its term dictionaries, its postings — so one segment answers fastest.
     pub fn compact(&self) -> Result<(), IndexError> {
-        // A merge the writer started after a commit may take some of the same segments: that
-        // one then wins, and this one is asked again of the segments there are now.
-        let mut attempts = 0;
-        loop {
-            let segments = self.index.searchable_segment_ids()?;
-            if segments.len() < 2 && attempts == 0 {
-                return Ok(());
-            }
-            if segments.len() < 2 {
-                break;
-            }
-            match self.writer()?.merge(&segments).wait() {
-                Ok(_) => break,
-                Err(tantivy::TantivyError::InvalidArgument(e)) if attempts < COMPACT_ATTEMPTS => {
-                    tracing::debug!(error = %e, "merge overtaken by another; trying again");
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                Err(e) => return Err(e.into()),
-            }
+        // Nothing else merges meanwhile: a catch-up from an empty index (a rebuild's) starts
+        // no merge of its own.
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() < 2 {
+            return Ok(());
         }
+        self.writer()?.merge(&segments).wait()?;
         self.reader.reload()?;
         self.replace_snapshot(self.snapshot().listings.clone())
     }

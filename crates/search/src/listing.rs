@@ -73,11 +73,14 @@ pub struct Listing {
     by_department: Mutex<Vec<(Box<str>, u64)>>,
     /// The result line as the caller wrote it for the facility as a whole (the JSON API's),
     /// kept with the open-now window it was written in: see [`Self::line`].
-    line: Windowed<Arc<str>>,
+    line: Windowed<Line>,
     /// The same for the last 診療科目 with hours of its own a line was asked for (one: a
     /// listing keeps at most two lines, whatever is searched).
-    department_line: Windowed<(Box<str>, Arc<str>)>,
+    department_line: Windowed<Line>,
 }
+
+/// A result line and the 診療科目 it answers for (`None`: the facility as a whole).
+type Line = (Option<Box<str>>, Arc<str>);
 
 /// A value kept for the minutes it holds for: from its first minute to the last-excluded one.
 #[derive(Debug)]
@@ -227,30 +230,27 @@ impl Listing {
         write: impl FnOnce(&OpenNow) -> String,
     ) -> Arc<str> {
         let minute = minute_of(at);
-        let Some(department) = self.department_key(department) else {
-            if let Some(line) = self.line.get(minute) {
-                return line;
-            }
-            let now = self.open_now(None, at);
-            let until = minute_of(valid_until(&now, at)).max(minute + 1);
-            let line: Arc<str> = write(&now).into();
-            self.line.put(minute, until, Arc::clone(&line));
-            return line;
+        let department = self.department_key(department);
+        let slot = match department {
+            None => &self.line,
+            Some(_) => &self.department_line,
         };
-        if let Some(line) = self
-            .department_line
+        if let Some(line) = slot
             .with(minute, |(d, line)| {
-                (&**d == department).then(|| Arc::clone(line))
+                (d.as_deref() == department).then(|| Arc::clone(line))
             })
             .flatten()
         {
             return line;
         }
-        let now = self.evaluate(Some(department), at);
+        let now = self.open_now(department, at);
         let until = minute_of(valid_until(&now, at)).max(minute + 1);
         let line: Arc<str> = write(&now).into();
-        self.department_line
-            .put(minute, until, (department.into(), Arc::clone(&line)));
+        slot.put(
+            minute,
+            until,
+            (department.map(Into::into), Arc::clone(&line)),
+        );
         line
     }
 
@@ -299,12 +299,6 @@ impl Listing {
         self.open
             .store(Cached::pack(now.openness, minute, until), Ordering::Relaxed);
         (now.openness, until)
-    }
-
-    /// Whether asking for `department` gives the answers of the facility as a whole (no such
-    /// rows of its own, or every row keeps the same hours).
-    pub fn same_as_whole(&self, department: Option<&str>) -> bool {
-        self.department_key(department).is_none()
     }
 
     /// A department filter that adds nothing (no such rows, or all rows alike) reads the whole.
