@@ -58,6 +58,15 @@ pub enum Command {
     /// 検索用の索引に関する操作を行います
     #[command(subcommand)]
     Index(IndexCommand),
+    /// データを書き出します
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// 公表中の全施設を、医療情報ネットのオープンデータ形式（8ファイル）と manifest.json で書き出します
+    Opendata(crate::opendata_cmd::ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +116,8 @@ pub enum ImportCommand {
     InsuranceMaster(crate::ndb_import::InsuranceMasterArgs),
     /// 定期報告でプレプリントする NDB の前年度実施件数（保険医療機関コード・項目コード・件数）を取り込みます
     NdbPreprint(crate::ndb_import::NdbPreprintArgs),
+    /// 医療情報ネットのオープンデータ（8ファイル）を施設マスタに取り込み、診療科目・診療時間などを公表します
+    Opendata(crate::opendata_cmd::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,6 +254,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = connect(&config).await?;
             store.migrate().await?;
             crate::ndb_import::run_ndb_preprint(&store, &args, &forms).await
+        }
+        Command::Import(ImportCommand::Opendata(args)) => {
+            let forms = crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            crate::opendata_cmd::import(&store, forms, &args).await
+        }
+        Command::Export(ExportCommand::Opendata(args)) => {
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            crate::opendata_cmd::export(&store, &config, &args).await
         }
         Command::Publish(command) => {
             let forms = crate::forms_cmd::check_item_sets(config.forms_dir.as_deref())?;

@@ -31,6 +31,34 @@ pub struct Config {
     pub forms_dir: Option<std::path::PathBuf>,
     /// This node's search index (its own; rebuilt from the publication sequence when missing).
     pub search_index_dir: std::path::PathBuf,
+    pub opendata: OpendataSection,
+}
+
+/// The open-data snapshots (issue 8 §1): `TEIKYO_OPENDATA__DIR`, `TEIKYO_OPENDATA__CREDIT`, …
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OpendataSection {
+    /// Where snapshots are written and served from (`/opendata/`). With several app nodes, a
+    /// directory they share: the export runs once, on whichever node's worker claims it.
+    pub dir: std::path::PathBuf,
+    /// The credit line the manifest and `/opendata/` ask users to give.
+    pub credit: String,
+    /// The licence the manifest names.
+    pub licence: String,
+    /// Hour of the day (Japan time, 0–23) after which the day's snapshot is made; empty (or
+    /// out of range) turns the daily export off.
+    pub daily_hour: Option<u32>,
+}
+
+impl Default for OpendataSection {
+    fn default() -> Self {
+        Self {
+            dir: "teikyo-opendata".into(),
+            credit: teikyo_opendata::export::DEFAULT_CREDIT.into(),
+            licence: teikyo_opendata::export::DEFAULT_LICENCE.into(),
+            daily_hour: Some(3),
+        }
+    }
 }
 
 /// Outgoing mail. The default writes each mail as an `.eml` file into `mail-outbox/`, so that a
@@ -70,6 +98,7 @@ impl std::fmt::Debug for Config {
             .field("worker", &self.worker)
             .field("forms_dir", &self.forms_dir)
             .field("search_index_dir", &self.search_index_dir)
+            .field("opendata", &self.opendata)
             .finish()
     }
 }
@@ -223,6 +252,7 @@ impl Default for Config {
             worker: WorkerSection::default(),
             forms_dir: None,
             search_index_dir: "teikyo-index".into(),
+            opendata: OpendataSection::default(),
         }
     }
 }

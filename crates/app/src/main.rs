@@ -8,11 +8,10 @@ mod demo_mail;
 mod demo_users;
 mod forms_cmd;
 mod import;
-mod layout;
 mod mail_cmd;
 mod ndb_import;
+mod opendata_cmd;
 mod publish_cmd;
-mod reference;
 mod synth;
 mod synth_answers;
 

@@ -12,7 +12,6 @@
 //! `ndb_preprint.csv` (前年度実施件数 for the 疾患・治療 codes the item sets count, for about
 //! 80 % of the 病院 and 30 % of the 診療所・歯科診療所), in `teikyo_domain::ndb`'s formats.
 
-use crate::layout::{self, DAY_TYPES, WEEKDAYS, col};
 use anyhow::Context;
 use clap::Args;
 use rand::seq::IndexedRandom;
@@ -23,6 +22,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use teikyo_domain::{FacilityKind, InsuranceCode, PrefectureCode};
+use teikyo_opendata::layout::{self, DAY_TYPES, WEEKDAYS, col};
 use teikyo_refdata::postal::PostalEntry;
 
 #[derive(Debug, Clone, Args)]
@@ -189,11 +189,17 @@ impl Writer {
             .quote_style(csv::QuoteStyle::Always)
             .from_writer(file);
         out.write_record(&header)?;
-        let index = header
+        let mut index: HashMap<String, usize> = header
             .iter()
             .enumerate()
             .map(|(i, h)| (h.clone(), i))
             .collect();
+        // 薬局 files name four identity columns differently; callers set the canonical name.
+        for (own, canonical) in layout::aliases() {
+            if let Some(i) = index.get(own).copied() {
+                index.insert(canonical.to_owned(), i);
+            }
+        }
         let row = vec![String::new(); header.len()];
         Ok(Self {
             out,
@@ -296,24 +302,18 @@ fn earlier(t: &str) -> String {
     format!("{:02}:{:02}", mins / 60, mins % 60)
 }
 
-fn set_closures(w: &mut Writer, week: &Week) {
+fn set_closures(w: &mut Writer, kind: FacilityKind, week: &Week) {
     // Inverted flags: 1 = open, 0 = closed (DOMAIN §8.5).
     let flag = |closed: bool| if closed { "0" } else { "1" };
     for (i, d) in WEEKDAYS.iter().enumerate() {
-        w.set(
-            &format!("毎週決まった曜日に休診（{d}）"),
-            flag(week.closed[i]),
-        );
+        w.set(&layout::closure::weekly(kind, d), flag(week.closed[i]));
         for n in 1..=5 {
-            w.set(
-                &format!("決まった週に休診（定期週）第{n}週（{d}）"),
-                flag(week.closed[i]),
-            );
+            w.set(&layout::closure::nth_week(kind, n, d), flag(week.closed[i]));
         }
     }
-    w.set("祝日に休診", flag(week.holiday_closed));
+    w.set(&layout::closure::holiday(kind), flag(week.holiday_closed));
     w.set(
-        "その他の休診日（gw、お盆等）",
+        &layout::closure::other(kind),
         "年末年始（12月29日～1月3日）",
     );
 }
@@ -321,8 +321,9 @@ fn set_closures(w: &mut Writer, week: &Week) {
 fn set_slot_columns(w: &mut Writer, week: &Week, label: &str, max: usize) {
     for (d, day) in DAY_TYPES.iter().enumerate() {
         for (n, (s, e)) in slots(week, d).into_iter().take(max).enumerate() {
-            w.set(&format!("{day}_{label}{}_開始時間", n + 1), s);
-            w.set(&format!("{day}_{label}{}_終了時間", n + 1), e);
+            let n = u8::try_from(n + 1).unwrap_or(u8::MAX);
+            w.set(&layout::slot_column(day, label, n, false), s);
+            w.set(&layout::slot_column(day, label, n, true), e);
         }
     }
 }
@@ -468,27 +469,30 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
                 match kind {
                     FacilityKind::Pharmacy => {
                         for (d, day) in DAY_TYPES.iter().enumerate() {
-                            let open = !slots(&wk, d).is_empty();
-                            fw.set(&format!("営業日（{day}）"), if open { "1" } else { "0" });
+                            let flag = if slots(&wk, d).is_empty() { "0" } else { "1" };
+                            fw.set(&layout::pharmacy::business_day(day), flag);
+                            fw.set(&layout::pharmacy::weekly(day), flag);
                         }
                         for (i, d) in WEEKDAYS.iter().enumerate() {
                             let flag = if wk.closed[i] { "0" } else { "1" };
-                            fw.set(&format!("定期閉店毎週（{d}）"), flag);
-                            for n in ["１", "２", "３", "４", "５"] {
-                                fw.set(&format!("定期閉店第{n}週（{d}）"), flag);
+                            for n in 1..=5 {
+                                fw.set(&layout::pharmacy::nth_week(n, d), flag);
                             }
                         }
-                        fw.set("祝日", if wk.holiday_closed { "0" } else { "1" });
-                        fw.set("その他の閉店日（GW、お盆等）", "年末年始");
-                        set_slot_columns(&mut fw, &wk, "開店時間帯", 4);
+                        fw.set(
+                            layout::pharmacy::HOLIDAY,
+                            if wk.holiday_closed { "0" } else { "1" },
+                        );
+                        fw.set(layout::pharmacy::OTHER, "年末年始");
+                        set_slot_columns(&mut fw, &wk, layout::OPENING, 4);
                     }
                     FacilityKind::MidwiferyHome => {
-                        set_closures(&mut fw, &wk);
-                        set_slot_columns(&mut fw, &wk, "就業時間帯", 3);
-                        set_slot_columns(&mut fw, &wk, "外来受付時間帯", 3);
+                        set_closures(&mut fw, kind, &wk);
+                        set_slot_columns(&mut fw, &wk, layout::WORKING, 3);
+                        set_slot_columns(&mut fw, &wk, layout::RECEPTION, 3);
                     }
                     _ => {
-                        set_closures(&mut fw, &wk);
+                        set_closures(&mut fw, kind, &wk);
                         set_beds(&mut fw, kind, &mut rng);
                     }
                 }
@@ -506,17 +510,17 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
                             for (d, day) in DAY_TYPES.iter().enumerate() {
                                 if let Some((start, end)) = slots(&wk, d).get(slot) {
                                     any = true;
-                                    hw.set(&format!("{day}_診療開始時間"), *start);
-                                    hw.set(&format!("{day}_診療終了時間"), *end);
-                                    hw.set(&format!("{day}_外来受付開始時間"), earlier(start));
-                                    hw.set(&format!("{day}_外来受付終了時間"), earlier(end));
+                                    hw.set(&layout::hours::start(day), *start);
+                                    hw.set(&layout::hours::end(day), *end);
+                                    hw.set(&layout::hours::reception_start(day), earlier(start));
+                                    hw.set(&layout::hours::reception_end(day), earlier(end));
                                 }
                             }
                             if any {
-                                hw.set("ID", id.clone());
+                                hw.set(col::ID, id.clone());
                                 hw.set(col::SPECIALTY_CODE, s.code);
-                                hw.set("診療科目名", s.name);
-                                hw.set("診療時間帯", (slot + 1).to_string());
+                                hw.set(col::SPECIALTY_NAME, s.name);
+                                hw.set(col::BAND, (slot + 1).to_string());
                                 hw.emit()?;
                             }
                         }

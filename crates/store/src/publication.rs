@@ -15,9 +15,10 @@ use sea_orm::{
 };
 use teikyo_domain::opening::Closure;
 use teikyo_domain::publication::{HiddenReason, PublishedDocument};
+use teikyo_domain::{FacilityKind, PrefectureCode};
 
 use crate::account::insert_audit;
-use crate::entity::{facility_publication, publication, temporary_closure};
+use crate::entity::{facility, facility_publication, publication, temporary_closure};
 use crate::jobs::{Jobs, NewJob};
 use crate::{AuditEvent, Backend, FacilityId, Store, StoreError, UserId};
 
@@ -273,6 +274,85 @@ impl<'a> PublicationRepo<'a> {
         facility: FacilityId,
     ) -> Result<Option<PublicationState>, StoreError> {
         Ok(self.states(&[facility]).await?.remove(&facility))
+    }
+
+    /// The documents residents see of one prefecture's facilities of one kind with a 機関コード
+    /// after `after`, in 機関コード order (so in the open data's `ID` order), at most `limit`: how
+    /// the open-data export reads, a page at a time, through the public-ID index.
+    pub async fn shown_by_code(
+        &self,
+        prefecture: PrefectureCode,
+        kind: FacilityKind,
+        after: &str,
+        limit: u64,
+    ) -> Result<Vec<PublishedDocument>, StoreError> {
+        use sea_orm::sea_query::{ExprTrait, Order, Query};
+        let q = Query::select()
+            .column((publication::Entity, publication::Column::Document))
+            .from(facility::Entity)
+            .inner_join(
+                facility_publication::Entity,
+                Expr::col((
+                    facility_publication::Entity,
+                    facility_publication::Column::FacilityId,
+                ))
+                .equals((facility::Entity, facility::Column::Id)),
+            )
+            .inner_join(
+                publication::Entity,
+                Expr::col((publication::Entity, publication::Column::Seq)).equals((
+                    facility_publication::Entity,
+                    facility_publication::Column::LastSeq,
+                )),
+            )
+            .and_where(
+                Expr::col((facility::Entity, facility::Column::PrefectureCode))
+                    .eq(prefecture.to_string()),
+            )
+            .and_where(
+                Expr::col((facility::Entity, facility::Column::Kind)).eq(i16::from(kind.code())),
+            )
+            .and_where(Expr::col((facility::Entity, facility::Column::FacilityCode)).gt(after))
+            .and_where(
+                Expr::col((
+                    facility_publication::Entity,
+                    facility_publication::Column::Visible,
+                ))
+                .eq(true),
+            )
+            .order_by(
+                (facility::Entity, facility::Column::FacilityCode),
+                Order::Asc,
+            )
+            .limit(limit)
+            .to_owned();
+        let conn = self.store.conn();
+        let stmt = conn.get_database_backend().build(&q);
+        conn.query_all_raw(stmt)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let json: Option<String> = r.try_get("", "document")?;
+                let json = json.ok_or_else(|| corrupt("publication", "document", "tombstone"))?;
+                parse_document("publication", &json)
+            })
+            .collect()
+    }
+
+    /// Facilities shown now without a 機関コード (the open data cannot name them).
+    pub async fn shown_without_code(&self) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        use sea_orm::sea_query::ExprTrait;
+        let ids = sea_orm::sea_query::Query::select()
+            .column(facility::Column::Id)
+            .from(facility::Entity)
+            .and_where(Expr::col(facility::Column::FacilityCode).is_null())
+            .to_owned();
+        Ok(facility_publication::Entity::find()
+            .filter(facility_publication::Column::Visible.eq(true))
+            .filter(facility_publication::Column::FacilityId.in_subquery(ids))
+            .count(self.store.conn())
+            .await?)
     }
 
     /// Facilities whose next date change has come by `today` (the daily re-evaluation).
