@@ -365,6 +365,16 @@ pub fn mail_templates(
 /// name recovery requests, the reporting periods' mail steps and the report notices, and the
 /// 一括メール配信 sends (which render mails, hence the templates), and publication after
 /// 確認完了 (which reads the item sets).
+/// The export job's settings (the snapshot date is the day it runs).
+fn opendata_options(config: &Config) -> teikyo_opendata::export::ExportOptions {
+    teikyo_opendata::export::ExportOptions {
+        dir: config.opendata.dir.clone(),
+        snapshot: teikyo_domain::opening::japan_date(chrono::Utc::now()),
+        credit: config.opendata.credit.clone(),
+        licence: config.opendata.licence.clone(),
+    }
+}
+
 fn build_worker(
     config: &Config,
     store: Store,
@@ -394,6 +404,9 @@ fn build_worker(
         ))
         .with_handler(std::sync::Arc::new(
             teikyo_search::publish::ProjectHandler::new(teikyo_search::Publisher::new(forms)),
+        ))
+        .with_handler(std::sync::Arc::new(
+            teikyo_opendata::job::ExportHandler::new(opendata_options(config)),
         ));
     for handler in teikyo_account::recovery::Recovery::new(templates).handlers() {
         worker = worker.with_handler(handler);
@@ -431,6 +444,7 @@ async fn serve(
             attribution: config.web.map_attribution.clone(),
             attribution_url: config.web.map_attribution_url.clone(),
         },
+        opendata_dir: Some(config.opendata.dir.clone()),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = if config.worker.in_process {
@@ -495,6 +509,32 @@ async fn serve(
                 }
                 if let Err(e) = teikyo_mail::period::request(&store, None).await {
                     tracing::warn!(error = %e, "報告期間のメールの確認を予約できませんでした");
+                }
+            }
+        })
+    };
+    // The day's open-data snapshot: every node looks every ten minutes and queues the export
+    // when it is due (a job finding the snapshot made does nothing).
+    let opendata = {
+        let store = store.clone();
+        let dir = config.opendata.dir.clone();
+        let hour = config.opendata.daily_hour.filter(|h| *h < 24);
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let Some(hour) = hour else {
+                return;
+            };
+            let mut every = tokio::time::interval(teikyo_opendata::job::LOOK_EVERY);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stopped.wait_for(|s| *s) => break,
+                }
+                let manifest = teikyo_opendata::export::Manifest::read(&dir).ok().flatten();
+                if teikyo_opendata::job::due(manifest.as_ref(), chrono::Utc::now(), hour)
+                    && let Err(e) = teikyo_opendata::job::request(&store, false).await
+                {
+                    tracing::warn!(error = %e, "オープンデータの作成を予約できませんでした");
                 }
             }
         })
@@ -566,6 +606,7 @@ async fn serve(
     let _ = housekeeping.await;
     let _ = period_mail.await;
     let _ = publication.await;
+    let _ = opendata.await;
     let _ = search_feed.await;
     println!("停止しました。");
     Ok(())

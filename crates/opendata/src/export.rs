@@ -133,7 +133,8 @@ struct Sink {
 
 impl Sink {
     fn create(dir: &Path, name: String, header: &[String]) -> Result<Self, ExportError> {
-        let path = dir.join(format!(".{name}.partial"));
+        // Unique per process: two nodes sharing the directory may export at once.
+        let path = dir.join(format!(".{name}.{}.partial", std::process::id()));
         let file = std::fs::File::create(&path)
             .map_err(|e| ExportError::Io(path.display().to_string(), e))?;
         let mut sink = Self {
@@ -402,7 +403,7 @@ pub async fn export(
 
 fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ExportError> {
     let path = dir.join(MANIFEST);
-    let partial = dir.join(format!(".{MANIFEST}.partial"));
+    let partial = dir.join(format!(".{MANIFEST}.{}.partial", std::process::id()));
     let json = serde_json::to_vec_pretty(manifest)
         .map_err(|e| ExportError::Manifest(path.display().to_string(), e.to_string()))?;
     std::fs::write(&partial, json)

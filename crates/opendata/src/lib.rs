@@ -6,6 +6,7 @@
 pub mod columns;
 pub mod export;
 pub mod import;
+pub mod job;
 pub mod layout;
 pub mod master;
 pub mod reference;

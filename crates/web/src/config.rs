@@ -24,6 +24,9 @@ pub struct WebConfig {
     pub mfa: MfaPolicy,
     /// The residents' map.
     pub map: MapConfig,
+    /// Where the open-data export writes its snapshots (`/opendata/` serves them); `None`: the
+    /// page says none has been made.
+    pub opendata_dir: Option<std::path::PathBuf>,
 }
 
 /// The map's background tiles: fetched by the resident's browser, never by the server.
@@ -118,6 +121,7 @@ impl Default for WebConfig {
             session: teikyo_account::SessionPolicy::default(),
             mfa: MfaPolicy::default(),
             map: MapConfig::default(),
+            opendata_dir: None,
         }
     }
 }
@@ -137,6 +141,7 @@ impl std::fmt::Debug for WebConfig {
             .field("secure_cookies", &self.secure_cookies)
             .field("session", &self.session)
             .field("mfa", &self.mfa)
+            .field("opendata_dir", &self.opendata_dir)
             .finish()
     }
 }

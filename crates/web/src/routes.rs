@@ -9,8 +9,8 @@ use axum::routing::{MethodRouter, get, post};
 use crate::auth::{Guarded, Rule, guard};
 use crate::config::WebConfig;
 use crate::html::{
-    account, apply, audit, bulk_mail, closure, error_report, find, mail, notice, period, public,
-    report, review, status, support, team,
+    account, apply, audit, bulk_mail, closure, error_report, find, mail, notice, opendata, period,
+    public, report, review, status, support, team,
 };
 use crate::state::AppState;
 use crate::{api, assets, probes};
@@ -60,6 +60,9 @@ fn entries(config: &WebConfig) -> Vec<Entry> {
     let mut list = vec![
         entry(M::GET, "/", R::Public, get(public::landing)),
         entry(M::GET, "/about/data", R::Public, get(public::data_credits)),
+        // The open data (issue 8 §1): the page, and the files and manifest for programs.
+        entry(M::GET, "/opendata/", R::Public, get(opendata::page)),
+        entry(M::GET, "/opendata/{name}", R::Machine, get(opendata::file)),
         // The residents' side (issue 7): search and facility pages, Japanese and English, and
         // the JSON API behind them (no session, no cookies).
         entry(M::GET, "/search", R::Public, get(find::page)),

@@ -12,6 +12,7 @@ pub(crate) mod errors;
 pub(crate) mod find;
 pub(crate) mod mail;
 pub(crate) mod notice;
+pub(crate) mod opendata;
 pub(crate) mod period;
 pub(crate) mod public;
 pub(crate) mod report;
