@@ -71,10 +71,17 @@ Figures:
   search_rps             that search throughput (baseline: /healthz req/s)
   search_p99_ms          p99 latency of the search mix (baseline: /healthz p99). Goal ≤ 20 ms.
   rss_245k_mib           the server's peak resident memory (VmHWM) after both runs. Goal ≤ 600 MiB.
+  opendata_export_245k_s  `teikyo export opendata` of every published facility (the eight MHLW files,
+                          manifest with SHA-256), process start included. Goal (issue 8) ≤ 10 s.
+                  baseline: python3 reading and json-parsing every published document of the same file
+  opendata_import_245k_s  `teikyo import opendata` of those files into an empty SQLite database (checks,
+                          master, documents published), then exported again and compared byte for byte
+                          (the run fails if they differ). Goal (issue 8) ≤ 30 s.
+                  baseline: python3 csv + sqlite3 executemany of the same files, no checks
 
 `--only forms` runs just the item-set figures (validate, section pages, 差異表示), `--only status`
-just the 報告状況一覧 figures, `--only search` just publication and the index (with its own
-synth and import); each merges them into an existing report.json.
+just the 報告状況一覧 figures, `--only search` just publication, the index and the open data (with
+its own synth and import); each merges them into an existing report.json.
 """
 import argparse, csv, glob, json, os, shutil, sqlite3, subprocess, sys, tempfile, time
 
@@ -290,17 +297,49 @@ def search_figures(n, seed, work=None, db=None):
         secs_idx, res = timed(lambda: run([BIN, '--database-url', url, 'index', 'rebuild'], env=env))
         print(res.stdout.strip(), file=sys.stderr)
         base, rows = timed(lambda: read_documents(db))
+        opendata = opendata_figures(url, work, base)
         figures = {
             'publish_synthetic_245k_s': figure(secs_pub, 's', None, None, shown),
             'index_rebuild_245k_s': figure(secs_idx, 's', base,
                                            'python3 sqlite3 reading and json-parsing every published document '
                                            'of the same file (the floor of reading the sequence)', rows),
         }
+        figures.update(opendata)
         figures.update(serve_figures(url, db, env, work))
         return figures
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def opendata_figures(url, work, read_floor):
+    """Export the published facilities as the eight open-data files, import them into an empty
+    database, export again: the two times, and the check that the bytes are the same."""
+    out = os.path.join(work, 'opendata')
+    date = ['--date', '2026-12-01', '--quiet']
+    secs_exp, _ = timed(lambda: run([BIN, '--database-url', url, 'export', 'opendata', '--out', out, *date]))
+    with open(os.path.join(out, 'manifest.json')) as f:
+        manifest = json.load(f)
+    files = [os.path.join(out, x['name']) for x in manifest['files']]
+    target = os.path.join(work, 'opendata.sqlite')
+    secs_imp, _ = timed(lambda: run([BIN, '--database-url', f'sqlite://{target}', 'import', 'opendata', '--quiet', out]))
+    base_imp, _ = timed(lambda: python_loader(files, os.path.join(work, 'opendata-baseline.sqlite')))
+    again = os.path.join(work, 'opendata-again')
+    run([BIN, '--database-url', f'sqlite://{target}', 'export', 'opendata', '--out', again, *date])
+    for p in files:
+        with open(p, 'rb') as a, open(os.path.join(again, os.path.basename(p)), 'rb') as b:
+            if a.read() != b.read():
+                print(f'OPEN DATA ROUND TRIP DIFFERS: {os.path.basename(p)}', file=sys.stderr)
+                raise SystemExit(1)
+    n = manifest['facilities']
+    return {
+        'opendata_export_245k_s': figure(secs_exp, 's', read_floor,
+                                         'python3 sqlite3 reading and json-parsing every published document '
+                                         '(the floor of reading them at all)', n),
+        'opendata_import_245k_s': figure(secs_imp, 's', base_imp,
+                                         'python3 csv + sqlite3 executemany of the same eight files '
+                                         '(no checks, nothing published)', n),
+    }
 
 
 WRK_SCRIPT = """

@@ -68,8 +68,20 @@ impl Serialize for TimeOfDay {
 
 impl<'de> Deserialize<'de> for TimeOfDay {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a time: {s}")))
+        // A visitor rather than `String::deserialize`: a large report holds thousands of times
+        // and every published document is read again by search, open data and FHIR; reading
+        // the text in place allocates nothing.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = TimeOfDay;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a time such as 09:00")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<TimeOfDay, E> {
+                TimeOfDay::parse(s).ok_or_else(|| E::custom(format!("not a time: {s}")))
+            }
+        }
+        d.deserialize_str(Visitor)
     }
 }
 
@@ -204,8 +216,8 @@ impl From<Slots> for Vec<Slot> {
 }
 
 /// What a day type is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case", from = "DayFields")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum Day {
     /// 休診 / 閉店 / 休業: carries no times.
     Closed,
@@ -218,26 +230,63 @@ pub enum Day {
     Varies,
 }
 
-/// How [`Day`] is read: serde ignores stray fields beside a unit variant, so times sent with
-/// `closed` would be dropped silently; empty struct variants make them an error instead.
-#[derive(Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
-enum DayFields {
-    Closed {},
-    Open { slots: Slots },
-    AllDay {},
-    Varies {},
+/// Read by hand rather than derived: serde's internally tagged enums buffer every value before
+/// looking at the tag (an allocation per field of every day of every table), and its unit
+/// variants ignore stray fields, so times sent with `closed` would be dropped silently. Here the
+/// fields are read in place in any order, and a field that does not belong is an error.
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Day;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a day: {\"status\": \"closed\" | \"open\" | \"all_day\" | \"varies\"}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Day, A::Error> {
+                use serde::de::Error;
+                let mut status: Option<DayStatus> = None;
+                let mut slots: Option<Slots> = None;
+                while let Some(key) = map.next_key::<DayKey>()? {
+                    match key {
+                        DayKey::Status if status.is_some() => {
+                            return Err(A::Error::duplicate_field("status"));
+                        }
+                        DayKey::Status => status = Some(map.next_value()?),
+                        DayKey::Slots if slots.is_some() => {
+                            return Err(A::Error::duplicate_field("slots"));
+                        }
+                        DayKey::Slots => slots = Some(map.next_value()?),
+                    }
+                }
+                match (status, slots) {
+                    (None, _) => Err(A::Error::missing_field("status")),
+                    (Some(DayStatus::Open), Some(slots)) => Ok(Day::Open { slots }),
+                    (Some(DayStatus::Open), None) => Err(A::Error::missing_field("slots")),
+                    (Some(_), Some(_)) => Err(A::Error::unknown_field("slots", &["status"])),
+                    (Some(DayStatus::Closed), None) => Ok(Day::Closed),
+                    (Some(DayStatus::AllDay), None) => Ok(Day::AllDay),
+                    (Some(DayStatus::Varies), None) => Ok(Day::Varies),
+                }
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
-impl From<DayFields> for Day {
-    fn from(d: DayFields) -> Self {
-        match d {
-            DayFields::Closed {} => Self::Closed,
-            DayFields::Open { slots } => Self::Open { slots },
-            DayFields::AllDay {} => Self::AllDay,
-            DayFields::Varies {} => Self::Varies,
-        }
-    }
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DayStatus {
+    Closed,
+    Open,
+    AllDay,
+    Varies,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DayKey {
+    Status,
+    Slots,
 }
 
 /// 第n週の〇曜日: the n-th such weekday of the month (第2・第4土曜 = the 2nd and 4th Saturdays).
@@ -936,6 +985,23 @@ mod tests {
         );
         // Closed carries no times, and times beside it are refused rather than dropped.
         assert!(closed_with_times.is_err());
+        // Fields in any order; nothing else beside them; the status is required.
+        let open = serde_json::from_str::<Day>(
+            r#"{"slots":[{"start":"09:00","end":"12:00"}],"status":"open"}"#,
+        );
+        assert!(matches!(open, Ok(Day::Open { .. })));
+        for bad in [
+            r#"{"status":"open","slots":[{"start":"09:00","end":"12:00"}],"note":"x"}"#,
+            r#"{"slots":[{"start":"09:00","end":"12:00"}]}"#,
+            r#"{"status":"all_day","status":"closed"}"#,
+            r#"{"status":"open","slots":[{"start":"9時","end":"12:00"}]}"#,
+        ] {
+            assert!(serde_json::from_str::<Day>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            serde_json::from_str::<Day>(r#"{"status":"varies"}"#).unwrap(),
+            Day::Varies
+        );
         let round = serde_json::to_string(&clinic()).unwrap();
         assert_eq!(
             serde_json::from_str::<WeeklyHours>(&round).unwrap(),

@@ -30,6 +30,97 @@ pub const DEFAULT_CREDIT: &str = "「医療機能情報提供制度のオープ�
 /// The default licence named in the manifest.
 pub const DEFAULT_LICENCE: &str = "公共データ利用規約（第1.0版）（PDL1.0）";
 
+/// What the export reads of a published document: the master record and the 基本情報 answers.
+/// The other sections are skipped unread (a report's 診療・治療 and 実績 sections are most of
+/// its size, and none of them is in the open data).
+#[derive(Debug, Deserialize)]
+struct ExportDocument {
+    facility: teikyo_domain::FacilityRecord,
+    sections: Vec<ExportSection>,
+}
+
+/// A section: its id and, for 基本情報 only, its answers.
+#[derive(Debug)]
+struct ExportSection {
+    id: String,
+    answers: Option<teikyo_domain::forms::Answers>,
+}
+
+/// The section the open data reads.
+const BASIC: &str = "basic";
+
+impl<'de> Deserialize<'de> for ExportSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "snake_case")]
+        enum Key {
+            Id,
+            Answers,
+            #[serde(other)]
+            Other,
+        }
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ExportSection;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a published section")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExportSection, A::Error> {
+                let mut id: Option<String> = None;
+                let mut answers = None;
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Id => id = Some(map.next_value()?),
+                        // The id is written first; were it not, the answers are read anyway.
+                        Key::Answers if id.as_deref().is_none_or(|i| i == BASIC) => {
+                            answers = Some(map.next_value()?);
+                        }
+                        Key::Answers | Key::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let id = id.ok_or_else(|| serde::de::Error::missing_field("id"))?;
+                Ok(ExportSection {
+                    answers: answers.filter(|_| id == BASIC),
+                    id,
+                })
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+impl ExportDocument {
+    /// A document holding what was read, for `schedule`.
+    fn into_document(self) -> PublishedDocument {
+        let sections = self
+            .sections
+            .into_iter()
+            .filter_map(|s| {
+                Some(teikyo_domain::publication::PublishedSection {
+                    answers: s.answers?,
+                    id: s.id,
+                    number: String::new(),
+                    title: String::new(),
+                    confirmed_on: NaiveDate::default(),
+                    changed_on: NaiveDate::default(),
+                })
+            })
+            .collect();
+        PublishedDocument {
+            facility: self.facility,
+            item_set: String::new(),
+            confirmed_at: DateTime::<Utc>::default(),
+            sections,
+            closures: Vec::new(),
+        }
+    }
+}
+
 /// One file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFile {
@@ -287,6 +378,14 @@ fn specialty_name(code: &str) -> Option<&'static str> {
     teikyo_refdata::codes::specialty(code).map(|s| s.name)
 }
 
+/// What the reading task hands over.
+enum Read {
+    Page(Vec<ExportDocument>),
+    /// A (kind, prefecture) is read through.
+    UnitDone,
+    Failed(StoreError),
+}
+
 /// Writes the snapshot into `opts.dir` and returns its manifest. `progress(done, total)` is
 /// called after each prefecture of each kind (235 steps).
 pub async fn export(
@@ -300,10 +399,66 @@ pub async fn export(
     let publication_seq = store.publications().head().await?;
     let omitted_without_code = store.publications().shown_without_code().await?;
     let prefectures: Vec<PrefectureCode> = PrefectureCode::all().collect();
-    let total = (FacilityKind::ALL.len() * prefectures.len()) as u64;
+    // Reading (the database, then JSON) runs in two tasks, each a (kind, prefecture) ahead of
+    // the writing here, taking turns: parsing is most of the work, and on two cores the reading
+    // and the writing overlap.
+    let units: Vec<(FacilityKind, PrefectureCode)> = FacilityKind::ALL
+        .iter()
+        .flat_map(|k| prefectures.iter().map(move |p| (*k, *p)))
+        .collect();
+    const READERS: usize = 2;
+    let mut channels = Vec::new();
+    let mut readers = Vec::new();
+    for first in 0..READERS {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Read>(2);
+        channels.push(rx);
+        let store = store.clone();
+        let mine: Vec<(FacilityKind, PrefectureCode)> =
+            units.iter().skip(first).step_by(READERS).copied().collect();
+        readers.push(tokio::spawn(async move {
+            for (kind, pref) in mine {
+                let mut after = String::new();
+                loop {
+                    let page = store
+                        .publications()
+                        .shown_by_code::<ExportDocument>(pref, kind, &after, PAGE)
+                        .await;
+                    let page = match page {
+                        Ok(p) => p,
+                        Err(e) => {
+                            let _ = tx.send(Read::Failed(e)).await;
+                            return;
+                        }
+                    };
+                    let full = page.len() as u64 == PAGE;
+                    if let Some(last) = page.last() {
+                        after = last
+                            .facility
+                            .facility_code
+                            .as_ref()
+                            .map(|c| c.as_str().to_owned())
+                            .unwrap_or_default();
+                    }
+                    if !page.is_empty() && tx.send(Read::Page(page)).await.is_err() {
+                        return;
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                if tx.send(Read::UnitDone).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let total = units.len() as u64;
     let mut done = 0;
     let mut written: Vec<(PathBuf, ManifestFile)> = Vec::new();
     let mut facilities = 0;
+    let hours_header = layout::hours_header();
+    let hours_columns = HoursColumns::find(&hours_header);
+    let mut hours_rows = Vec::new();
     for kind in FacilityKind::ALL {
         let header = layout::facility_header(kind);
         let columns = FacilityColumns::find(kind, &header);
@@ -316,8 +471,6 @@ pub async fn export(
             file_name(layout::facility_file(kind), opts.snapshot),
             &header,
         )?;
-        let hours_header = layout::hours_header();
-        let hours_columns = HoursColumns::find(&hours_header);
         let mut hours_file = match layout::hours_file(kind) {
             Some(stem) => Some(Sink::create(
                 dir,
@@ -326,36 +479,28 @@ pub async fn export(
             )?),
             None => None,
         };
-        let mut hours_rows = Vec::new();
-        for pref in &prefectures {
-            let mut after = String::new();
+        for _ in 0..prefectures.len() {
+            let rx = &mut channels[(done as usize) % READERS];
             loop {
-                let page = store
-                    .publications()
-                    .shown_by_code(*pref, kind, &after, PAGE)
-                    .await?;
-                let Some(last) = page.last() else {
-                    break;
+                let page = match rx.recv().await {
+                    Some(Read::Page(page)) => page,
+                    Some(Read::UnitDone) | None => break,
+                    Some(Read::Failed(e)) => return Err(e.into()),
                 };
-                after = last
-                    .facility
-                    .facility_code
-                    .as_ref()
-                    .map(|c| c.as_str().to_owned())
-                    .unwrap_or_default();
-                for doc in &page {
-                    let Some(id) = public_id(doc) else {
+                for doc in page {
+                    let doc = doc.into_document();
+                    let Some(id) = public_id(&doc) else {
                         continue;
                     };
                     let mut row = vec![String::new(); columns.len];
-                    write_identity(doc, &id, &columns, &mut row);
-                    schedule::write_facility(doc, &columns, &mut row);
+                    write_identity(&doc, &id, &columns, &mut row);
+                    schedule::write_facility(&doc, &columns, &mut row);
                     facility_file.record(&row, &bare)?;
                     facilities += 1;
                     if let Some(hours) = hours_file.as_mut() {
                         hours_rows.clear();
                         schedule::write_hours(
-                            doc,
+                            &doc,
                             &id,
                             &hours_columns,
                             &specialty_name,
@@ -366,9 +511,6 @@ pub async fn export(
                         }
                     }
                 }
-                if (page.len() as u64) < PAGE {
-                    break;
-                }
             }
             done += 1;
             progress(done, total);
@@ -376,6 +518,11 @@ pub async fn export(
         written.push(facility_file.finish()?);
         if let Some(h) = hours_file {
             written.push(h.finish()?);
+        }
+    }
+    for reader in readers {
+        if let Err(e) = reader.await {
+            tracing::warn!(error = %e, "オープンデータの読み込みが途中で終わりました");
         }
     }
     // Files in MHLW's order: 01-1, 01-2, 02-1, … 05.

@@ -279,13 +279,16 @@ impl<'a> PublicationRepo<'a> {
     /// The documents residents see of one prefecture's facilities of one kind with a 機関コード
     /// after `after`, in 機関コード order (so in the open data's `ID` order), at most `limit`: how
     /// the open-data export reads, a page at a time, through the public-ID index.
-    pub async fn shown_by_code(
+    ///
+    /// `T` is what the caller reads of each document: `PublishedDocument`, or a view of it
+    /// that skips what it does not need (the export reads one section of nine).
+    pub async fn shown_by_code<T: serde::de::DeserializeOwned>(
         &self,
         prefecture: PrefectureCode,
         kind: FacilityKind,
         after: &str,
         limit: u64,
-    ) -> Result<Vec<PublishedDocument>, StoreError> {
+    ) -> Result<Vec<T>, StoreError> {
         use sea_orm::sea_query::{ExprTrait, Order, Query};
         let q = Query::select()
             .column((publication::Entity, publication::Column::Document))
@@ -334,7 +337,7 @@ impl<'a> PublicationRepo<'a> {
             .map(|r| {
                 let json: Option<String> = r.try_get("", "document")?;
                 let json = json.ok_or_else(|| corrupt("publication", "document", "tombstone"))?;
-                parse_document("publication", &json)
+                serde_json::from_str(&json).map_err(|e| corrupt("publication", "document", e))
             })
             .collect()
     }
