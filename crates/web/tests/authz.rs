@@ -81,6 +81,9 @@ fn expected(method: &Method, path: &str, role: Role) -> Option<Outcome> {
         // are not published.
         ("GET", "/search" | "/en/search" | "/api/search") => O::Ok,
         ("GET", "/facilities/{id}" | "/en/facilities/{id}") => O::NotFound,
+        // The open data: the page for anyone; the matrix made no snapshot, so no file exists.
+        ("GET", "/opendata/") => O::Ok,
+        ("GET", "/opendata/{name}") => O::NotFound,
         ("GET", "/login") => {
             if anon {
                 O::Ok
