@@ -78,6 +78,7 @@ fn tests() -> Vec<(&'static str, ContractFn)> {
         report_status::status_rows_and_counts_follow_the_period,
         report_status::daily_counts_are_days_in_japan,
         publication::the_log_appends_only_what_residents_see_change,
+        publication::many_facilities_are_applied_at_once_and_a_repeat_in_order,
         publication::due_facilities_are_those_whose_day_has_come,
         publication::racing_applies_publish_once,
         publication::closures_are_current_until_withdrawn_or_over,

@@ -50,6 +50,80 @@ fn evaluation(id: FacilityId, doc: &PublishedDocument, hidden: Vec<HiddenReason>
     }
 }
 
+/// Many facilities in one call are written together, each row with its own facility and
+/// document; a facility twice in one call is applied in order (its last evaluation wins).
+pub async fn many_facilities_are_applied_at_once_and_a_repeat_in_order(
+    store: Store,
+) -> anyhow::Result<()> {
+    let repo = store.publications();
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        ids.push(
+            store
+                .facilities()
+                .insert(&facility(FacilityKind::Clinic, n))
+                .await?,
+        );
+    }
+    let docs: Vec<PublishedDocument> = (1..=3)
+        .map(|n| document(FacilityKind::Clinic, n, &format!("バス停 {n}")))
+        .collect();
+    let evaluations: Vec<Evaluation> = ids
+        .iter()
+        .zip(&docs)
+        .map(|(id, d)| evaluation(*id, d, vec![]))
+        .collect();
+    let applied = repo.apply(&evaluations, now).await?;
+    ensure!(
+        applied
+            .iter()
+            .all(|a| matches!(a, Applied::Published { .. }))
+    );
+    let rows = repo.since(0, 10).await?;
+    ensure!(rows.len() == 3, "{rows:?}");
+    for (id, doc) in ids.iter().zip(&docs) {
+        let row = rows.iter().find(|r| r.facility_id == *id).unwrap();
+        ensure!(row.document.as_ref() == Some(doc));
+        ensure!(repo.published(*id).await?.as_ref() == Some(doc));
+        let Some(Applied::Published { seq }) =
+            applied.get(ids.iter().position(|i| i == id).unwrap())
+        else {
+            anyhow::bail!("not published");
+        };
+        ensure!(row.seq == *seq);
+        ensure!(repo.state(*id).await?.unwrap().last_seq == Some(*seq));
+    }
+    // The first facility twice: changed, then hidden; the second unchanged.
+    let changed = document(FacilityKind::Clinic, 1, "バス停 変更");
+    let abolished = vec![HiddenReason::Abolished {
+        since: day(2026, 11, 1),
+    }];
+    let applied = repo
+        .apply(
+            &[
+                evaluation(ids[0], &changed, vec![]),
+                evaluation(ids[1], &docs[1], vec![]),
+                evaluation(ids[0], &changed, abolished),
+            ],
+            now,
+        )
+        .await?;
+    ensure!(
+        matches!(applied[0], Applied::Published { .. }),
+        "{applied:?}"
+    );
+    ensure!(applied[1] == Applied::Unchanged, "{applied:?}");
+    ensure!(
+        matches!(applied[2], Applied::Withdrawn { .. }),
+        "{applied:?}"
+    );
+    ensure!(repo.published(ids[0]).await?.is_none());
+    ensure!(repo.published(ids[1]).await?.as_ref() == Some(&docs[1]));
+    ensure!(repo.since(0, 10).await?.len() == 5);
+    Ok(())
+}
+
 /// The log gets a row only when residents would see a difference: a new or changed document
 /// while shown, a tombstone when a shown facility is hidden, the document again when it comes
 /// back. Hidden facilities keep their document for later; `published` shows only what is shown.
