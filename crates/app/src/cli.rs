@@ -365,16 +365,6 @@ pub fn mail_templates(
 /// name recovery requests, the reporting periods' mail steps and the report notices, and the
 /// 一括メール配信 sends (which render mails, hence the templates), and publication after
 /// 確認完了 (which reads the item sets).
-/// The export job's settings (the snapshot date is the day it runs).
-fn opendata_options(config: &Config) -> teikyo_opendata::export::ExportOptions {
-    teikyo_opendata::export::ExportOptions {
-        dir: config.opendata.dir.clone(),
-        snapshot: teikyo_domain::opening::japan_date(chrono::Utc::now()),
-        credit: config.opendata.credit.clone(),
-        licence: config.opendata.licence.clone(),
-    }
-}
-
 fn build_worker(
     config: &Config,
     store: Store,
@@ -406,7 +396,11 @@ fn build_worker(
             teikyo_search::publish::ProjectHandler::new(teikyo_search::Publisher::new(forms)),
         ))
         .with_handler(std::sync::Arc::new(
-            teikyo_opendata::job::ExportHandler::new(opendata_options(config)),
+            teikyo_opendata::job::ExportHandler::new(
+                config.opendata.dir.clone(),
+                config.opendata.credit.clone(),
+                config.opendata.licence.clone(),
+            ),
         ));
     for handler in teikyo_account::recovery::Recovery::new(templates).handlers() {
         worker = worker.with_handler(handler);

@@ -7,8 +7,7 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use teikyo_domain::{FacilityKind, FacilityRecord};
-use teikyo_opendata::layout::col;
-use teikyo_opendata::master::{RowError, check_files};
+use teikyo_opendata::master::{already_in_master, check_files};
 use teikyo_opendata::reference::Embedded;
 use teikyo_store::Store;
 
@@ -32,19 +31,8 @@ pub async fn run_facilities(store: &Store, args: &FacilitiesArgs) -> anyhow::Res
         eprintln!("{} 個のファイルを検査しています…", args.files.len());
     }
     let mut checked = check_files(&args.files, &Embedded);
-    let existing = store.facilities().existing_keys().await?;
-    for r in &checked.rows {
-        if let Some(code) = &r.record.facility_code
-            && existing.contains(&(r.record.prefecture, r.record.kind, code.clone()))
-        {
-            checked.errors.push(RowError {
-                file: r.file.clone(),
-                line: r.line,
-                column: Some(col::ID.into()),
-                message: "この施設は既に施設マスタに登録されています。".into(),
-            });
-        }
-    }
+    let known = already_in_master(store, &checked.rows).await?;
+    checked.errors.extend(known);
     checked
         .errors
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));

@@ -113,23 +113,12 @@ pub async fn import(
         eprintln!("{} 種別のファイルを検査しています…", files.kinds.len());
     }
     let mut checked = import::check(&files, &Embedded);
-    let existing = store.facilities().existing_keys().await?;
-    for f in &checked.facilities {
-        if let Some(code) = &f.record.facility_code
-            && existing.contains(&(f.record.prefecture, f.record.kind, code.clone()))
-        {
-            checked.errors.push(teikyo_opendata::master::RowError {
-                file: String::new(),
-                line: 0,
-                column: Some("ID".into()),
-                message: format!(
-                    "{}（{}）は既に施設マスタに登録されています。",
-                    f.record.names.official,
-                    code.as_str()
-                ),
-            });
-        }
-    }
+    let known = teikyo_opendata::master::already_in_master(
+        store,
+        checked.facilities.iter().map(|f| &f.row),
+    )
+    .await?;
+    checked.errors.extend(known);
     for e in checked.errors.iter().take(1_000) {
         println!("{e}");
     }

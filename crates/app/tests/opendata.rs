@@ -50,24 +50,20 @@ fn synthetic_data_survives_export_import_export_byte_for_byte() {
     assert!(said.contains("2026-12-01 時点のオープンデータ"), "{said}");
 
     // A dry run checks and writes nothing; the real run publishes every facility.
-    let o = teikyo(&[
-        "--database-url",
-        &target,
-        "import",
-        "opendata",
-        "--dry-run",
-        &first,
-    ]);
+    let import = |flag: &str| {
+        teikyo(&[
+            "--database-url",
+            &target,
+            "import",
+            "opendata",
+            flag,
+            &first,
+        ])
+    };
+    let o = import("--dry-run");
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("誤り 0 件"), "{}", text(&o));
-    let o = teikyo(&[
-        "--database-url",
-        &target,
-        "import",
-        "opendata",
-        "--quiet",
-        &first,
-    ]);
+    let o = import("--quiet");
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("2026-12-01 時点の確認済みデータとして"),
@@ -75,14 +71,7 @@ fn synthetic_data_survives_export_import_export_byte_for_byte() {
         text(&o)
     );
     // A second import of the same files is refused as a whole.
-    let o = teikyo(&[
-        "--database-url",
-        &target,
-        "import",
-        "opendata",
-        "--quiet",
-        &first,
-    ]);
+    let o = import("--quiet");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains("既に施設マスタに登録されています"),

@@ -129,6 +129,15 @@ impl FacilityError {
 }
 
 impl FacilityRecord {
+    /// The open data's 13-digit `ID`; `None` without a 機関コード.
+    pub fn public_id(&self) -> Option<crate::codes::PublicFacilityId> {
+        Some(crate::codes::PublicFacilityId {
+            prefecture: self.prefecture,
+            kind: self.kind,
+            facility_code: self.facility_code.clone()?,
+        })
+    }
+
     /// Every rule the record breaks (empty when valid). Rules needing reference data (does the
     /// municipality exist, does the postal code fit the address) live in `teikyo_refdata`.
     pub fn validate(&self) -> Vec<FacilityError> {

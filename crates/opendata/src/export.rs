@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use teikyo_domain::publication::PublishedDocument;
-use teikyo_domain::{FacilityKind, PrefectureCode, PublicFacilityId};
+use teikyo_domain::forms::Answers;
+use teikyo_domain::{FacilityKind, FacilityRecord, PrefectureCode};
 use teikyo_store::{Store, StoreError};
 
 use crate::columns::{FacilityColumns, HoursColumns};
@@ -35,15 +35,14 @@ pub const DEFAULT_LICENCE: &str = "公共データ利用規約（第1.0版）（
 /// its size, and none of them is in the open data).
 #[derive(Debug, Deserialize)]
 struct ExportDocument {
-    facility: teikyo_domain::FacilityRecord,
+    facility: FacilityRecord,
     sections: Vec<ExportSection>,
 }
 
-/// A section: its id and, for 基本情報 only, its answers.
+/// A section: for 基本情報 its answers, for any other nothing.
 #[derive(Debug)]
 struct ExportSection {
-    id: String,
-    answers: Option<teikyo_domain::forms::Answers>,
+    answers: Option<Answers>,
 }
 
 /// The section the open data reads.
@@ -86,7 +85,6 @@ impl<'de> Deserialize<'de> for ExportSection {
                 let id = id.ok_or_else(|| serde::de::Error::missing_field("id"))?;
                 Ok(ExportSection {
                     answers: answers.filter(|_| id == BASIC),
-                    id,
                 })
             }
         }
@@ -95,28 +93,15 @@ impl<'de> Deserialize<'de> for ExportSection {
 }
 
 impl ExportDocument {
-    /// A document holding what was read, for `schedule`.
-    fn into_document(self) -> PublishedDocument {
-        let sections = self
-            .sections
-            .into_iter()
-            .filter_map(|s| {
-                Some(teikyo_domain::publication::PublishedSection {
-                    answers: s.answers?,
-                    id: s.id,
-                    number: String::new(),
-                    title: String::new(),
-                    confirmed_on: NaiveDate::default(),
-                    changed_on: NaiveDate::default(),
-                })
-            })
-            .collect();
-        PublishedDocument {
-            facility: self.facility,
-            item_set: String::new(),
-            confirmed_at: DateTime::<Utc>::default(),
-            sections,
-            closures: Vec::new(),
+    /// The 基本情報 answers (`empty` when the document has none).
+    fn basic<'a>(&'a self, empty: &'a Answers) -> schedule::Basic<'a> {
+        schedule::Basic {
+            kind: self.facility.kind,
+            answers: self
+                .sections
+                .iter()
+                .find_map(|s| s.answers.as_ref())
+                .unwrap_or(empty),
         }
     }
 }
@@ -319,20 +304,6 @@ fn encode_field(f: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(rest.as_bytes());
 }
 
-/// The 13-digit `ID` of a document's facility, if it has a 機関コード.
-pub fn public_id(doc: &PublishedDocument) -> Option<String> {
-    let f = &doc.facility;
-    let code = f.facility_code.clone()?;
-    Some(
-        PublicFacilityId {
-            prefecture: f.prefecture,
-            kind: f.kind,
-            facility_code: code,
-        }
-        .to_string(),
-    )
-}
-
 fn coordinate_text(v: f64) -> String {
     // Shortest text that reads back as the same number; 0.0 is the files' "no coordinates".
     if v == 0.0 {
@@ -343,8 +314,7 @@ fn coordinate_text(v: f64) -> String {
 }
 
 /// The identity columns of a facility row.
-fn write_identity(doc: &PublishedDocument, id: &str, c: &FacilityColumns, row: &mut [String]) {
-    let f = &doc.facility;
+fn write_identity(f: &FacilityRecord, id: &str, c: &FacilityColumns, row: &mut [String]) {
     let mut put = |pos: Option<usize>, v: &str| {
         if let Some(cell) = pos.and_then(|i| row.get_mut(i)) {
             v.clone_into(cell);
@@ -372,10 +342,6 @@ fn write_identity(doc: &PublishedDocument, id: &str, c: &FacilityColumns, row: &
     put(i.lat, &coordinate_text(lat));
     put(i.lon, &coordinate_text(lon));
     put(i.homepage, f.homepage.as_deref().unwrap_or_default());
-}
-
-fn specialty_name(code: &str) -> Option<&'static str> {
-    teikyo_refdata::codes::specialty(code).map(|s| s.name)
 }
 
 /// What the reading task hands over.
@@ -459,6 +425,7 @@ pub async fn export(
     let hours_header = layout::hours_header();
     let hours_columns = HoursColumns::find(&hours_header);
     let mut hours_rows = Vec::new();
+    let empty = Answers::default();
     for kind in FacilityKind::ALL {
         let header = layout::facility_header(kind);
         let columns = FacilityColumns::find(kind, &header);
@@ -488,24 +455,18 @@ pub async fn export(
                     Some(Read::Failed(e)) => return Err(e.into()),
                 };
                 for doc in page {
-                    let doc = doc.into_document();
-                    let Some(id) = public_id(&doc) else {
+                    let Some(id) = doc.facility.public_id().map(|i| i.to_string()) else {
                         continue;
                     };
+                    let basic = doc.basic(&empty);
                     let mut row = vec![String::new(); columns.len];
-                    write_identity(&doc, &id, &columns, &mut row);
-                    schedule::write_facility(&doc, &columns, &mut row);
+                    write_identity(&doc.facility, &id, &columns, &mut row);
+                    schedule::write_facility(basic, &columns, &mut row);
                     facility_file.record(&row, &bare)?;
                     facilities += 1;
                     if let Some(hours) = hours_file.as_mut() {
                         hours_rows.clear();
-                        schedule::write_hours(
-                            &doc,
-                            &id,
-                            &hours_columns,
-                            &specialty_name,
-                            &mut hours_rows,
-                        );
+                        schedule::write_hours(basic, &id, &hours_columns, &mut hours_rows);
                         for r in &hours_rows {
                             hours.record(r, &[])?;
                         }

@@ -7,7 +7,7 @@
 //! All or nothing, as the master import: every file is checked, every bad row reported with its
 //! file and line, and nothing is written while one remains.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ use teikyo_store::{FacilityId, Store};
 use crate::columns::{FacilityColumns, HoursColumns};
 use crate::export::snapshot_of;
 use crate::layout::{self, col};
-use crate::master::{self, Checked, RowError};
+use crate::master::{self, Checked, ParsedRow, RowError};
 use crate::reference::Reference;
 use crate::schedule::{self, DepartmentPart, FacilityPart, HoursRow};
 
@@ -175,7 +175,8 @@ fn file_error(path: &Path, message: String) -> RowError {
 /// A checked facility with what its rows say beyond the master.
 #[derive(Debug, Clone)]
 pub struct CheckedFacility {
-    pub record: FacilityRecord,
+    /// The master record, with the file and line it came from.
+    pub row: ParsedRow,
     pub part: FacilityPart,
     pub departments: Vec<DepartmentPart>,
 }
@@ -228,9 +229,9 @@ pub fn check(files: &SnapshotFiles, reference: &dyn Reference) -> CheckedSnapsho
     out.lines_read += checked.lines_read;
     out.errors.extend(master::duplicate_errors(&checked.rows));
     out.errors.append(&mut checked.errors);
-    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for row in checked.rows {
-        let id = public_id(&row.record);
+        let id = row.record.public_id().map(|i| i.to_string());
         let part = parts
             .remove(&(row.file.clone(), row.line))
             .unwrap_or_default();
@@ -239,7 +240,7 @@ pub fn check(files: &SnapshotFiles, reference: &dyn Reference) -> CheckedSnapsho
             .and_then(|i| hours.remove(i))
             .unwrap_or_default();
         if let Some(i) = id {
-            seen.insert(i, ());
+            seen.insert(i);
         }
         let departments = schedule::group_departments(&rows);
         for d in &departments {
@@ -256,37 +257,27 @@ pub fn check(files: &SnapshotFiles, reference: &dyn Reference) -> CheckedSnapsho
             }
         }
         out.facilities.push(CheckedFacility {
-            record: row.record,
+            row,
             part,
             departments,
         });
     }
     // Hours rows of facilities the 施設票 does not list (or lists with errors).
-    let mut orphans: Vec<&String> = hours.keys().filter(|k| !seen.contains_key(*k)).collect();
+    let mut orphans: Vec<&String> = hours.keys().filter(|k| !seen.contains(*k)).collect();
     orphans.sort();
     for id in orphans.into_iter().take(100) {
         out.errors.push(RowError {
             file: String::new(),
             line: 0,
             column: Some(col::ID.into()),
-            message: format!("診療科・診療時間票の ID {id} が施設票にありません。"),
+            message: format!(
+                "診療科・診療時間票の ID {id} が施設票にありません。施設票にその施設の行を加えるか、診療科・診療時間票からその行を除いてください。"
+            ),
         });
     }
     out.errors
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     out
-}
-
-fn public_id(r: &FacilityRecord) -> Option<String> {
-    let code = r.facility_code.clone()?;
-    Some(
-        teikyo_domain::PublicFacilityId {
-            prefecture: r.prefecture,
-            kind: r.kind,
-            facility_code: code,
-        }
-        .to_string(),
-    )
 }
 
 /// Reads a 診療科・診療時間票 into rows per ID; returns the data rows read.
@@ -400,7 +391,7 @@ pub async fn store(
     snapshot: NaiveDate,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportSummary, crate::ImportError> {
-    let records: Vec<FacilityRecord> = facilities.iter().map(|f| f.record.clone()).collect();
+    let records: Vec<FacilityRecord> = facilities.iter().map(|f| f.row.record.clone()).collect();
     let total = records.len();
     let ids: Vec<FacilityId> = store.facilities().import(&records, &mut |_| {}).await?;
     drop(records);
@@ -408,9 +399,6 @@ pub async fn store(
     let at = confirmed_at(snapshot);
     let now = Utc::now();
     let fiscal_year = fiscal_year_of(snapshot);
-    let is_free_text =
-        |code: &str| teikyo_refdata::codes::specialty(code).is_some_and(|s| s.free_text);
-    let list_name = |code: &str| teikyo_refdata::codes::specialty(code).map(|s| s.name);
     let mut summary = ImportSummary {
         facilities: total,
         ..Default::default()
@@ -421,17 +409,12 @@ pub async fn store(
             .iter()
             .zip(chunk_ids)
             .filter_map(|(f, id)| {
-                let set = catalogue.current(f.record.kind, fiscal_year)?;
-                let answers = schedule::answers(
-                    f.record.kind,
-                    &f.part,
-                    &f.departments,
-                    &is_free_text,
-                    &list_name,
-                );
+                let record = &f.row.record;
+                let set = catalogue.current(record.kind, fiscal_year)?;
+                let answers = schedule::answers(record.kind, &f.part, &f.departments);
                 Some((
                     *id,
-                    PublishedDocument::build(&f.record, set, &answers, at, snapshot, None),
+                    PublishedDocument::build(record, set, &answers, at, snapshot, None),
                 ))
             })
             .collect();

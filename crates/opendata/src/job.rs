@@ -3,7 +3,7 @@
 //! an operator's 「今すぐ作成」 queues one with `force`. A job finding the day's snapshot
 //! already made does nothing, so looks from several nodes cost nothing.
 
-use chrono::{NaiveDate, Timelike, Utc};
+use chrono::{Timelike, Utc};
 use futures::future::BoxFuture;
 use serde_json::json;
 use teikyo_domain::opening::{japan_date, japan_time};
@@ -35,28 +35,25 @@ pub fn due(manifest: Option<&Manifest>, now: chrono::DateTime<Utc>, hour: u32) -
 
 /// Runs [`EXPORT_JOB`] into one directory.
 pub struct ExportHandler {
-    options: ExportOptions,
+    dir: std::path::PathBuf,
+    credit: String,
+    licence: String,
 }
 
 impl ExportHandler {
-    /// `options.snapshot` is ignored: each run uses its own day in Japan.
-    pub fn new(options: ExportOptions) -> Self {
-        Self { options }
-    }
-
-    fn snapshot_today(&self) -> NaiveDate {
-        japan_date(Utc::now())
+    /// Each run's snapshot is its own day in Japan.
+    pub fn new(dir: std::path::PathBuf, credit: String, licence: String) -> Self {
+        Self {
+            dir,
+            credit,
+            licence,
+        }
     }
 }
 
+/// The database or a full disk may come back; a broken manifest is rewritten by the next run.
 fn job_error(e: ExportError) -> JobError {
-    match e {
-        // The database or a full disk may come back; a broken manifest will not by itself,
-        // but the next run rewrites it.
-        ExportError::Store(_) | ExportError::Io(..) | ExportError::Manifest(..) => {
-            JobError::Retry(e.to_string())
-        }
-    }
+    JobError::Retry(e.to_string())
 }
 
 impl Handler for ExportHandler {
@@ -72,14 +69,16 @@ impl Handler for ExportHandler {
                 .get("force")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false);
-            let today = self.snapshot_today();
-            let existing = Manifest::read(&self.options.dir).map_err(job_error)?;
+            let today = japan_date(Utc::now());
+            let existing = Manifest::read(&self.dir).map_err(job_error)?;
             if !force && existing.as_ref().is_some_and(|m| m.snapshot >= today) {
                 return Ok(Some(json!({ "skipped": "today's snapshot exists" })));
             }
             let options = ExportOptions {
+                dir: self.dir.clone(),
                 snapshot: today,
-                ..self.options.clone()
+                credit: self.credit.clone(),
+                licence: self.licence.clone(),
             };
             // Progress is written to the job row every few steps (235 in all).
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
@@ -117,7 +116,7 @@ impl Handler for ExportHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{NaiveDate, TimeZone};
 
     fn manifest(snapshot: NaiveDate) -> Manifest {
         Manifest {

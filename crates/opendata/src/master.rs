@@ -489,6 +489,29 @@ pub fn duplicate_errors(rows: &[ParsedRow]) -> Vec<RowError> {
     errors
 }
 
+/// Rows whose facility the master already has: an import adds facilities, it never replaces
+/// one (changes come through reports).
+pub async fn already_in_master<'a>(
+    store: &teikyo_store::Store,
+    rows: impl IntoIterator<Item = &'a ParsedRow>,
+) -> Result<Vec<RowError>, teikyo_store::StoreError> {
+    let existing = store.facilities().existing_keys().await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            r.record.facility_code.as_ref().is_some_and(|code| {
+                existing.contains(&(r.record.prefecture, r.record.kind, code.clone()))
+            })
+        })
+        .map(|r| RowError {
+            file: r.file.clone(),
+            line: r.line,
+            column: Some(col::ID.into()),
+            message: "この施設は既に施設マスタに登録されています。".into(),
+        })
+        .collect())
+}
+
 pub fn display_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -23,7 +23,8 @@ use teikyo_domain::forms::{Answers, Value};
 use teikyo_domain::hours::{
     ClosedPeriod, Day, DayType, NthWeekday, Slot, Slots, Span, TimeOfDay, WeeklyHours,
 };
-use teikyo_domain::publication::PublishedDocument;
+
+use teikyo_refdata::codes::specialty;
 
 use crate::columns::{FacilityColumns, HoursColumns, Pair, Pos};
 
@@ -60,8 +61,20 @@ pub mod items {
     pub const TOTAL: &str = "合計病床数";
 }
 
-/// The sentinel the published data writes for 24時間.
-const ALL_DAY: (&str, &str) = ("00:00", "23:59");
+/// What the open data reads of a published facility: its kind and its 基本情報 answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Basic<'a> {
+    pub kind: FacilityKind,
+    pub answers: &'a Answers,
+}
+
+/// The sentinel the published data writes for 24時間: 00:00–23:59.
+fn all_day() -> (TimeOfDay, TimeOfDay) {
+    (
+        TimeOfDay::MIDNIGHT,
+        TimeOfDay::new(23, 59).unwrap_or(TimeOfDay::END_OF_DAY),
+    )
+}
 
 /// One 診療科目 row of a published document.
 #[derive(Debug, Clone, Copy)]
@@ -73,8 +86,8 @@ pub struct Department<'a> {
 }
 
 /// The 診療科目 rows, in the order the facility gave them.
-pub fn departments(doc: &PublishedDocument) -> Vec<Department<'_>> {
-    let Some(Value::Group(rows)) = doc.value(items::DEPARTMENTS) else {
+pub fn departments(basic: Basic<'_>) -> Vec<Department<'_>> {
+    let Some(Value::Group(rows)) = basic.answers.get(items::DEPARTMENTS) else {
         return Vec::new();
     };
     rows.iter()
@@ -97,25 +110,25 @@ pub fn departments(doc: &PublishedDocument) -> Vec<Department<'_>> {
 }
 
 /// The facility's own table: 就業時間 (助産所) or 開店時間 (薬局).
-fn own_table(doc: &PublishedDocument) -> Option<&WeeklyHours> {
-    let id = match doc.facility.kind {
+fn own_table(basic: Basic<'_>) -> Option<&WeeklyHours> {
+    let id = match basic.kind {
         FacilityKind::MidwiferyHome => items::WORKING_HOURS,
         FacilityKind::Pharmacy => items::OPENING_HOURS,
         _ => return None,
     };
-    match doc.value(id) {
+    match basic.answers.get(id) {
         Some(Value::Hours(h)) => Some(h),
         _ => None,
     }
 }
 
 /// The tables the facility row's flags fold.
-fn tables(doc: &PublishedDocument) -> Vec<&WeeklyHours> {
-    match doc.facility.kind {
+fn tables(basic: Basic<'_>) -> Vec<&WeeklyHours> {
+    match basic.kind {
         FacilityKind::MidwiferyHome | FacilityKind::Pharmacy => {
-            own_table(doc).into_iter().collect()
+            own_table(basic).into_iter().collect()
         }
-        _ => departments(doc).iter().filter_map(|d| d.hours).collect(),
+        _ => departments(basic).iter().filter_map(|d| d.hours).collect(),
     }
 }
 
@@ -231,7 +244,10 @@ fn day_slots(day: Option<&Day>) -> Vec<(String, String, Option<Span>)> {
             .iter()
             .map(|s| (s.start.to_string(), s.end.to_string(), s.reception))
             .collect(),
-        Some(Day::AllDay) => vec![(ALL_DAY.0.to_owned(), ALL_DAY.1.to_owned(), None)],
+        Some(Day::AllDay) => {
+            let (start, end) = all_day();
+            vec![(start.to_string(), end.to_string(), None)]
+        }
         _ => Vec::new(),
     }
 }
@@ -241,10 +257,10 @@ fn put_pair(row: &mut [String], pair: &Pair, start: String, end: String) {
     put(row, pair.end, end);
 }
 
-/// Writes the closure flags, hours, その他の休診日 and beds of `doc` into its facility row.
-pub fn write_facility(doc: &PublishedDocument, c: &FacilityColumns, row: &mut [String]) {
-    let tables = tables(doc);
-    let kind = doc.facility.kind;
+/// Writes the closure flags, hours, その他の休診日 and beds of a facility into its row.
+pub fn write_facility(basic: Basic<'_>, c: &FacilityColumns, row: &mut [String]) {
+    let tables = tables(basic);
+    let kind = basic.kind;
     for (d, day) in DayType::ALL.into_iter().enumerate() {
         let flag = day_flag(&tables, day);
         if kind == FacilityKind::Pharmacy || day != DayType::Holiday {
@@ -259,7 +275,7 @@ pub fn write_facility(doc: &PublishedDocument, c: &FacilityColumns, row: &mut [S
     }
     put(row, c.holiday, day_flag(&tables, DayType::Holiday));
     put(row, c.other, other_closed(&tables));
-    if let Some(own) = own_table(doc) {
+    if let Some(own) = own_table(basic) {
         for (d, day) in DayType::ALL.into_iter().enumerate() {
             let slots = day_slots(own.days.get(&day));
             for (n, (start, end, reception)) in slots.into_iter().enumerate() {
@@ -272,7 +288,7 @@ pub fn write_facility(doc: &PublishedDocument, c: &FacilityColumns, row: &mut [S
             }
         }
     }
-    write_beds(doc, c, row);
+    write_beds(basic.answers, c, row);
 }
 
 fn number_text(n: f64) -> String {
@@ -280,7 +296,7 @@ fn number_text(n: f64) -> String {
     format!("{n}")
 }
 
-fn write_beds(doc: &PublishedDocument, c: &FacilityColumns, row: &mut [String]) {
+fn write_beds(answers: &Answers, c: &FacilityColumns, row: &mut [String]) {
     let mut total: Option<f64> = None;
     for (column, pos) in &c.beds {
         if *column == items::TOTAL {
@@ -292,7 +308,7 @@ fn write_beds(doc: &PublishedDocument, c: &FacilityColumns, row: &mut [String]) 
         let Some((_, item)) = items::BEDS.iter().find(|(n, _)| n == column) else {
             continue;
         };
-        if let Some(Value::Number(n)) = doc.value(item) {
+        if let Some(Value::Number(n)) = answers.get(item) {
             put(row, *pos, number_text(*n));
             if items::TOTALLED.contains(item) {
                 total = Some(total.unwrap_or(0.0) + n);
@@ -301,16 +317,10 @@ fn write_beds(doc: &PublishedDocument, c: &FacilityColumns, row: &mut [String]) 
     }
 }
 
-/// The rows of the 診療科・診療時間票 for `doc`: per 診療科目, one row per 診療時間帯 (at least
+/// The rows of the 診療科・診療時間票 of a facility: per 診療科目, one row per 診療時間帯 (at least
 /// one, so a 診療科目 without times is still listed).
-pub fn write_hours(
-    doc: &PublishedDocument,
-    id: &str,
-    c: &HoursColumns,
-    specialty_name: &dyn Fn(&str) -> Option<&'static str>,
-    out: &mut Vec<Vec<String>>,
-) {
-    for dep in departments(doc) {
+pub fn write_hours(basic: Basic<'_>, id: &str, c: &HoursColumns, out: &mut Vec<Vec<String>>) {
+    for dep in departments(basic) {
         let per_day: Vec<Vec<(String, String, Option<Span>)>> = DayType::ALL
             .iter()
             .map(|d| day_slots(dep.hours.and_then(|h| h.days.get(d))))
@@ -322,7 +332,7 @@ pub fn write_hours(
             put(&mut row, c.code, dep.code);
             let name = dep
                 .name
-                .or_else(|| specialty_name(dep.code))
+                .or_else(|| specialty(dep.code).map(|s| s.name))
                 .unwrap_or_default();
             put(&mut row, c.name, name);
             put(&mut row, c.band, (band + 1).to_string());
@@ -612,7 +622,7 @@ pub fn group_departments(rows: &[HoursRow]) -> Vec<DepartmentPart> {
 /// 異なる, or closed when `others_open` (another 診療科目 has times that day).
 fn day_of(slots: &ReadSlots, flag: Option<bool>, others_open: bool) -> Option<Day> {
     if let [(start, end, None)] = slots.as_slice()
-        && (start.to_string(), end.to_string()) == (ALL_DAY.0.to_owned(), ALL_DAY.1.to_owned())
+        && (*start, *end) == all_day()
     {
         return Some(Day::AllDay);
     }
@@ -653,17 +663,10 @@ fn table(part: &FacilityPart, slots: &[ReadSlots; 8], others_open: &[bool; 8]) -
     h
 }
 
-/// The answers of the 基本情報 items the open data carries. `is_free_text(code)` says whether a
-/// 診療科目 is a 「その他」 that carries its own name; `list_name(code)` is the code list's name.
-pub fn answers(
-    kind: FacilityKind,
-    part: &FacilityPart,
-    departments: &[DepartmentPart],
-    is_free_text: &dyn Fn(&str) -> bool,
-    list_name: &dyn Fn(&str) -> Option<&'static str>,
-) -> Answers {
+/// The answers of the 基本情報 items the open data carries. A 「その他」 診療科目 keeps the name
+/// the file gives it unless that is the code list's own.
+pub fn answers(kind: FacilityKind, part: &FacilityPart, departments: &[DepartmentPart]) -> Answers {
     let mut a = Answers::default();
-    let set = |a: &mut Answers, id: &str, v: Value| a.set(id, v);
     match kind {
         FacilityKind::MidwiferyHome | FacilityKind::Pharmacy => {
             let id = if kind == FacilityKind::Pharmacy {
@@ -671,11 +674,7 @@ pub fn answers(
             } else {
                 items::WORKING_HOURS
             };
-            set(
-                &mut a,
-                id,
-                Value::Hours(table(part, &part.slots, &[false; 8])),
-            );
+            a.set(id, Value::Hours(table(part, &part.slots, &[false; 8])));
         }
         _ => {
             let mut any_times = [false; 8];
@@ -688,21 +687,17 @@ pub fn answers(
                 .iter()
                 .map(|dep| {
                     let mut row = Answers::default();
-                    set(&mut row, items::DEPARTMENT, Value::Choice(dep.code.clone()));
-                    if is_free_text(&dep.code)
+                    row.set(items::DEPARTMENT, Value::Choice(dep.code.clone()));
+                    if let Some(listed) = specialty(&dep.code)
+                        && listed.free_text
                         && !dep.name.is_empty()
-                        && list_name(&dep.code) != Some(dep.name.as_str())
+                        && listed.name != dep.name
                     {
-                        set(
-                            &mut row,
-                            items::DEPARTMENT_NAME,
-                            Value::Text(dep.name.clone()),
-                        );
+                        row.set(items::DEPARTMENT_NAME, Value::Text(dep.name.clone()));
                     }
                     let others: [bool; 8] =
                         std::array::from_fn(|d| any_times[d] && dep.slots[d].is_empty());
-                    set(
-                        &mut row,
+                    row.set(
                         items::DEPARTMENT_HOURS,
                         Value::Hours(table(part, &dep.slots, &others)),
                     );
@@ -710,15 +705,15 @@ pub fn answers(
                 })
                 .collect();
             if !rows.is_empty() {
-                set(&mut a, items::DEPARTMENTS, Value::Group(rows));
+                a.set(items::DEPARTMENTS, Value::Group(rows));
             }
         }
     }
     if kind == FacilityKind::Clinic && !part.beds.is_empty() {
-        set(&mut a, items::HAS_BEDS, Value::Choice("yes".into()));
+        a.set(items::HAS_BEDS, Value::Choice("yes".into()));
     }
     for (item, n) in &part.beds {
-        set(&mut a, item, Value::Number(*n));
+        a.set(item, Value::Number(*n));
     }
     a
 }

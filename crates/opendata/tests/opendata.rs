@@ -100,28 +100,10 @@ fn open(slots: Vec<Slot>) -> Day {
     }
 }
 
-/// 月–金 午前・午後 (with 受付), 土 午前, 日 closed, 祝 closed; 第2・第4土曜 closed; 年末年始.
+/// The example clinic week (月–金 午前・午後 with 受付, 土 午前, 日・祝 closed), 第2・第4土曜 closed,
+/// 年末年始 and a day in August, and a note.
 fn clinic_week() -> WeeklyHours {
-    let mut h = WeeklyHours::default();
-    for d in [
-        DayType::Mon,
-        DayType::Tue,
-        DayType::Wed,
-        DayType::Thu,
-        DayType::Fri,
-    ] {
-        h.days.insert(
-            d,
-            open(vec![
-                slot((9, 0), (12, 30), Some(((8, 45), (12, 0)))),
-                slot((14, 0), (18, 0), None),
-            ]),
-        );
-    }
-    h.days
-        .insert(DayType::Sat, open(vec![slot((9, 0), (12, 0), None)]));
-    h.days.insert(DayType::Sun, Day::Closed);
-    h.days.insert(DayType::Holiday, Day::Closed);
+    let mut h = teikyo_refdata::forms::examples::weekday_hours();
     for week in [2, 4] {
         h.closed_weeks.insert(NthWeekday {
             week,
@@ -176,6 +158,20 @@ fn department(code: &str, name: Option<&str>, hours: WeeklyHours) -> Answers {
     }
     row.set("basic.departments.hours", Value::Hours(hours));
     row
+}
+
+/// A 助産所 or 薬局 whose one table is `item`.
+fn with_own_table(
+    kind: FacilityKind,
+    code: &str,
+    name: &str,
+    kana: &str,
+    item: &str,
+    hours: WeeklyHours,
+) -> PublishedDocument {
+    let mut answers = Answers::default();
+    answers.set(item, Value::Hours(hours));
+    published::document(record(kind, code, name, kana), answers)
 }
 
 /// Documents with every shape the files can say.
@@ -265,16 +261,13 @@ fn documents() -> Vec<PublishedDocument> {
         );
     }
     work.days.insert(DayType::Wed, Day::Closed);
-    let mut answers = Answers::default();
-    answers.set("basic.working_hours", Value::Hours(work));
-    let midwife = published::document(
-        record(
-            FacilityKind::MidwiferyHome,
-            "4170000001",
-            "ひろさか助産院",
-            "ヒロサカジョサンイン",
-        ),
-        answers,
+    let midwife = with_own_table(
+        FacilityKind::MidwiferyHome,
+        "4170000001",
+        "ひろさか助産院",
+        "ヒロサカジョサンイン",
+        "basic.working_hours",
+        work,
     );
 
     // A 薬局: four bands on 月, 24時間 on 土, closed 日 and 第3水曜.
@@ -296,16 +289,13 @@ fn documents() -> Vec<PublishedDocument> {
         week: 3,
         day: DayType::Wed,
     });
-    let mut answers = Answers::default();
-    answers.set("basic.opening_hours", Value::Hours(shop));
-    let pharmacy = published::document(
-        record(
-            FacilityKind::Pharmacy,
-            "5170000001",
-            "ひろさか薬局",
-            "ヒロサカヤッキョク",
-        ),
-        answers,
+    let pharmacy = with_own_table(
+        FacilityKind::Pharmacy,
+        "5170000001",
+        "ひろさか薬局",
+        "ヒロサカヤッキョク",
+        "basic.opening_hours",
+        shop,
     );
     vec![hospital, clinic, midwife, pharmacy]
 }

@@ -568,68 +568,72 @@ async fn apply_chunk(
             .filter(|p| p.visible)
             .and_then(|p| p.last_seq)
             .and_then(|seq| shown_docs.get(&seq));
-        let visible = e.hidden.is_empty();
-        let step = match (visible, was_shown_doc) {
-            (true, Some(old)) if *old == json => Step::Keep(prev.and_then(|p| p.last_seq)),
-            (true, _) => Step::Append {
-                document: Some(json.clone()),
-                reason: None,
-            },
-            (false, Some(_)) => Step::Append {
-                document: None,
-                reason: Some(
-                    e.hidden
-                        .iter()
-                        .map(HiddenReason::code)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ),
-            },
-            (false, None) => Step::Keep(prev.and_then(|p| p.last_seq)),
+        // A hidden facility keeps its newest document in its state, for when it is shown again.
+        let (step, kept) = match (e.hidden.is_empty(), was_shown_doc) {
+            (true, Some(old)) if *old == json => (Step::Keep(prev.and_then(|p| p.last_seq)), None),
+            (true, _) => (
+                Step::Append {
+                    document: Some(json),
+                    reason: None,
+                },
+                None,
+            ),
+            (false, Some(_)) => (
+                Step::Append {
+                    document: None,
+                    reason: Some(
+                        e.hidden
+                            .iter()
+                            .map(HiddenReason::code)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                },
+                Some(json),
+            ),
+            (false, None) => (Step::Keep(prev.and_then(|p| p.last_seq)), Some(json)),
         };
         steps.push(step);
-        documents.push((!visible).then_some(json));
+        documents.push(kept);
     }
-    // The appends in one statement, in the chunk's order, when every facility is in it once
-    // (a statement per row made publishing 245,000 facilities take a minute); else one by one.
-    let appends: Vec<(i64, Option<String>, Option<String>)> = chunk
-        .iter()
-        .zip(&steps)
-        .filter_map(|(e, s)| match s {
-            Step::Append { document, reason } => {
-                Some((e.facility.0, document.clone(), reason.clone()))
-            }
-            Step::Keep(_) => None,
-        })
-        .collect();
+    // When every facility is in the chunk once, its appends go in one statement and its states
+    // in one upsert (a statement per row made publishing 245,000 facilities take a minute);
+    // otherwise row by row, since one statement cannot update the same row twice.
     let unique = {
-        let mut ids: Vec<i64> = appends.iter().map(|a| a.0).collect();
+        let mut ids: Vec<i64> = chunk.iter().map(|e| e.facility.0).collect();
         ids.sort_unstable();
         ids.windows(2).all(|w| w[0] != w[1])
     };
     let mut seqs: HashMap<i64, i64> = HashMap::new();
-    let mut one_by_one: Vec<i64> = Vec::new();
-    if unique && !appends.is_empty() {
-        seqs = append_many(txn, appends, now).await?;
-    } else {
-        for (facility, document, reason) in appends {
-            one_by_one.push(append(txn, FacilityId(facility), document, reason, now).await?);
+    if unique {
+        let appends: Vec<(i64, Option<String>, Option<String>)> = chunk
+            .iter()
+            .zip(&mut steps)
+            .filter_map(|(e, s)| match s {
+                Step::Append { document, reason } => {
+                    Some((e.facility.0, document.take(), reason.take()))
+                }
+                Step::Keep(_) => None,
+            })
+            .collect();
+        if !appends.is_empty() {
+            seqs = append_many(txn, appends, now).await?;
         }
     }
-    let mut one_by_one = one_by_one.into_iter();
     let mut out = Vec::with_capacity(chunk.len());
     let mut models = Vec::with_capacity(chunk.len());
     for ((e, step), document) in chunk.iter().zip(steps).zip(documents) {
         let visible = e.hidden.is_empty();
         let (applied, last_seq) = match step {
             Step::Keep(last) => (Applied::Unchanged, last),
-            Step::Append { .. } => {
+            Step::Append { document, reason } => {
                 let seq = if unique {
-                    seqs.get(&e.facility.0).copied()
+                    seqs.get(&e.facility.0).copied().ok_or_else(|| {
+                        corrupt("publication", "seq", "an appended row without a seq")
+                    })?
                 } else {
-                    one_by_one.next()
-                }
-                .ok_or_else(|| corrupt("publication", "seq", "an appended row without a seq"))?;
+                    append(txn, e.facility, document, reason, now).await?
+                };
                 if visible {
                     (Applied::Published { seq }, Some(seq))
                 } else {
@@ -650,13 +654,6 @@ async fn apply_chunk(
         });
         out.push(applied);
     }
-    // The states in one upsert when every facility is in the chunk once (else per row: one
-    // statement cannot update the same row twice).
-    let all_unique = {
-        let mut ids: Vec<i64> = chunk.iter().map(|e| e.facility.0).collect();
-        ids.sort_unstable();
-        ids.windows(2).all(|w| w[0] != w[1])
-    };
     let on_conflict =
         sea_orm::sea_query::OnConflict::column(facility_publication::Column::FacilityId)
             .update_columns([
@@ -668,7 +665,7 @@ async fn apply_chunk(
                 facility_publication::Column::NextChange,
             ])
             .to_owned();
-    if all_unique {
+    if unique {
         if !models.is_empty() {
             facility_publication::Entity::insert_many(models)
                 .on_conflict(on_conflict)
