@@ -154,11 +154,13 @@ impl Manifest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("オープンデータの作成中にデータベースのエラーが発生しました: {0}")]
+    #[error(
+        "オープンデータの作成中にデータベースのエラーが発生しました（{0}）。データベースに接続できるかご確認のうえ、もう一度実行してください。"
+    )]
     Store(#[from] StoreError),
-    #[error("{0} に書き込めません: {1}")]
+    #[error("{0} に書き込めません（{1}）。フォルダの書き込み権限と空き容量をご確認ください。")]
     Io(String, std::io::Error),
-    #[error("{0} を読み取れません: {1}")]
+    #[error("{0} を読み取れません（{1}）。このファイルを削除すると、次の作成で作り直されます。")]
     Manifest(String, String),
 }
 

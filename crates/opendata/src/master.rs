@@ -26,13 +26,15 @@ pub struct RowError {
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Line 0: about a whole file (or the whole import), not one of its rows.
+        let place = match (self.file.is_empty(), self.line) {
+            (true, 0) => String::new(),
+            (false, 0) => format!("{}: ", self.file),
+            (_, line) => format!("{}:{}行目 ", self.file, line),
+        };
         match &self.column {
-            Some(c) => write!(
-                f,
-                "{}:{}行目 [{}] {}",
-                self.file, self.line, c, self.message
-            ),
-            None => write!(f, "{}:{}行目 {}", self.file, self.line, self.message),
+            Some(c) => write!(f, "{place}[{c}] {}", self.message),
+            None => write!(f, "{place}{}", self.message),
         }
     }
 }
@@ -536,4 +538,28 @@ pub fn check_files(files: &[PathBuf], reference: &dyn Reference) -> Checked {
     let dups = duplicate_errors(&out.rows);
     out.errors.extend(dups);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RowError;
+
+    fn error(file: &str, line: u64, column: Option<&str>) -> String {
+        RowError {
+            file: file.into(),
+            line,
+            column: column.map(str::to_owned),
+            message: "メッセージ".into(),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn errors_say_where_without_a_line_zero() {
+        assert_eq!(error("a.csv", 3, Some("ID")), "a.csv:3行目 [ID] メッセージ");
+        assert_eq!(error("a.csv", 3, None), "a.csv:3行目 メッセージ");
+        assert_eq!(error("a.csv", 0, None), "a.csv: メッセージ");
+        assert_eq!(error("", 0, Some("ID")), "[ID] メッセージ");
+        assert_eq!(error("", 0, None), "メッセージ");
+    }
 }

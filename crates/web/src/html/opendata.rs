@@ -132,7 +132,7 @@ pub(crate) async fn file(
             tracing::warn!(file = %name, error = %e, "オープンデータのファイルを送れません");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "ファイルを送れませんでした。\n",
+                "ファイルを送れませんでした。時間をおいて、もう一度お試しください。\n",
             )
                 .into_response()
         }
